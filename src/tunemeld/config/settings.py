@@ -1,0 +1,432 @@
+"""Settings: one typed model read from init values, environment variables and `.env` files.
+
+Sources, highest precedence first: keyword arguments, `TUNEMELD_*` variables (`__` nests),
+the flat names of `.env.example` (`MONGODB_URL`, `RAPIDAPI_KEY`, ...), the same two kinds of
+names in `.env`, then legacy names (`X_RAPIDAPI_KEY`, the old `.env.dev` file) with a
+deprecation warning. Nothing is read at import time: call `load_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from tunemeld.exceptions import ConfigError
+
+__all__ = [
+    "FLAT_NAMES",
+    "LEGACY_NAMES",
+    "ApiSettings",
+    "CacheSettings",
+    "DatabaseSettings",
+    "Environment",
+    "EtlSettings",
+    "LoggingSettings",
+    "ProvidersSettings",
+    "Settings",
+    "TunemeldDeprecationWarning",
+    "load_settings",
+    "mask_url",
+]
+
+REDACTED = "**********"
+
+
+class TunemeldDeprecationWarning(DeprecationWarning):
+    """A legacy setting name or file is in use; `inv config.migrate-env` rewrites it."""
+
+
+class Environment(str, Enum):
+    """The profile: changes defaults and, for production, what is refused."""
+
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+def mask_url(url: str) -> str:
+    """Replace the password in a URL's user-info with asterisks; leave everything else."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:{REDACTED}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DatabaseSettings(_Group):
+    """Where data lives: `sqlite:///path` (embedded default) or a `mongodb://` URL."""
+
+    url: str = Field(
+        default="sqlite:///.tunemeld/tunemeld.db",
+        description="Store URL: sqlite:///relative/path.db, sqlite:////abs/path.db or mongodb://...",
+    )
+    name: str = Field(default="tunemeld", description="Database name for MongoDB URLs.")
+    timeout_ms: int = Field(default=5000, ge=100, description="Connect / busy timeout in ms.")
+
+    @field_validator("url")
+    @classmethod
+    def _supported_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+            raise ValueError(
+                "must start with sqlite:///, mongodb:// or mongodb+srv:// "
+                "(e.g. sqlite:///.tunemeld/tunemeld.db)"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded store."""
+        return self.url.startswith("sqlite:///")
+
+
+class ProvidersSettings(_Group):
+    """Credentials, timeouts and retry policy for the streaming and video providers."""
+
+    mode: Literal["auto", "sample", "live"] = Field(
+        default="auto",
+        description="auto: the sample world unless keys are set; sample: always; live: real APIs.",
+    )
+    rapidapi_key: SecretStr | None = None
+    spotify_client_id: str | None = None
+    spotify_client_secret: SecretStr | None = None
+    youtube_api_key: SecretStr | None = None
+    sample_seed: int = Field(default=2026, description="Seed of the offline sample world.")
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=10, description="Tries per call, first included.")
+    backoff_initial: float = Field(default=1.0, ge=0, description="First retry wait in seconds.")
+    backoff_max: float = Field(default=30.0, ge=0, description="Longest single retry wait.")
+    retry_budget_seconds: float = Field(
+        default=120.0, gt=0, description="Longest total time one call may spend retrying."
+    )
+    max_concurrency: int = Field(default=4, ge=1, description="Parallel calls per provider.")
+
+    def missing_live_keys(self) -> list[str]:
+        """Flat names of the credentials live mode needs and does not have."""
+        wanted = {
+            "RAPIDAPI_KEY": self.rapidapi_key,
+            "SPOTIFY_CLIENT_ID": self.spotify_client_id,
+            "SPOTIFY_CLIENT_SECRET": self.spotify_client_secret,
+            "YOUTUBE_API_KEY": self.youtube_api_key,
+        }
+        return [name for name, value in wanted.items() if not _present(value)]
+
+    @property
+    def has_any_key(self) -> bool:
+        """True when at least one provider credential is configured."""
+        return len(self.missing_live_keys()) < 4
+
+    @property
+    def uses_sample(self) -> bool:
+        """True when calls go to the offline sample world instead of the real APIs."""
+        if self.mode == "sample":
+            return True
+        if self.mode == "live":
+            return False
+        return not self.has_any_key
+
+
+class CacheSettings(_Group):
+    """The API answer cache."""
+
+    backend: Literal["memory", "none"] = "memory"
+    ttl_seconds: int = Field(
+        default=60, ge=1, description="How long a cached answer lives; bounds staleness."
+    )
+    max_entries: int = Field(default=512, ge=1)
+
+
+class EtlSettings(_Group):
+    """What the ETL reads and how long it remembers lookups."""
+
+    catalog_path: Path | None = Field(
+        default=None, description="A TOML playlist catalog replacing the built-in one."
+    )
+    raw_snapshots_kept: int = Field(default=7, ge=1, description="Raw snapshots kept per unit.")
+    lookup_ttl_days: int = Field(default=30, ge=1, description="How long a found ISRC/video id lives.")
+    negative_lookup_ttl_hours: int = Field(
+        default=24, ge=1, description="How long a failed lookup is remembered before retrying."
+    )
+    max_workers: int = Field(default=4, ge=1, le=32, description="Units run in parallel.")
+
+
+class ApiSettings(_Group):
+    """The JSON API server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    debug: bool = False
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"])
+    threads: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+class LoggingSettings(_Group):
+    """Log level and format: console for people, JSON for machines."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["auto", "console", "json"] = Field(
+        default="auto", description="auto: JSON in production or when stderr is not a terminal."
+    )
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    "MONGODB_URL": ("database", "url"),
+    "MONGODB_DATABASE": ("database", "name"),
+    "RAPIDAPI_KEY": ("providers", "rapidapi_key"),
+    "SPOTIFY_CLIENT_ID": ("providers", "spotify_client_id"),
+    "SPOTIFY_CLIENT_SECRET": ("providers", "spotify_client_secret"),
+    "YOUTUBE_API_KEY": ("providers", "youtube_api_key"),
+    "LOG_LEVEL": ("logging", "level"),
+    "LOG_FORMAT": ("logging", "format"),
+}
+"""Unprefixed names from `.env.example`, and the setting each one fills."""
+
+LEGACY_NAMES: dict[str, str] = {
+    "X_RAPIDAPI_KEY": "RAPIDAPI_KEY",
+    "X_RAPIDAPI_KEY_A": "RAPIDAPI_KEY",
+    "GOOGLE_API_KEY": "YOUTUBE_API_KEY",
+    "MONGO_URI": "MONGODB_URL",
+    "MONGO_DB_NAME": "MONGODB_DATABASE",
+}
+"""Names the old code base used, and the current name each one maps to."""
+
+LEGACY_ENV_FILE = ".env.dev"
+
+
+def _present(value: SecretStr | str | None) -> bool:
+    if value is None:
+        return False
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return bool(raw.strip())
+
+
+def _set_path(target: dict[str, Any], path: tuple[str, str], value: str) -> None:
+    target.setdefault(path[0], {})[path[1]] = value
+
+
+class _FlatNamesSource(PydanticBaseSettingsSource):
+    """Reads the flat names (and, with a warning, the legacy names) from env and dotenv files."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        env_files: tuple[Path, ...],
+        legacy_file: Path | None,
+    ) -> None:
+        super().__init__(settings_cls)
+        self.env_files = env_files
+        self.legacy_file = legacy_file
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def _layers(self) -> list[tuple[str, dict[str, str]]]:
+        """(origin, values) from lowest to highest precedence."""
+        layers: list[tuple[str, dict[str, str]]] = []
+        if self.legacy_file is not None and self.legacy_file.is_file():
+            values = {k: v for k, v in dotenv_values(self.legacy_file).items() if v is not None}
+            layers.append((str(self.legacy_file), values))
+        for path in self.env_files:
+            if path.is_file():
+                values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+                layers.append((str(path), values))
+        layers.append(("environment", dict(os.environ)))
+        return layers
+
+    def __call__(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        used_legacy_file = False
+        for origin, values in self._layers():
+            upper = {k.upper(): v for k, v in values.items()}
+            for old, new in LEGACY_NAMES.items():
+                if old in upper and new not in upper:
+                    warnings.warn(
+                        f"{old} (in {origin}) is a deprecated name: use {new}. "
+                        "Run `inv config.migrate-env` to rewrite your env file.",
+                        TunemeldDeprecationWarning,
+                        stacklevel=2,
+                    )
+                    _set_path(result, FLAT_NAMES[new], upper[old])
+            for name, path in FLAT_NAMES.items():
+                if name in upper:
+                    _set_path(result, path, upper[name])
+            if self.legacy_file is not None and origin == str(self.legacy_file) and upper:
+                used_legacy_file = True
+        if used_legacy_file:
+            warnings.warn(
+                f"Reading settings from the deprecated {self.legacy_file}: "
+                "run `inv config.migrate-env` to move them to .env.",
+                TunemeldDeprecationWarning,
+                stacklevel=2,
+            )
+        return result
+
+
+class Settings(BaseSettings):
+    """Every TuneMeld setting, grouped; build with `load_settings()` or directly in tests."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TUNEMELD_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    etl: EtlSettings = Field(default_factory=EtlSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The dotenv source holds the effective file list, `_env_file=` overrides included.
+        env_file = getattr(dotenv_settings, "env_file", settings_cls.model_config.get("env_file"))
+        files: tuple[Path, ...]
+        if env_file is None:
+            files = ()
+        elif isinstance(env_file, (str, Path)):
+            files = (Path(env_file),)
+        else:
+            files = tuple(Path(p) for p in env_file)
+        legacy = Path(LEGACY_ENV_FILE) if files else None
+        flat = _FlatNamesSource(settings_cls, files, legacy)
+        return (init_settings, env_settings, dotenv_settings, flat, file_secret_settings)
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret's plain value, for the log redactor; never print these."""
+        found: list[str] = []
+
+        def walk(model: BaseModel) -> None:
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+                elif isinstance(value, BaseModel):
+                    walk(value)
+
+        walk(self)
+        password = urlsplit(self.database.url).password
+        if password:
+            found.append(password)
+        return sorted(set(found), key=len, reverse=True)
+
+    def redacted(self) -> dict[str, Any]:
+        """A JSON-ready copy with secrets and URL passwords masked: safe to print or log."""
+        data = self.model_dump(mode="json")
+        for group in type(self).model_fields:
+            model = getattr(self, group)
+            if not isinstance(model, BaseModel):
+                continue
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr):
+                    data[group][name] = REDACTED if value.get_secret_value() else None
+        data["database"]["url"] = mask_url(self.database.url)
+        return data
+
+    def production_problems(self) -> list[str]:
+        """What production refuses, one actionable line each; empty when safe."""
+        problems: list[str] = []
+        if self.api.debug:
+            problems.append("TUNEMELD_API__DEBUG is on: set TUNEMELD_API__DEBUG=false.")
+        if "*" in self.api.cors_origins:
+            problems.append(
+                "TUNEMELD_API__CORS_ORIGINS allows every origin (*): list your front end's "
+                "origins, e.g. TUNEMELD_API__CORS_ORIGINS=https://tunemeld.com."
+            )
+        if self.providers.mode != "sample":
+            problems.extend(
+                f"{name} is not set: set it in the environment or .env (see .env.example)."
+                for name in self.providers.missing_live_keys()
+            )
+        return problems
+
+
+def _env_var_for(loc: tuple[int | str, ...]) -> str:
+    path = [str(p) for p in loc if not isinstance(p, int)]
+    for flat, target in FLAT_NAMES.items():
+        if tuple(path[:2]) == target:
+            return f"TUNEMELD_{'__'.join(path).upper()} (or {flat})"
+    return f"TUNEMELD_{'__'.join(path).upper()}"
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = _env_var_for(item["loc"])
+        value = item.get("input")
+        shown = "" if isinstance(value, (dict, list)) or value is None else f" = {value!r}"
+        if any(s in name.lower() for s in ("key", "secret", "token", "password")):
+            shown = ""
+        lines.append(f"  - {name}{shown}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and `.env`; raise ConfigError listing every problem.
+
+    In production the unsafe values DESIGN.md §2 names are refused in the same message.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"Invalid settings ({exc.error_count()} problem(s)):\n{_describe(exc)}",
+            hint="Fix each variable above in the environment or .env; "
+            "`.env.example` documents every setting.",
+        ) from None
+    if settings.env is Environment.PRODUCTION:
+        problems = settings.production_problems()
+        if problems:
+            listed = "\n".join(f"  - {p}" for p in problems)
+            raise ConfigError(
+                f"Production refuses these settings ({len(problems)} problem(s)):\n{listed}",
+                hint="Set each value above, or use TUNEMELD_ENV=development for local work.",
+            )
+    return settings

@@ -1,0 +1,114 @@
+"""Errors tunemeld raises on purpose; (+X) marks a second base class.
+
+TunemeldError                           .hint: what the user should do next
+├── ConfigError(+ValueError)            bad or missing settings                 -> exit 2
+├── ProviderError                       .service, .endpoint
+│   ├── ProviderUnavailable(+Transient) timeout, connection error, 5xx, 429 after retries
+│   ├── ProviderAuthError               401/403: never retried
+│   ├── QuotaExhausted                  the provider's quota is spent: never retried
+│   └── PayloadError(+ValueError)       JSON not in the documented shape
+├── StoreError ── StoreUnavailable(+Transient)                                  -> HTTP 503
+└── NotFound(+LookupError)              unknown genre/service, or no data yet   -> HTTP 404
+
+This module imports nothing from tunemeld, so every layer can raise these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "NotFound",
+    "PayloadError",
+    "ProviderAuthError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "QuotaExhausted",
+    "StoreError",
+    "StoreUnavailable",
+    "Transient",
+    "TunemeldError",
+]
+
+
+class Transient:
+    """Mixin: retrying later may succeed; the retry policy keys on it."""
+
+
+class TunemeldError(Exception):
+    """Base of every error tunemeld raises on purpose; `hint` says what to do next."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\nHint: {self.hint}"
+        return self.message
+
+
+class ConfigError(TunemeldError, ValueError):
+    """Settings are invalid or missing; the CLI exits with code 2."""
+
+
+class ProviderError(TunemeldError):
+    """A streaming or video provider call failed; carries which service and endpoint."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        endpoint: str,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.service = service
+        self.endpoint = endpoint
+        self.status = status
+
+
+class ProviderUnavailable(ProviderError, Transient):
+    """Timeout, connection error, 5xx or 429: worth retrying later.
+
+    `retry_after` carries the provider's Retry-After in seconds when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        endpoint: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, service=service, endpoint=endpoint, status=status, hint=hint)
+        self.retry_after = retry_after
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused our credentials (401/403); retrying cannot help."""
+
+
+class QuotaExhausted(ProviderError):
+    """The provider's quota for this key is spent; wait for the bucket to refill."""
+
+
+class PayloadError(ProviderError, ValueError):
+    """The provider answered, but not in the documented JSON shape."""
+
+
+class StoreError(TunemeldError):
+    """The store refused an operation."""
+
+
+class StoreUnavailable(StoreError, Transient):
+    """The store cannot be reached or opened; the API answers 503."""
+
+
+class NotFound(TunemeldError, LookupError):
+    """Unknown genre or service, or no data yet; the API answers 404."""

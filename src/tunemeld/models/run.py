@@ -1,0 +1,102 @@
+"""Run records: what an ETL run did, unit by unit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tunemeld.models.genre import Genre, Service, Stage
+
+__all__ = ["RunReport", "RunStatus", "UnitResult", "UnitStatus"]
+
+
+class UnitStatus(str, Enum):
+    """How one (stage, service, genre) unit ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PLANNED = "planned"
+
+
+class RunStatus(str, Enum):
+    """How a whole run ended: `partial` when some units failed and others succeeded."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    DRY_RUN = "dry_run"
+
+
+class UnitResult(BaseModel):
+    """The outcome of one unit of work; `error` and `hint` are set when it failed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Stage
+    genre: Genre
+    service: Service | None = None
+    status: UnitStatus
+    counts: dict[str, int] = Field(default_factory=dict)
+    error: str | None = None
+    hint: str | None = None
+    started_at: datetime
+    duration_ms: float = 0.0
+    planned_calls: list[str] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """`stage service genre`, for tables and logs."""
+        return " ".join(x for x in (self.stage.value, self.service and self.service.value, self.genre.value) if x)
+
+
+class RunReport(BaseModel):
+    """The run record: stored in `runs` and returned by `tunemeld.etl.run`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    as_of: date
+    started_at: datetime
+    finished_at: datetime | None = None
+    stages: list[Stage]
+    genres: list[Genre]
+    services: list[Service]
+    dry_run: bool = False
+    status: RunStatus = RunStatus.RUNNING
+    units: list[UnitResult] = Field(default_factory=list)
+    calls: dict[str, dict[str, int]] = Field(default_factory=dict)
+    quota_units: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed (a dry run is ok)."""
+        return self.status in (RunStatus.OK, RunStatus.DRY_RUN)
+
+    @property
+    def failed_units(self) -> list[UnitResult]:
+        """The units that failed, in the order they ran."""
+        return [u for u in self.units if u.status is UnitStatus.FAILED]
+
+    @property
+    def duration_ms(self) -> float:
+        """Wall time of the run so far."""
+        end = self.finished_at or self.started_at
+        return (end - self.started_at).total_seconds() * 1000
+
+    def finish(self, finished_at: datetime) -> None:
+        """Set the final status from the unit outcomes."""
+        self.finished_at = finished_at
+        if self.dry_run:
+            self.status = RunStatus.DRY_RUN
+            return
+        failed = len(self.failed_units)
+        if failed == 0:
+            self.status = RunStatus.OK
+        elif failed == len([u for u in self.units if u.status is not UnitStatus.SKIPPED]):
+            self.status = RunStatus.FAILED
+        else:
+            self.status = RunStatus.PARTIAL

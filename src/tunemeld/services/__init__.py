@@ -1,0 +1,1 @@
+"""The shared service layer: store, cache, HTTP, providers, sample world, logging, monitoring."""

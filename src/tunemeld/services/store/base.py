@@ -1,0 +1,184 @@
+"""The Store protocol: repository methods over TuneMeld's logical collections (DESIGN.md §3).
+
+Every implementation keeps these rules, and `tests/integration/test_store_contract.py` checks them:
+- a failed fetch never deletes the last good data (callers write only after a successful fetch);
+- each (stage, service, genre) unit commits atomically: writes inside `with store.unit():` are
+  all visible or none are, and readers never see half a unit;
+- re-running a stage is idempotent: every write is an upsert on a natural key;
+- histories (raw snapshots, view samples, runs) are separate records, never growing arrays.
+All datetimes go in and come out timezone-aware (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from tunemeld.models import (
+    Genre,
+    Playlist,
+    RawPlaylist,
+    RunReport,
+    Service,
+    Track,
+    ViewDoc,
+    ViewSample,
+    ViewSource,
+)
+
+__all__ = ["COLLECTIONS", "CollectionStatus", "Lookup", "Store"]
+
+COLLECTIONS = (
+    "raw_playlists",
+    "tracks",
+    "playlists",
+    "view_counts",
+    "lookups",
+    "runs",
+    "views",
+)
+"""The logical collections, with the same names in every store."""
+
+
+class Lookup(BaseModel):
+    """A remembered answer to an external search; `value=None` is a cached miss."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    key: str
+    value: str | None
+    expires_at: datetime
+    updated_at: datetime
+
+    def is_fresh(self, now: datetime) -> bool:
+        """True while the answer may still be used."""
+        return now < self.expires_at
+
+
+class CollectionStatus(BaseModel):
+    """One collection's size and the time of its newest record, for `inv db.status`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    count: int
+    newest: datetime | None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where TuneMeld keeps everything; implementations: SQLiteStore, MongoStore."""
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password masked: safe to print."""
+        ...
+
+    def init(self) -> None:
+        """Create collections/tables and indexes; safe to call again."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...
+
+    def unit(self) -> AbstractContextManager[None]:
+        """A transaction for one unit of work: commit on success, roll back on error."""
+        ...
+
+    # raw_playlists
+    def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
+        """Add a snapshot and keep only the newest `keep` for its (service, genre)."""
+        ...
+
+    def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
+        """The newest snapshot of one playlist, or None before the first extract."""
+        ...
+
+    # tracks
+    def upsert_tracks(self, tracks: Iterable[Track]) -> int:
+        """Insert or merge (Track.merged) tracks by ISRC; returns how many were written."""
+        ...
+
+    def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
+        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
+        ...
+
+    # playlists
+    def save_playlist(self, playlist: Playlist) -> None:
+        """Replace the ranked playlist of (genre, service_name)."""
+        ...
+
+    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
+        """One ranked playlist (a Service value or "Aggregate"), or None."""
+        ...
+
+    # view_counts
+    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
+        """Upsert samples keyed by (isrc, source, day); returns how many were written."""
+        ...
+
+    def view_history(
+        self, isrcs: Iterable[str], source: ViewSource | None = None
+    ) -> dict[str, list[ViewSample]]:
+        """Samples per ISRC, oldest first; optionally one source only."""
+        ...
+
+    def previous_samples(
+        self, isrcs: Iterable[str], source: ViewSource, before: date
+    ) -> dict[str, ViewSample]:
+        """For each ISRC, its newest sample of `source` from a day before `before`."""
+        ...
+
+    # lookups
+    def get_lookup(self, kind: str, key: str) -> Lookup | None:
+        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
+        ...
+
+    def put_lookup(self, lookup: Lookup) -> None:
+        """Remember a search answer, replacing any earlier one for (kind, key)."""
+        ...
+
+    # runs
+    def save_run(self, report: RunReport) -> None:
+        """Insert or replace a run record by run_id."""
+        ...
+
+    def get_run(self, run_id: str) -> RunReport | None:
+        """One run record."""
+        ...
+
+    def list_runs(self, limit: int = 20) -> list[RunReport]:
+        """The newest run records first."""
+        ...
+
+    # views
+    def save_views(self, docs: Sequence[ViewDoc]) -> None:
+        """Replace per-genre API documents by (genre, name), all at once."""
+        ...
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        """One precomputed API document."""
+        ...
+
+    # administration
+    def status(self) -> list[CollectionStatus]:
+        """Count and newest record time of every collection, in COLLECTIONS order."""
+        ...
+
+    def reset(self) -> None:
+        """Delete every record of every collection (the CLI asks first)."""
+        ...
+
+    def iter_view_samples(self) -> Iterator[ViewSample]:
+        """Every view sample, for export and validation."""
+        ...

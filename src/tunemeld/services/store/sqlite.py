@@ -1,0 +1,771 @@
+"""SQLiteStore: the embedded default store, one file in WAL mode with real transactions.
+
+Zero set-up, so a fresh clone runs on it (DESIGN.md §3). Each thread gets its own connection:
+the API server reads from many threads while an ETL process writes, and WAL gives every reader
+a committed snapshot, so nobody sees half a unit of work.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
+from tunemeld.models import (
+    Genre,
+    Playlist,
+    RawPlaylist,
+    RunReport,
+    Service,
+    Track,
+    ViewDoc,
+    ViewSample,
+    ViewSource,
+)
+from tunemeld.services.store.base import COLLECTIONS, CollectionStatus, Lookup
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
+
+SCHEMA_VERSION = 1
+"""The `PRAGMA user_version` this module writes and understands."""
+
+_URL_PREFIX = "sqlite:///"
+_MAX_PARAMS = 500  # per statement: far below SQLite's limit, and keeps query plans small
+_ITER_BATCH = 1000
+_T = TypeVar("_T")
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS raw_playlists (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        service TEXT NOT NULL,
+        genre TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        doc TEXT NOT NULL
+    )""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS raw_playlists_service_genre_fetched_at
+        ON raw_playlists (service, genre, fetched_at)""",
+    """CREATE TABLE IF NOT EXISTS tracks (
+        isrc TEXT PRIMARY KEY,
+        doc TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS playlists (
+        genre TEXT NOT NULL,
+        service_name TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (genre, service_name)
+    )""",
+    """CREATE TABLE IF NOT EXISTS view_counts (
+        isrc TEXT NOT NULL,
+        source TEXT NOT NULL,
+        day TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        delta INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (isrc, source, day)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS view_counts_source_day ON view_counts (source, day)",
+    """CREATE TABLE IF NOT EXISTS lookups (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT,
+        expires_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        doc TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS runs_started_at ON runs (started_at)",
+    """CREATE TABLE IF NOT EXISTS views (
+        genre TEXT NOT NULL,
+        name TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        version TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (genre, name)
+    )""",
+)
+
+_NEWEST_COLUMN = {
+    "raw_playlists": "fetched_at",
+    "tracks": "updated_at",
+    "playlists": "updated_at",
+    "view_counts": "timestamp",
+    "lookups": "updated_at",
+    "runs": "started_at",
+    "views": "updated_at",
+}
+_SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
+
+
+class _ThreadState(threading.local):
+    """Per-thread connection and transaction depth (a nested unit becomes a savepoint)."""
+
+    def __init__(self) -> None:
+        self.conn: sqlite3.Connection | None = None
+        self.depth = 0
+
+
+class SQLiteStore:
+    """The embedded Store: one SQLite file in WAL mode, one connection per thread.
+
+    Writes made by store methods inside `with store.unit():` join its transaction; outside a
+    unit each method commits on its own. Documents are the models' JSON; indexed columns hold
+    ISO-8601 UTC text so that ordering by time is ordering by text.
+    """
+
+    def __init__(self, path: Path, *, timeout_ms: int = 5000) -> None:
+        if str(path) == ":memory:":
+            raise _memory_refused()
+        if timeout_ms < 0:
+            raise ValueError(f"timeout_ms must be >= 0, got {timeout_ms}")
+        self._path = Path(path).expanduser().absolute()
+        self._timeout_ms = timeout_ms
+        self._local = _ThreadState()
+        self._lock = threading.Lock()
+        self._conns: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str, *, timeout_ms: int = 5000) -> SQLiteStore:
+        """Open `sqlite:///relative/path.db` (from the working folder) or `sqlite:////abs/path.db`.
+
+        ConfigError for anything else, including `:memory:`: a store must outlive the process.
+        """
+        return cls(parse_sqlite_url(url), timeout_ms=timeout_ms)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        """The store's URL (an absolute path; SQLite has no password to mask)."""
+        return _URL_PREFIX + self._path.as_posix()
+
+    @property
+    def path(self) -> Path:
+        """The database file, for disk-space checks and backups."""
+        return self._path
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Create tables and indexes and stamp the schema version; safe to call again."""
+        with self._errors(), self._transaction(write=True) as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"The SQLite store {self._path} has schema version {version}; this tunemeld "
+                    f"understands version {SCHEMA_VERSION} at most.",
+                    hint="Upgrade tunemeld, or point the database URL at another file.",
+                )
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close every thread's connection; the store is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            conns = list(self._conns.values())
+            self._conns.clear()
+        for conn in conns:
+            with suppress(sqlite3.Error):  # best effort: the file is consistent either way
+                conn.close()
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the file opens and reads as a SQLite database."""
+        with self._errors():
+            self._connection().execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """A write transaction (BEGIN IMMEDIATE): commit on success, roll back on error."""
+        with self._errors(), self._transaction(write=True):
+            yield
+
+    # -- raw_playlists ------------------------------------------------------------------------
+
+    def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
+        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        _require_aware(raw, "RawPlaylist")
+        service, genre = raw.service.value, raw.genre.value
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO raw_playlists (service, genre, fetched_at, run_id, doc)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (service, genre, fetched_at)"
+                " DO UPDATE SET run_id = excluded.run_id, doc = excluded.doc",
+                (service, genre, _ts(raw.fetched_at), raw.run_id, raw.model_dump_json()),
+            )
+            conn.execute(
+                "DELETE FROM raw_playlists WHERE service = ? AND genre = ? AND id NOT IN ("
+                " SELECT id FROM raw_playlists WHERE service = ? AND genre = ?"
+                " ORDER BY fetched_at DESC, id DESC LIMIT ?)",
+                (service, genre, service, genre, keep),
+            )
+
+    def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
+        """The newest snapshot of one playlist, or None before the first extract."""
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT doc FROM raw_playlists WHERE service = ? AND genre = ?"
+                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (Service(service).value, Genre(genre).value),
+            ).fetchone()
+        return None if row is None else RawPlaylist.model_validate_json(row[0])
+
+    # -- tracks -------------------------------------------------------------------------------
+
+    def upsert_tracks(self, tracks: Iterable[Track]) -> int:
+        """Insert or merge (`stored.merged(new)`) by ISRC; returns the number of ISRCs written.
+
+        Reading the stored tracks and writing the merged ones happen in one transaction, so a
+        concurrent writer cannot slip in between and lose an update.
+        """
+        incoming = list(tracks)
+        for track in incoming:
+            _require_aware(track, f"Track {track.isrc}")
+        if not incoming:
+            return 0
+        with self._errors(), self._transaction(write=True) as conn:
+            merged = self._load_tracks(conn, {t.isrc for t in incoming})
+            written: dict[str, Track] = {}
+            for track in incoming:
+                stored = merged.get(track.isrc)
+                merged[track.isrc] = written[track.isrc] = (
+                    track if stored is None else stored.merged(track)
+                )
+            conn.executemany(
+                "INSERT INTO tracks (isrc, doc, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (isrc)"
+                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                [(t.isrc, t.model_dump_json(), _ts(t.updated_at)) for t in written.values()],
+            )
+        return len(written)
+
+    def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
+        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
+        wanted = set(isrcs)
+        if not wanted:
+            return {}
+        with self._errors(), self._transaction(write=False) as conn:
+            return self._load_tracks(conn, wanted)
+
+    def _load_tracks(self, conn: sqlite3.Connection, isrcs: set[str]) -> dict[str, Track]:
+        found: dict[str, Track] = {}
+        for chunk in _chunks(sorted(isrcs), _MAX_PARAMS):
+            rows = conn.execute(
+                f"SELECT doc FROM tracks WHERE isrc IN ({_marks(chunk)})",  # noqa: S608 (only ?s)
+                chunk,
+            ).fetchall()
+            for (doc,) in rows:
+                track = Track.model_validate_json(doc)
+                found[track.isrc] = track
+        return found
+
+    # -- playlists ----------------------------------------------------------------------------
+
+    def save_playlist(self, playlist: Playlist) -> None:
+        """Replace the ranked playlist of (genre, service_name)."""
+        _require_aware(playlist, "Playlist")
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO playlists (genre, service_name, doc, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (genre, service_name)"
+                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                (
+                    playlist.genre.value,
+                    playlist.service_name,
+                    playlist.model_dump_json(),
+                    _ts(playlist.updated_at),
+                ),
+            )
+
+    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
+        """One ranked playlist (a Service value or "Aggregate"), or None."""
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT doc FROM playlists WHERE genre = ? AND service_name = ?",
+                (Genre(genre).value, _text(service_name)),
+            ).fetchone()
+        return None if row is None else Playlist.model_validate_json(row[0])
+
+    # -- view_counts --------------------------------------------------------------------------
+
+    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
+        """Upsert samples keyed by (isrc, source, day); returns how many keys were written."""
+        rows: dict[tuple[str, str, str], tuple[str, str, str, str, int, int, str]] = {}
+        for sample in samples:
+            _require_aware(sample, f"ViewSample {sample.isrc}")
+            key = (sample.isrc, sample.source.value, sample.day.isoformat())
+            rows[key] = (*key, _ts(sample.timestamp), sample.total, sample.delta, sample.run_id)
+        if not rows:
+            return 0
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.executemany(
+                f"INSERT INTO view_counts ({_SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+                " ON CONFLICT (isrc, source, day) DO UPDATE SET timestamp = excluded.timestamp,"
+                " total = excluded.total, delta = excluded.delta, run_id = excluded.run_id",
+                list(rows.values()),
+            )
+        return len(rows)
+
+    def view_history(
+        self, isrcs: Iterable[str], source: ViewSource | None = None
+    ) -> dict[str, list[ViewSample]]:
+        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
+        wanted = sorted(set(isrcs))
+        history: dict[str, list[ViewSample]] = {}
+        if not wanted:
+            return history
+        extra = [] if source is None else [ViewSource(source).value]
+        where = " AND source = ?" if extra else ""
+        with self._errors(), self._transaction(write=False) as conn:
+            for chunk in _chunks(wanted, _MAX_PARAMS - len(extra)):
+                rows = conn.execute(
+                    f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (only ?s)
+                    f" WHERE isrc IN ({_marks(chunk)}){where} ORDER BY isrc, day, source",
+                    [*chunk, *extra],
+                ).fetchall()
+                for row in rows:
+                    sample = _sample(row)
+                    history.setdefault(sample.isrc, []).append(sample)
+        return history
+
+    def previous_samples(
+        self, isrcs: Iterable[str], source: ViewSource, before: date
+    ) -> dict[str, ViewSample]:
+        """For each ISRC, its newest sample of `source` from a day before `before`."""
+        wanted = sorted(set(isrcs))
+        found: dict[str, ViewSample] = {}
+        if not wanted:
+            return found
+        source_value = ViewSource(source).value
+        if isinstance(before, datetime):  # a datetime is a date: compare by its day only
+            before = before.date()
+        with self._errors(), self._transaction(write=False) as conn:
+            for chunk in _chunks(wanted, _MAX_PARAMS - 2):
+                rows = conn.execute(
+                    f"SELECT {_SAMPLE_COLUMNS} FROM view_counts AS v"  # noqa: S608 (only ?s)
+                    f" WHERE v.source = ? AND v.isrc IN ({_marks(chunk)}) AND v.day = ("
+                    "  SELECT max(w.day) FROM view_counts AS w"
+                    "  WHERE w.isrc = v.isrc AND w.source = v.source AND w.day < ?)",
+                    [source_value, *chunk, before.isoformat()],
+                ).fetchall()
+                for row in rows:
+                    sample = _sample(row)
+                    found[sample.isrc] = sample
+        return found
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def get_lookup(self, kind: str, key: str) -> Lookup | None:
+        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT kind, key, value, expires_at, updated_at FROM lookups"
+                " WHERE kind = ? AND key = ?",
+                (_text(kind), _text(key)),
+            ).fetchone()
+        if row is None:
+            return None
+        return Lookup(
+            kind=row[0],
+            key=row[1],
+            value=row[2],
+            expires_at=_parse_ts(row[3]),
+            updated_at=_parse_ts(row[4]),
+        )
+
+    def put_lookup(self, lookup: Lookup) -> None:
+        """Remember a search answer, replacing any earlier one for (kind, key)."""
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO lookups (kind, key, value, expires_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+                " value = excluded.value, expires_at = excluded.expires_at,"
+                " updated_at = excluded.updated_at",
+                (
+                    lookup.kind,
+                    lookup.key,
+                    lookup.value,
+                    _ts(lookup.expires_at, "Lookup.expires_at"),
+                    _ts(lookup.updated_at, "Lookup.updated_at"),
+                ),
+            )
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def save_run(self, report: RunReport) -> None:
+        """Insert or replace a run record by run_id."""
+        _require_aware(report, f"RunReport {report.run_id}")
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, started_at, status, doc) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at,"
+                " status = excluded.status, doc = excluded.doc",
+                (
+                    report.run_id,
+                    _ts(report.started_at),
+                    report.status.value,
+                    report.model_dump_json(),
+                ),
+            )
+
+    def get_run(self, run_id: str) -> RunReport | None:
+        """One run record."""
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute("SELECT doc FROM runs WHERE run_id = ?", (_text(run_id),)).fetchone()
+        return None if row is None else RunReport.model_validate_json(row[0])
+
+    def list_runs(self, limit: int = 20) -> list[RunReport]:
+        """The newest run records first (by started_at, ties by run_id descending)."""
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        with self._errors(), self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT doc FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [RunReport.model_validate_json(doc) for (doc,) in rows]
+
+    # -- views --------------------------------------------------------------------------------
+
+    def save_views(self, docs: Sequence[ViewDoc]) -> None:
+        """Replace per-genre API documents by (genre, name), all in one transaction."""
+        for doc in docs:
+            _require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
+        rows = [
+            (d.genre.value, d.name, d.model_dump_json(), d.version, _ts(d.updated_at)) for d in docs
+        ]
+        if not rows:
+            return
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.executemany(
+                "INSERT INTO views (genre, name, doc, version, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (genre, name) DO UPDATE SET doc = excluded.doc,"
+                " version = excluded.version, updated_at = excluded.updated_at",
+                rows,
+            )
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        """One precomputed API document."""
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT doc FROM views WHERE genre = ? AND name = ?",
+                (Genre(genre).value, _text(name)),
+            ).fetchone()
+        return None if row is None else ViewDoc.model_validate_json(row[0])
+
+    # -- administration -----------------------------------------------------------------------
+
+    def status(self) -> list[CollectionStatus]:
+        """Count and newest record time of every collection, from one consistent snapshot."""
+        result: list[CollectionStatus] = []
+        with self._errors(), self._transaction(write=False) as conn:
+            for name in COLLECTIONS:
+                column = _NEWEST_COLUMN[name]
+                count, newest = conn.execute(
+                    f"SELECT count(*), max({column}) FROM {name}"  # noqa: S608 (fixed names)
+                ).fetchone()
+                result.append(
+                    CollectionStatus(
+                        name=name,
+                        count=int(count),
+                        newest=None if newest is None else _parse_ts(newest),
+                    )
+                )
+        return result
+
+    def reset(self) -> None:
+        """Delete every record of every collection in one transaction."""
+        with self._errors(), self._transaction(write=True) as conn:
+            for name in COLLECTIONS:
+                conn.execute(f"DELETE FROM {name}")  # noqa: S608 (fixed names)
+
+    def iter_view_samples(self) -> Iterator[ViewSample]:
+        """Every view sample in (isrc, source, day) order, read in pages.
+
+        Keyset pages hold no transaction open between items, so a slow consumer (an export)
+        never pins the WAL, and the consumer may write to the store while iterating.
+        """
+        after: tuple[str, str, str] | None = None
+        while True:
+            with self._errors(), self._transaction(write=False) as conn:
+                if after is None:
+                    rows = conn.execute(
+                        f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (fixed)
+                        " ORDER BY isrc, source, day LIMIT ?",
+                        (_ITER_BATCH,),
+                    ).fetchall()
+                else:
+                    rows = conn.execute(
+                        f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (fixed)
+                        " WHERE (isrc, source, day) > (?, ?, ?)"
+                        " ORDER BY isrc, source, day LIMIT ?",
+                        (*after, _ITER_BATCH),
+                    ).fetchall()
+            for row in rows:
+                yield _sample(row)
+            if len(rows) < _ITER_BATCH:
+                return
+            last = rows[-1]
+            after = (str(last[0]), str(last[1]), str(last[2]))
+
+    # -- connections, transactions and errors -------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        self._check_open()
+        conn = self._local.conn
+        if conn is not None:
+            return conn
+        conn = self._open()
+        with self._lock:
+            if self._closed:
+                conn.close()
+                self._check_open()
+            for thread in [t for t in self._conns if not t.is_alive()]:
+                self._conns.pop(thread).close()  # a finished thread's connection is idle
+            self._conns[threading.current_thread()] = conn
+        self._local.conn = conn
+        self._local.depth = 0
+        return conn
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(
+                f"The SQLite store {self._path} was closed.",
+                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
+            )
+
+    def _open(self) -> sqlite3.Connection:
+        """Open and configure a connection; failures become StoreUnavailable with a hint."""
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"Cannot create the folder {self._path.parent} for the SQLite store: "
+                f"{exc.strerror or exc}.",
+                hint=f"Check that {self._path.parent} can be created and written by this user, "
+                "or point the database URL at another file.",
+            ) from exc
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(
+                str(self._path),
+                timeout=self._timeout_ms / 1000,
+                isolation_level=None,  # we issue BEGIN / COMMIT ourselves
+                check_same_thread=False,  # only close() crosses threads
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise self._translate(exc) from exc
+        return conn
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """Join this thread's open transaction, or start one: IMMEDIATE to write, deferred to read.
+
+        A nested write becomes a savepoint, so an error caught inside an outer unit undoes only
+        the inner work. Reads outside a unit get one snapshot across their several queries.
+        """
+        conn = self._connection()
+        state = self._local
+        depth = state.depth
+        savepoint = f"tunemeld_{depth}"
+        if depth == 0:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        elif write:
+            conn.execute(f"SAVEPOINT {savepoint}")
+        state.depth = depth + 1
+        try:
+            yield conn
+        except BaseException:
+            state.depth = depth
+            try:
+                if depth == 0:
+                    conn.execute("ROLLBACK")
+                elif write:
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+            except sqlite3.Error:  # the original error matters more; SQLite already rolled back
+                pass
+            raise
+        state.depth = depth
+        if depth == 0:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        elif write:
+            conn.execute(f"RELEASE {savepoint}")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate sqlite3 errors, once, into StoreError / StoreUnavailable with a hint."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: sqlite3.Error) -> StoreError:
+        """Name the file, say what went wrong in words, and what to check."""
+        path = self._path
+        text = str(exc)
+        lowered = text.lower()
+        name = str(getattr(exc, "sqlite_errorname", ""))  # Python 3.11+
+        if "locked" in lowered or "busy" in lowered or name.startswith("SQLITE_BUSY"):
+            return StoreUnavailable(
+                f"The SQLite store {path} stayed locked by another writer for more than "
+                f"{self._timeout_ms} ms.",
+                hint="Another process holds a long write transaction (an ETL run?); retry later, "
+                "or raise TUNEMELD_DATABASE__TIMEOUT_MS.",
+            )
+        if "no such table" in lowered:
+            return StoreError(
+                f"The SQLite store {path} has no TuneMeld tables ({text}).",
+                hint="Create them with `tunemeld db.init` (tunemeld.open_store does it too).",
+            )
+        if "unable to open" in lowered or name == "SQLITE_CANTOPEN":
+            return StoreUnavailable(
+                f"Cannot open the SQLite store {path}.",
+                hint=f"Check that {path} is a file, not a folder, and that this user may read and "
+                "write it and its folder; or point the database URL at another file.",
+            )
+        if "not a database" in lowered or "malformed" in lowered or name == "SQLITE_NOTADB":
+            return StoreUnavailable(
+                f"{path} is not a usable SQLite database ({text}).",
+                hint=f"Check that the database URL names the right file; move {path} away to start "
+                "afresh, or restore it from a `tunemeld db.export` file.",
+            )
+        if "readonly" in lowered or "read-only" in lowered:
+            return StoreUnavailable(
+                f"The SQLite store {path} is read-only.",
+                hint=f"Check the permissions of {path} and of its folder (the -wal and -shm files "
+                "are created beside it).",
+            )
+        if "disk" in lowered:
+            return StoreUnavailable(
+                f"The SQLite store {path} could not write to disk ({text}).",
+                hint=f"Check the free space and health of the disk holding {path}.",
+            )
+        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in lowered:
+            return StoreError(
+                f"The SQLite store {path} was closed.",
+                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
+            )
+        if isinstance(exc, sqlite3.OperationalError):
+            return StoreUnavailable(
+                f"The SQLite store {path} failed: {text}.",
+                hint=f"Check that {path} is readable and writable and its disk is healthy.",
+            )
+        return StoreError(
+            f"The SQLite store {path} refused an operation: {text}.",
+            hint=f"Check that {path} was created by tunemeld (`tunemeld db.status`).",
+        )
+
+
+def parse_sqlite_url(url: str) -> Path:
+    """The file a `sqlite:///` URL names; ConfigError for other schemes, `:memory:` or options."""
+    hint = "Use sqlite:///relative/path.db or sqlite:////absolute/path.db."
+    if not url.startswith(_URL_PREFIX):
+        raise ConfigError(f"{url!r} is not a SQLite URL.", hint=hint)
+    rest = url[len(_URL_PREFIX) :]
+    if not rest:
+        raise ConfigError(f"The SQLite URL {url!r} names no file.", hint=hint)
+    if rest == ":memory:" or rest.startswith(":memory:?") or "mode=memory" in rest:
+        raise _memory_refused()
+    if rest.startswith("file:"):
+        raise ConfigError(f"The SQLite URL {url!r} holds a SQLite URI, not a path.", hint=hint)
+    if "?" in rest or "#" in rest:
+        raise ConfigError(
+            f"The SQLite URL {url!r} has options; SQLiteStore takes none.",
+            hint=f"{hint} The busy timeout is the setting database.timeout_ms.",
+        )
+    if rest.endswith("/"):
+        raise ConfigError(f"The SQLite URL {url!r} names a folder, not a file.", hint=hint)
+    return Path(rest)
+
+
+def _memory_refused() -> ConfigError:
+    return ConfigError(
+        "An in-memory SQLite store would lose everything when the process ends.",
+        hint="Use a file, e.g. sqlite:///.tunemeld/tunemeld.db (the default).",
+    )
+
+
+def _require_aware(value: object, where: str) -> None:
+    """Raise ValueError for a naive datetime anywhere in a model: it has no defined instant."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{where} is a naive datetime ({value.isoformat()}); use UTC-aware")
+    elif isinstance(value, BaseModel):
+        for field in type(value).model_fields:
+            _require_aware(getattr(value, field), f"{where}.{field}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _require_aware(item, f"{where}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_aware(item, f"{where}[{key!r}]")
+
+
+def _ts(value: datetime, where: str = "datetime") -> str:
+    """Fixed-width ISO-8601 UTC text, so that text order is time order."""
+    _require_aware(value, where)
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _text(value: str) -> str:
+    """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
+    return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
+
+
+def _sample(row: tuple[str, str, str, str, int, int, str]) -> ViewSample:
+    isrc, source, day, timestamp, total, delta, run_id = row
+    return ViewSample(
+        isrc=isrc,
+        source=ViewSource(source),
+        day=date.fromisoformat(day),
+        timestamp=_parse_ts(timestamp),
+        total=total,
+        delta=delta,
+        run_id=run_id,
+    )
+
+
+def _marks(chunk: Sequence[object]) -> str:
+    return ", ".join("?" * len(chunk))
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,77 @@
+"""Domain models: parsing of names, ISRC validation, JSON round trips."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from tests import strategies as st_
+from tunemeld.exceptions import NotFound
+from tunemeld.models import Genre, Service, Stage, Track, ViewSample, normalize_isrc
+
+
+class TestNames:
+    """Genre, service and stage names are read loosely and rejected clearly."""
+
+    @pytest.mark.parametrize("text", ["pop", "POP", " Pop"])
+    def test_genre_parse_ignores_case(self, text: str) -> None:
+        assert Genre.parse(text) is Genre.POP
+
+    @pytest.mark.parametrize("text", ["AppleMusic", "apple_music", "Apple Music", "apple-music"])
+    def test_service_parse_accepts_common_spellings(self, text: str) -> None:
+        assert Service.parse(text) is Service.APPLE_MUSIC
+
+    def test_unknown_genre_lists_valid_ones(self) -> None:
+        with pytest.raises(NotFound) as caught:
+            Genre.parse("jazz")
+        assert caught.value.hint == "Use one of: country, dance, pop, rap."
+
+    def test_full_expands_to_every_stage_in_order(self) -> None:
+        assert Stage.parse_many(["view_count", "full"]) == list(Stage)
+
+    def test_stage_list_keeps_pipeline_order(self) -> None:
+        assert Stage.parse_many(["aggregate", "extract"]) == [Stage.EXTRACT, Stage.AGGREGATE]
+
+    def test_unknown_stage_is_not_found(self) -> None:
+        with pytest.raises(NotFound, match="Unknown stage"):
+            Stage.parse_many(["load"])
+
+    def test_service_priority_is_apple_soundcloud_spotify(self) -> None:
+        assert sorted(Service, key=lambda s: s.priority) == [
+            Service.APPLE_MUSIC,
+            Service.SOUNDCLOUD,
+            Service.SPOTIFY,
+        ]
+
+
+class TestIsrc:
+    """ISRCs are normalised and validated."""
+
+    def test_dashes_and_case_are_normalised(self) -> None:
+        assert normalize_isrc("us-ug1-25-03301") == "USUG12503301"
+
+    @pytest.mark.parametrize("bad", ["", "USUG1250330", "USUG125033011", "1SUG12503301", "USUG12A03301"])
+    def test_malformed_isrc_is_rejected(self, bad: str) -> None:
+        with pytest.raises(ValueError, match="not an ISRC"):
+            normalize_isrc(bad)
+
+
+class TestRoundTrips:
+    """Models survive JSON unchanged (what the stores rely on)."""
+
+    @given(st_.tracks())
+    def test_track_round_trips_json(self, track: Track) -> None:
+        assert Track.model_validate_json(track.model_dump_json()) == track
+
+    @given(st_.view_samples())
+    def test_view_sample_round_trips_json(self, sample: ViewSample) -> None:
+        assert ViewSample.model_validate_json(sample.model_dump_json()) == sample
+
+    @given(st_.tracks(), st_.tracks())
+    def test_merge_keeps_every_service_and_newest_time(self, first: Track, second: Track) -> None:
+        other = second.model_copy(update={"isrc": first.isrc})
+        merged = first.merged(other)
+        assert set(merged.services) == set(first.services) | set(other.services)
+        assert merged.updated_at == max(first.updated_at, other.updated_at)
+        for service, data in other.services.items():
+            assert merged.services[service] == data
