@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import structlog
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tunemeld.config import Settings
 from tunemeld.services.store import SQLiteStore

@@ -6,7 +6,16 @@ from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
-from tunemeld.models import Genre, RawTrack, Service, ServiceTrack, Track, TrackRank, ViewSample, ViewSource
+from tunemeld.models import (
+    Genre,
+    RawTrack,
+    Service,
+    ServiceTrack,
+    Track,
+    TrackRank,
+    ViewSample,
+    ViewSource,
+)
 
 isrcs = st.from_regex(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}", fullmatch=True)
 genres = st.sampled_from(Genre)
@@ -20,7 +29,9 @@ days = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 1, 1))
 
 
 @st.composite
-def raw_tracks(draw: st.DrawFn, *, service: Service | None = None, rank: int | None = None) -> RawTrack:
+def raw_tracks(
+    draw: st.DrawFn, *, service: Service | None = None, rank: int | None = None
+) -> RawTrack:
     """A valid RawTrack; a keyword pins that field, None means any."""
     return RawTrack(
         service=service or draw(services),

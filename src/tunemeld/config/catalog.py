@@ -1,4 +1,4 @@
-"""The playlist catalog: which playlist is each genre's flagship on each service (data, not code)."""
+"""The playlist catalog: each genre's flagship playlist on each service (data, not code)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["Catalog", "CatalogEntry", "load_catalog"]
 
-_SECTIONS = {Service.SPOTIFY: "spotify", Service.APPLE_MUSIC: "apple_music", Service.SOUNDCLOUD: "soundcloud"}
+_SECTIONS = {
+    Service.SPOTIFY: "spotify",
+    Service.APPLE_MUSIC: "apple_music",
+    Service.SOUNDCLOUD: "soundcloud",
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,10 @@ class Catalog:
             return self.entries[(service, genre)]
         except KeyError:
             raise ConfigError(
-                f"The playlist catalog ({self.source}) has no {service.value} playlist for {genre.value}.",
-                hint=f"Add `{genre.value} = {{ id = ..., url = ... }}` under [{_SECTIONS[service]}].",
+                f"The playlist catalog ({self.source}) has no {service.value} playlist "
+                f"for {genre.value}.",
+                hint=f"Add `{genre.value} = {{ id = ..., url = ... }}` "
+                f"under [{_SECTIONS[service]}].",
             ) from None
 
 
@@ -59,8 +65,10 @@ def _parse(data: dict[str, Any], source: str) -> Catalog:
             continue
         for genre in Genre:
             item = table.get(genre.value)
-            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(
-                item.get("url"), str
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id"), str)
+                or not isinstance(item.get("url"), str)
             ):
                 problems.append(f"[{section}] {genre.value} needs string fields id and url")
                 continue

@@ -8,11 +8,13 @@ deprecation warning. Nothing is read at import time: call `load_settings()`.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -94,6 +97,11 @@ class DatabaseSettings(_Group):
             )
         return value
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Mask the URL's password in repr() and str(), like SecretStr does for keys."""
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "url" and isinstance(value, str) else value
+
     @property
     def is_sqlite(self) -> bool:
         """True for the embedded store."""
@@ -108,7 +116,7 @@ class ProvidersSettings(_Group):
         description="auto: the sample world unless keys are set; sample: always; live: real APIs.",
     )
     rapidapi_key: SecretStr | None = None
-    spotify_client_id: str | None = None
+    spotify_client_id: SecretStr | None = None
     spotify_client_secret: SecretStr | None = None
     youtube_api_key: SecretStr | None = None
     sample_seed: int = Field(default=2026, description="Seed of the offline sample world.")
@@ -164,7 +172,9 @@ class EtlSettings(_Group):
         default=None, description="A TOML playlist catalog replacing the built-in one."
     )
     raw_snapshots_kept: int = Field(default=7, ge=1, description="Raw snapshots kept per unit.")
-    lookup_ttl_days: int = Field(default=30, ge=1, description="How long a found ISRC/video id lives.")
+    lookup_ttl_days: int = Field(
+        default=30, ge=1, description="How long a found ISRC/video id lives."
+    )
     negative_lookup_ttl_hours: int = Field(
         default=24, ge=1, description="How long a failed lookup is remembered before retrying."
     )
@@ -177,13 +187,18 @@ class ApiSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     debug: bool = False
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"])
+    # NoDecode: a comma list (the .env.example form) is split by the validator, not read as JSON.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:8080"]
+    )
     threads: int = Field(default=8, ge=1, le=64)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service
 from tunemeld.models.track import RawTrack, TrackRank

@@ -50,7 +50,11 @@ class UnitResult(BaseModel):
     @property
     def label(self) -> str:
         """`stage service genre`, for tables and logs."""
-        return " ".join(x for x in (self.stage.value, self.service and self.service.value, self.genre.value) if x)
+        return " ".join(
+            x
+            for x in (self.stage.value, self.service and self.service.value, self.genre.value)
+            if x
+        )
 
 
 class RunReport(BaseModel):

@@ -10,7 +10,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tunemeld.models.genre import Service
 
-__all__ = ["ISRC_PATTERN", "Isrc", "RawTrack", "ServiceTrack", "Track", "TrackRank", "normalize_isrc"]
+__all__ = [
+    "ISRC_PATTERN",
+    "Isrc",
+    "RawTrack",
+    "ServiceTrack",
+    "Track",
+    "TrackRank",
+    "normalize_isrc",
+]
 
 ISRC_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 """ISO 3901: country (2 letters), registrant (3 alphanumerics), year (2) and designation (5)."""

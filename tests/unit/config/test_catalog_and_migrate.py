@@ -21,7 +21,12 @@ class TestCatalog:
     @pytest.mark.parametrize(
         ("service", "genre", "playlist_id", "url"),
         [
-            (Service.SPOTIFY, Genre.POP, "37i9dQZF1DXcBWIGoYBM5M", "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M"),
+            (
+                Service.SPOTIFY,
+                Genre.POP,
+                "37i9dQZF1DXcBWIGoYBM5M",
+                "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M",
+            ),
             (
                 Service.APPLE_MUSIC,
                 Genre.RAP,
@@ -44,7 +49,9 @@ class TestCatalog:
 
     def test_incomplete_override_names_what_is_missing(self, tmp_path: Path) -> None:
         path = tmp_path / "catalog.toml"
-        path.write_text('[spotify]\npop = { id = "x", url = "https://open.spotify.com/playlist/x" }\n')
+        path.write_text(
+            '[spotify]\npop = { id = "x", url = "https://open.spotify.com/playlist/x" }\n'
+        )
         with pytest.raises(ConfigError, match=r"\[apple_music\]"):
             load_catalog(path)
 
@@ -66,7 +73,9 @@ class TestMigrateEnv:
 
     def test_legacy_names_are_renamed_and_other_lines_kept(self, tmp_path: Path) -> None:
         source = tmp_path / ".env.dev"
-        source.write_text("# keys\nX_RAPIDAPI_KEY=abc\nGOOGLE_API_KEY=yt\nOTHER=1\nexport MONGO_URI=mongodb://h\n")
+        source.write_text(
+            "# keys\nX_RAPIDAPI_KEY=abc\nGOOGLE_API_KEY=yt\nOTHER=1\nexport MONGO_URI=mongodb://h\n"
+        )
         result = migrate_env_file(source, tmp_path / ".env")
         assert (tmp_path / ".env").read_text() == (
             "# keys\nRAPIDAPI_KEY=abc\nYOUTUBE_API_KEY=yt\nOTHER=1\nexport MONGODB_URL=mongodb://h\n"

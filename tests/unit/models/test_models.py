@@ -50,7 +50,9 @@ class TestIsrc:
     def test_dashes_and_case_are_normalised(self) -> None:
         assert normalize_isrc("us-ug1-25-03301") == "USUG12503301"
 
-    @pytest.mark.parametrize("bad", ["", "USUG1250330", "USUG125033011", "1SUG12503301", "USUG12A03301"])
+    @pytest.mark.parametrize(
+        "bad", ["", "USUG1250330", "USUG125033011", "1SUG12503301", "USUG12A03301"]
+    )
     def test_malformed_isrc_is_rejected(self, bad: str) -> None:
         with pytest.raises(ValueError, match="not an ISRC"):
             normalize_isrc(bad)

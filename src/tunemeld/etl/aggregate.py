@@ -1,0 +1,86 @@
+"""Stage 3: the cross-service `Aggregate` playlist of one genre (DESIGN.md §5).
+
+A track enters when at least two services list it. Its `raw_aggregate_rank` is its rank on the
+highest-priority service listing it (Apple Music > SoundCloud > Spotify), recorded as
+`aggregate_service_name`; tracks sort by (raw rank, that service's priority, ISRC), numbered from 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import structlog
+
+from tunemeld.etl._context import RunContext
+from tunemeld.exceptions import NotFound
+from tunemeld.models import AGGREGATE, Genre, Playlist, Service, TrackRank
+
+__all__ = ["aggregate_genre", "aggregate_ranks", "build_aggregate"]
+
+log = structlog.get_logger()
+
+MIN_SERVICES = 2
+
+
+def aggregate_ranks(rankings: Mapping[Service, Mapping[str, int]]) -> list[TrackRank]:
+    """Apply the aggregation rule to per-service {isrc: rank} maps."""
+    sources: dict[str, dict[Service, int]] = {}
+    for service, ranks in rankings.items():
+        for isrc, rank in ranks.items():
+            sources.setdefault(isrc, {})[service] = rank
+    entries: list[tuple[int, int, str, Service, dict[Service, int]]] = []
+    for isrc, listed in sources.items():
+        if len(listed) < MIN_SERVICES:
+            continue
+        best = min(listed, key=lambda s: s.priority)
+        entries.append((listed[best], best.priority, isrc, best, listed))
+    entries.sort(key=lambda e: (e[0], e[1], e[2]))
+    return [
+        TrackRank(
+            isrc=isrc,
+            rank=position,
+            sources=dict(sorted(listed.items(), key=lambda kv: kv[0].priority)),
+            raw_aggregate_rank=raw_rank,
+            aggregate_service_name=service,
+        )
+        for position, (raw_rank, _, isrc, service, listed) in enumerate(entries, start=1)
+    ]
+
+
+def build_aggregate(
+    genre: Genre, playlists: Mapping[Service, Playlist], *, now: datetime, run_id: str
+) -> Playlist:
+    """The Aggregate playlist from stored service playlists."""
+    rankings = {
+        service: {t.isrc: t.rank for t in playlist.tracks}
+        for service, playlist in playlists.items()
+    }
+    return Playlist(
+        genre=genre,
+        service_name=AGGREGATE,
+        tracks=aggregate_ranks(rankings),
+        updated_at=now,
+        run_id=run_id,
+    )
+
+
+def aggregate_genre(ctx: RunContext, genre: Genre) -> dict[str, int]:
+    """Rebuild and store one genre's Aggregate from whatever service playlists are stored."""
+    playlists = {
+        service: playlist
+        for service in Service
+        if (playlist := ctx.store.get_playlist(genre, service.value)) is not None
+    }
+    if len(playlists) < MIN_SERVICES:
+        raise NotFound(
+            f"Only {len(playlists)} service playlist(s) stored for {genre.value}; "
+            f"the aggregate needs at least {MIN_SERVICES}.",
+            hint=f"Run `inv etl.run --stage transform --genre {genre.value}` "
+            "after a successful extract.",
+        )
+    aggregate = build_aggregate(genre, playlists, now=ctx.now, run_id=ctx.run_id)
+    with ctx.store.unit():
+        ctx.store.save_playlist(aggregate)
+    log.info("aggregate_built", tracks=len(aggregate.tracks), services=len(playlists))
+    return {"tracks": len(aggregate.tracks)}

@@ -1,0 +1,292 @@
+"""Plan and run ETL stages unit by unit; one failing unit never stops the others.
+
+`run(...)` returns the RunReport it also stores in `runs`: per-unit status, counts, errors with
+hints, calls and quota units per provider, and durations.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from datetime import time as dtime
+from typing import Protocol
+
+import structlog
+
+from tunemeld.config import Settings, load_catalog
+from tunemeld.etl._context import RunContext
+from tunemeld.etl.aggregate import aggregate_genre
+from tunemeld.etl.extract import extract_playlist, planned_calls
+from tunemeld.etl.transform import transform_playlist
+from tunemeld.etl.view_count import count_views
+from tunemeld.exceptions import ConfigError, TunemeldError
+from tunemeld.models import Genre, RunReport, Service, Stage, UnitResult, UnitStatus
+from tunemeld.services.cache import Cache, open_cache
+from tunemeld.services.http import CallLedger
+from tunemeld.services.monitoring import Metrics
+from tunemeld.services.providers import open_providers
+from tunemeld.services.store import Store, open_store
+
+__all__ = ["Progress", "Unit", "plan", "run"]
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work: a stage for a genre, and a service for extract/transform."""
+
+    stage: Stage
+    genre: Genre
+    service: Service | None = None
+
+    @property
+    def label(self) -> str:
+        """`stage service genre`."""
+        parts = [self.stage.value, self.service.value if self.service else None, self.genre.value]
+        return " ".join(p for p in parts if p)
+
+
+class Progress(Protocol):
+    """Hooks the CLI implements to show progress; the library stays UI-free."""
+
+    def planned(self, units: Sequence[Unit]) -> None:
+        """Called once with the whole plan."""
+
+    def started(self, unit: Unit) -> None:
+        """Called before a unit runs."""
+
+    def finished(self, unit: Unit, result: UnitResult) -> None:
+        """Called after a unit ends, whatever its status."""
+
+
+def plan(
+    stages: Sequence[Stage], genres: Sequence[Genre], services: Sequence[Service]
+) -> list[Unit]:
+    """Every unit of a run, stage by stage in pipeline order."""
+    units: list[Unit] = []
+    for stage in Stage:
+        if stage not in stages:
+            continue
+        for genre in genres:
+            if stage.per_service:
+                units.extend(Unit(stage, genre, service) for service in services)
+            else:
+                units.append(Unit(stage, genre))
+    return units
+
+
+def _as_of_moment(as_of: date, today: date) -> datetime:
+    """When samples of `as_of` are stamped: now for today, noon UTC for any other day."""
+    if as_of == today:
+        return datetime.now(timezone.utc)
+    return datetime.combine(as_of, dtime(12, 0), tzinfo=timezone.utc)
+
+
+def _dry_run_calls(unit: Unit, ctx_catalog_url: str | None) -> list[str]:
+    if unit.stage is Stage.EXTRACT and unit.service is not None:
+        return planned_calls(unit.service, unit.genre, ctx_catalog_url or "")
+    if unit.stage is Stage.TRANSFORM:
+        return [
+            "Spotify search (title + artist) for each track without an ISRC not in lookups",
+            "Spotify search (isrc:) for each non-Spotify track without a Spotify id",
+            "YouTube search for each track without a known video id",
+        ]
+    if unit.stage is Stage.AGGREGATE:
+        return ["no external calls: combines the stored service playlists"]
+    return [
+        "Spotify play count for each track of the genre (once per run)",
+        "YouTube videos.list, 50 ids a call",
+    ]
+
+
+def _parse_filters(
+    stages: Sequence[str | Stage],
+    genres: Sequence[str | Genre] | None,
+    services: Sequence[str | Service] | None,
+) -> tuple[list[Stage], list[Genre], list[Service]]:
+    stage_list = Stage.parse_many([s.value if isinstance(s, Stage) else s for s in stages])
+    genre_list = (
+        [g if isinstance(g, Genre) else Genre.parse(g) for g in genres] if genres else list(Genre)
+    )
+    service_list = (
+        [s if isinstance(s, Service) else Service.parse(s) for s in services]
+        if services
+        else list(Service)
+    )
+    dedupe_g = list(dict.fromkeys(genre_list))
+    dedupe_s = list(dict.fromkeys(service_list))
+    return stage_list, dedupe_g, dedupe_s
+
+
+def _run_unit(ctx: RunContext, unit: Unit) -> dict[str, int]:
+    if unit.stage is Stage.EXTRACT and unit.service is not None:
+        return extract_playlist(ctx, unit.service, unit.genre)
+    if unit.stage is Stage.TRANSFORM and unit.service is not None:
+        return transform_playlist(ctx, unit.service, unit.genre)
+    if unit.stage is Stage.AGGREGATE:
+        return aggregate_genre(ctx, unit.genre)
+    return count_views(ctx, unit.genre)
+
+
+def run(
+    settings: Settings,
+    *,
+    stages: Sequence[str | Stage] = ("full",),
+    genres: Sequence[str | Genre] | None = None,
+    services: Sequence[str | Service] | None = None,
+    dry_run: bool = False,
+    as_of: date | None = None,
+    store: Store | None = None,
+    cache: Cache | None = None,
+    metrics: Metrics | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> RunReport:
+    """Run the chosen stages for the chosen genres and services, and return the run record.
+
+    Unknown names raise NotFound and bad settings ConfigError before any work starts; after
+    that, failures are recorded per unit and the run ends `partial` or `failed`.
+    """
+    stage_list, genre_list, service_list = _parse_filters(stages, genres, services)
+    today = clock().date()
+    day = as_of or today
+    run_id = uuid.uuid4().hex[:12]
+    units = plan(stage_list, genre_list, service_list)
+    report = RunReport(
+        run_id=run_id,
+        as_of=day,
+        started_at=clock(),
+        stages=stage_list,
+        genres=genre_list,
+        services=service_list,
+        dry_run=dry_run,
+    )
+    catalog = load_catalog(settings.etl.catalog_path)
+    if progress is not None:
+        progress.planned(units)
+
+    if dry_run:
+        for unit in units:
+            url = catalog.entry(unit.service, unit.genre).url if unit.service else None
+            report.units.append(
+                UnitResult(
+                    stage=unit.stage,
+                    genre=unit.genre,
+                    service=unit.service,
+                    status=UnitStatus.PLANNED,
+                    started_at=report.started_at,
+                    planned_calls=_dry_run_calls(unit, url),
+                )
+            )
+        report.finish(clock())
+        return report
+
+    if settings.providers.mode == "live" and settings.providers.missing_live_keys():
+        missing = ", ".join(settings.providers.missing_live_keys())
+        raise ConfigError(
+            f"providers.mode is live but these keys are missing: {missing}.",
+            hint="Set them in the environment or .env, or use TUNEMELD_PROVIDERS__MODE=sample.",
+        )
+    own_store = store is None
+    the_store = store if store is not None else open_store(settings)
+    the_cache = cache if cache is not None else open_cache(settings, metrics=metrics)
+    ledger = CallLedger()
+    on_call = metrics.record_provider_call if metrics is not None else None
+    providers = open_providers(settings, as_of=day, ledger=ledger, on_call=on_call)
+    ctx = RunContext(
+        settings=settings,
+        store=the_store,
+        providers=providers,
+        catalog=catalog,
+        cache=the_cache,
+        run_id=run_id,
+        as_of=day,
+        now=_as_of_moment(day, today),
+    )
+    failed: set[tuple[Service | None, Genre]] = set()
+    try:
+        with structlog.contextvars.bound_contextvars(run_id=run_id):
+            log.info(
+                "run_started",
+                as_of=day.isoformat(),
+                stages=[s.value for s in stage_list],
+                units=len(units),
+                sample_world=providers.sample,
+            )
+            the_store.save_run(report)
+            for unit in units:
+                result = _execute(ctx, unit, failed, progress, metrics)
+                report.units.append(result)
+                report.calls = ledger.calls()
+                report.quota_units = ledger.quota_units()
+            report.finish(clock())
+            the_store.save_run(report)
+            log.info(
+                "run_finished",
+                status=report.status.value,
+                units_ok=sum(u.status is UnitStatus.OK for u in report.units),
+                units_failed=len(report.failed_units),
+                calls=ledger.total_calls(),
+                duration_ms=round(report.duration_ms),
+            )
+    finally:
+        providers.close()
+        if own_store:
+            the_store.close()
+    return report
+
+
+def _execute(
+    ctx: RunContext,
+    unit: Unit,
+    failed: set[tuple[Service | None, Genre]],
+    progress: Progress | None,
+    metrics: Metrics | None,
+) -> UnitResult:
+    started = datetime.now(timezone.utc)
+    if progress is not None:
+        progress.started(unit)
+    result = UnitResult(
+        stage=unit.stage,
+        genre=unit.genre,
+        service=unit.service,
+        status=UnitStatus.OK,
+        started_at=started,
+    )
+    upstream_failed = unit.stage is Stage.TRANSFORM and (unit.service, unit.genre) in failed
+    context = {"stage": unit.stage.value, "genre": unit.genre.value}
+    if unit.service is not None:
+        context["service"] = unit.service.value
+    began = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(**context):
+        if upstream_failed:
+            result.status = UnitStatus.SKIPPED
+            result.error = "extract failed in this run; the last good data is kept"
+            log.warning("unit_skipped", reason=result.error)
+        else:
+            try:
+                result.counts = _run_unit(ctx, unit)
+            except TunemeldError as exc:
+                result.status = UnitStatus.FAILED
+                result.error = exc.message
+                result.hint = exc.hint
+                failed.add((unit.service, unit.genre))
+                log.error("unit_failed", error=exc.message, error_type=type(exc).__name__)
+            except Exception as exc:  # a bug must not lose the other units' work
+                result.status = UnitStatus.FAILED
+                result.error = f"unexpected {type(exc).__name__}: {exc}"
+                result.hint = "This is a bug in TuneMeld: please report it with the log above."
+                failed.add((unit.service, unit.genre))
+                log.exception("unit_crashed")
+    elapsed = time.perf_counter() - began
+    result.duration_ms = round(elapsed * 1000, 3)
+    if metrics is not None:
+        metrics.stage_seconds.labels(stage=unit.stage.value).observe(elapsed)
+        metrics.etl_units.labels(stage=unit.stage.value, status=result.status.value).inc()
+    if progress is not None:
+        progress.finished(unit, result)
+    return result

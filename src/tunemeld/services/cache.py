@@ -1,0 +1,211 @@
+"""The API answer cache: a `Cache` protocol, a bounded in-memory LRU and a cache that never stores.
+
+Keys are strings, values are the encoded bytes the API sends, so any backend (memory now,
+Cloudflare KV later) can hold them. The ETL drops a genre's answers after rebuilding its views
+with `cache.delete_prefix(genre_cache_prefix(genre))`; the TTL bounds staleness for processes the
+ETL cannot reach (an in-memory cache lives in the API process only).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from tunemeld.config import Settings
+from tunemeld.exceptions import ConfigError
+from tunemeld.models import Genre
+from tunemeld.services.monitoring import Metrics
+
+__all__ = [
+    "Cache",
+    "MemoryCache",
+    "NullCache",
+    "genre_cache_prefix",
+    "open_cache",
+    "view_cache_key",
+]
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """Where the API keeps encoded answers for a while; implementations: MemoryCache, NullCache."""
+
+    name: str
+    """The backend's name ("memory", "none"), shown by `/health` and used as a metrics label."""
+
+    def get(self, key: str) -> bytes | None:
+        """The stored value, or None when absent or expired."""
+        ...
+
+    def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
+        """Store `value` for `ttl_seconds` (None: the cache's default TTL)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget one key; absent keys are fine."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Forget every key starting with `prefix`; returns how many were removed."""
+        ...
+
+    def clear(self) -> None:
+        """Forget everything."""
+        ...
+
+
+def view_cache_key(genre: Genre, name: str) -> str:
+    """The cache key of one precomputed view's encoded answer."""
+    return f"view:{genre.value}:{name}"
+
+
+def genre_cache_prefix(genre: Genre) -> str:
+    """The prefix of every cached answer of one genre: what the ETL invalidates."""
+    return f"view:{genre.value}:"
+
+
+class MemoryCache:
+    """A thread-safe LRU of at most `max_entries` values, each living `ttl_seconds`.
+
+    The clock is injectable so tests can expire entries without sleeping; `hits` and `misses`
+    count lookups (and go to `metrics` when given).
+    """
+
+    name = "memory"
+
+    def __init__(
+        self,
+        max_entries: int = 512,
+        ttl_seconds: int | None = 60,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+        if ttl_seconds is not None and ttl_seconds <= 0:
+            raise ValueError(f"ttl_seconds must be positive or None, got {ttl_seconds}")
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+        self._clock = clock
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        # key -> (value, expires_at or None for never); the order is least recently used first.
+        self._entries: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
+
+    def __len__(self) -> int:
+        """How many entries are held, expired ones not yet dropped included."""
+        with self._lock:
+            return len(self._entries)
+
+    def get(self, key: str) -> bytes | None:
+        """The value if present and fresh; a hit also makes it the most recently used."""
+        with self._lock:
+            entry = self._entries.get(key)
+            value: bytes | None = None
+            if entry is not None:
+                stored, expires_at = entry
+                if expires_at is not None and self._clock() >= expires_at:
+                    del self._entries[key]
+                else:
+                    self._entries.move_to_end(key)
+                    value = stored
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        if self._metrics is not None:
+            self._metrics.record_cache_request(self.name, hit=value is not None)
+        return value
+
+    def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
+        """Store a value, evicting the least recently used entries beyond `max_entries`.
+
+        A non-positive `ttl_seconds` stores nothing (and drops an older value of the key).
+        """
+        ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
+        with self._lock:
+            if ttl is not None and ttl <= 0:
+                self._entries.pop(key, None)
+                return
+            expires_at = None if ttl is None else self._clock() + ttl
+            self._entries[key] = (bytes(value), expires_at)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+                self.evictions += 1
+
+    def delete(self, key: str) -> None:
+        """Forget one key."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Forget every key starting with `prefix`."""
+        with self._lock:
+            doomed = [key for key in self._entries if key.startswith(prefix)]
+            for key in doomed:
+                del self._entries[key]
+        return len(doomed)
+
+    def clear(self) -> None:
+        """Forget everything; the hit and miss counts stay."""
+        with self._lock:
+            self._entries.clear()
+
+
+class NullCache:
+    """A cache that never stores: every lookup misses (`cache.backend = "none"`)."""
+
+    name = "none"
+
+    def __init__(self, *, metrics: Metrics | None = None) -> None:
+        self.misses = 0
+        self._metrics = metrics
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        """Always None."""
+        with self._lock:
+            self.misses += 1
+        if self._metrics is not None:
+            self._metrics.record_cache_request(self.name, hit=False)
+        return None
+
+    def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
+        """Do nothing."""
+
+    def delete(self, key: str) -> None:
+        """Do nothing."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Nothing is ever stored, so nothing is removed."""
+        return 0
+
+    def clear(self) -> None:
+        """Do nothing."""
+
+
+def open_cache(settings: Settings, *, metrics: Metrics | None = None) -> Cache:
+    """Build the cache `settings.cache.backend` names."""
+    cfg = settings.cache
+    factories: dict[str, Callable[[], Cache]] = {
+        "memory": lambda: MemoryCache(
+            max_entries=cfg.max_entries, ttl_seconds=cfg.ttl_seconds, metrics=metrics
+        ),
+        "none": lambda: NullCache(metrics=metrics),
+    }
+    factory = factories.get(cfg.backend)
+    if factory is None:
+        valid = ", ".join(factories)
+        raise ConfigError(
+            f"Unknown cache backend {cfg.backend!r}.",
+            hint=f"Set TUNEMELD_CACHE__BACKEND to one of: {valid}.",
+        )
+    return factory()

@@ -1,0 +1,111 @@
+"""A small stdlib HTML reader for playlist pages: meta tags, the first <h1>, the description <p>.
+
+Playlist headers (name, cover, description) come from public pages; html.parser is enough for
+the few tags read, and tolerates the broken markup real pages contain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+__all__ = ["PageHead", "parse_page"]
+
+_TRUNCATE_TEXT = "truncate-text"
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+
+
+def _clean(parts: list[str]) -> str | None:
+    text = " ".join(" ".join(parts).split())
+    return text or None
+
+
+@dataclass
+class PageHead:
+    """What a playlist page says about itself; `meta` maps property or name to content."""
+
+    meta: dict[str, str] = field(default_factory=dict)
+    h1: str | None = None
+    truncate_text: str | None = None
+
+    def get(self, *keys: str) -> str | None:
+        """The first non-blank meta content among `keys` (`og:title`, `description`, ...)."""
+        for key in keys:
+            value = " ".join(self.meta.get(key, "").split())
+            if value:
+                return value
+        return None
+
+
+class _Parser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.head = PageHead()
+        self._h1: list[str] | None = None
+        self._h1_depth = 0
+        self._p: list[str] | None = None
+        self._p_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name.lower(): value or "" for name, value in attrs}
+        if tag == "meta":
+            key = (values.get("property") or values.get("name") or "").strip().lower()
+            if key and key not in self.head.meta:
+                self.head.meta[key] = values.get("content", "")
+            return
+        if tag in _VOID:
+            return
+        if self._h1 is not None:
+            self._h1_depth += 1
+        elif tag == "h1" and self.head.h1 is None:
+            self._h1, self._h1_depth = [], 1
+        if self._p is not None:
+            self._p_depth += 1
+        elif (
+            tag == "p"
+            and self.head.truncate_text is None
+            and values.get("data-testid") == _TRUNCATE_TEXT
+        ):
+            self._p, self._p_depth = [], 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        if self._h1 is not None:
+            self._h1_depth -= 1
+            if self._h1_depth <= 0 or tag == "h1":
+                self.head.h1 = _clean(self._h1)
+                self._h1 = None
+        if self._p is not None:
+            self._p_depth -= 1
+            if self._p_depth <= 0 or tag == "p":
+                self.head.truncate_text = _clean(self._p)
+                self._p = None
+
+    def handle_data(self, data: str) -> None:
+        if self._h1 is not None:
+            self._h1.append(data)
+        if self._p is not None:
+            self._p.append(data)
+
+    def result(self) -> PageHead:
+        """The head read so far; an element still open at the end of the page counts."""
+        if self._h1 is not None and self.head.h1 is None:
+            self.head.h1 = _clean(self._h1)
+        if self._p is not None and self.head.truncate_text is None:
+            self.head.truncate_text = _clean(self._p)
+        return self.head
+
+
+def parse_page(text: str) -> PageHead:
+    """Read the meta tags, first <h1> and truncate-text <p> of an HTML page; never raises."""
+    parser = _Parser()
+    # Marked sections (`<![CDATA[`) only occur in inline SVG; as text they cannot trip the parser.
+    try:
+        parser.feed(text.replace("<![", "&lt;!["))
+        parser.close()
+    except AssertionError:  # pragma: no cover - _markupbase asserts on malformed declarations
+        pass  # keep what was read before the broken markup
+    return parser.result()

@@ -1,0 +1,110 @@
+"""Apple Music: playlist tracks (RapidAPI apple-music24) and the public playlist page.
+
+Apple Music gives no ISRC: transform resolves its tracks with a Spotify search (providers.md §2.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tunemeld.config import CatalogEntry
+from tunemeld.models import PlaylistMeta, RawTrack, Service
+from tunemeld.services.http import HttpClient
+from tunemeld.services.providers._html import parse_page
+from tunemeld.services.providers._payload import Reader, query_param, rapidapi_headers, unescape
+
+__all__ = [
+    "PLAYLIST_URL",
+    "PROVIDER",
+    "AppleMusicClient",
+    "parse_meta",
+    "parse_playlist",
+    "scraper_url",
+]
+
+PROVIDER = Service.APPLE_MUSIC.value
+PLAYLIST_HOST = "apple-music24.p.rapidapi.com"
+PLAYLIST_URL = f"https://{PLAYLIST_HOST}/playlist1/"
+
+
+def scraper_url(playlist_id: str) -> str:
+    """The playlist URL the scraper takes: a fixed slug, the `pl.` id (as tunemeld sends it)."""
+    return f"https://music.apple.com/us/playlist/playlist/{playlist_id}"
+
+
+def parse_playlist(payload: object) -> list[RawTrack]:
+    """`{album_details: {"0": {name, artist, album, link}, ...}}` -> tracks ranked by key + 1.
+
+    Non-numeric keys (the 2024 shape's `album`, `thumb`, `count`, ...) are not tracks.
+    """
+    reader = Reader(PROVIDER, "playlist")
+    body = reader.mapping(payload, "response")
+    details = reader.mapping(body.get("album_details"), "album_details")
+    tracks: list[RawTrack] = []
+    for key, value in details.items():
+        if not (key.isascii() and key.isdigit()):
+            continue
+        path = f"album_details.{key}"
+        item = reader.mapping(value, path)
+        link = reader.optional_text(item.get("link"), f"{path}.link")
+        tracks.append(
+            reader.track(
+                service=Service.APPLE_MUSIC,
+                rank=int(key) + 1,
+                title=unescape(reader.text(item.get("name"), f"{path}.name")).strip(),
+                artist=unescape(reader.optional_text(item.get("artist"), f"{path}.artist") or ""),
+                url=link,
+                service_id=query_param(link, "i") if link else None,
+            )
+        )
+    return sorted(tracks, key=lambda t: t.rank)
+
+
+def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
+    """Name (og:title, else the first <h1>), description and cover from the playlist page."""
+    reader = Reader(PROVIDER, "playlist_page")
+    head = parse_page(page)
+    name = head.get("og:title") or head.h1
+    if name is None:
+        raise reader.error("the page has neither an og:title meta tag nor an <h1>")
+    return PlaylistMeta(
+        service=Service.APPLE_MUSIC,
+        genre=entry.genre,
+        playlist_id=entry.playlist_id,
+        name=name,
+        url=entry.url,
+        cover_url=head.get("og:image"),
+        description=head.get("og:description") or head.truncate_text,
+    )
+
+
+class AppleMusicClient:
+    """Reads Apple Music playlists through the apple-music24 scraper (one call, no pages)."""
+
+    service: Service = Service.APPLE_MUSIC
+
+    def __init__(
+        self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]
+    ) -> None:
+        self.http = http
+        self._rapidapi_key = rapidapi_key
+        self._costs = costs
+
+    def _units(self, endpoint: str) -> int:
+        return self._costs.get((PROVIDER, endpoint), 0)
+
+    def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
+        """Every track of the playlist, in rank order."""
+        payload = self.http.get_json(
+            "playlist",
+            PLAYLIST_URL,
+            params={"url": scraper_url(entry.playlist_id)},
+            headers=rapidapi_headers(self._rapidapi_key, PLAYLIST_HOST),
+            units=self._units("playlist"),
+        )
+        return parse_playlist(payload)
+
+    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
+        """Name, cover and description from the public playlist page."""
+        page = self.http.get_text("playlist_page", entry.url, units=self._units("playlist_page"))
+        return parse_meta(page, entry)

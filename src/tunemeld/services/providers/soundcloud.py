@@ -1,0 +1,157 @@
+"""SoundCloud: playlist tracks (RapidAPI soundcloud-scraper, 50 a page) and the playlist page.
+
+SoundCloud sometimes carries the label's ISRC in `publisher`; the rest are resolved by a Spotify
+search in transform (providers.md §2.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+
+from tunemeld.config import CatalogEntry
+from tunemeld.models import PlaylistMeta, RawTrack, Service
+from tunemeld.services.http import HttpClient
+from tunemeld.services.providers._html import parse_page
+from tunemeld.services.providers._payload import Reader, optional_isrc, rapidapi_headers
+
+__all__ = [
+    "PLAYLIST_URL",
+    "PROVIDER",
+    "SoundCloudClient",
+    "parse_meta",
+    "parse_playlist_tracks",
+    "split_title",
+]
+
+log = structlog.get_logger()
+
+PROVIDER = Service.SOUNDCLOUD.value
+PLAYLIST_HOST = "soundcloud-scraper.p.rapidapi.com"
+PLAYLIST_URL = f"https://{PLAYLIST_HOST}/v1/playlist/tracks"
+MAX_PAGES = 10
+
+
+def split_title(title: str) -> tuple[str, str] | None:
+    """("Artist", "Title") from an uploader's "Artist - Title", or None without that split."""
+    artist, sep, rest = title.partition(" - ")
+    if not sep or not artist.strip() or not rest.strip():
+        return None
+    return artist.strip(), rest.strip()
+
+
+def _artist_and_title(reader: Reader, item: dict[str, object], path: str) -> tuple[str, str]:
+    title = reader.text(item.get("title"), f"{path}.title")
+    publisher = reader.optional_mapping(item.get("publisher"), f"{path}.publisher") or {}
+    artist = reader.optional_text(publisher.get("artist"), f"{path}.publisher.artist")
+    if artist and artist.strip():
+        return artist.strip(), title.strip()
+    split = split_title(title)
+    if split is not None:
+        return split
+    user = reader.optional_mapping(item.get("user"), f"{path}.user") or {}
+    name = reader.optional_text(user.get("name"), f"{path}.user.name")
+    return (name or "").strip(), title.strip()
+
+
+def parse_playlist_tracks(
+    payload: object, *, first_rank: int = 1
+) -> tuple[list[RawTrack], int | None]:
+    """One page -> (tracks ranked from `first_rank`, the next page's offset or None at the end)."""
+    reader = Reader(PROVIDER, "playlist_tracks")
+    body = reader.mapping(payload, "response")
+    if body.get("status") is False:
+        error_id = body.get("errorId")
+        raise reader.error(
+            f"the scraper reported failure ({error_id if isinstance(error_id, str) else '?'})"
+        )
+    page = reader.mapping(body.get("tracks"), "tracks")
+    items = reader.array(page.get("items"), "tracks.items")
+    tracks: list[RawTrack] = []
+    for i, value in enumerate(items):
+        if value is None:
+            continue
+        path = f"tracks.items[{i}]"
+        item = reader.mapping(value, path)
+        track_id = item.get("id")
+        if isinstance(track_id, bool) or not isinstance(track_id, (int, str)) or track_id == "":
+            raise reader.error(f"{path}.id is missing or not an integer")
+        artist, title = _artist_and_title(reader, item, path)
+        publisher = reader.optional_mapping(item.get("publisher"), f"{path}.publisher") or {}
+        tracks.append(
+            reader.track(
+                service=Service.SOUNDCLOUD,
+                rank=first_rank + len(tracks),
+                title=title,
+                artist=artist,
+                isrc=optional_isrc(publisher.get("isrc")),
+                url=reader.optional_text(item.get("permalink"), f"{path}.permalink"),
+                cover_url=reader.optional_text(item.get("artworkUrl"), f"{path}.artworkUrl"),
+                service_id=str(track_id),
+            )
+        )
+    next_offset = page.get("nextOffset")
+    if next_offset is None:
+        return tracks, None
+    return tracks, reader.count(next_offset, "tracks.nextOffset")
+
+
+def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
+    """og:title, og:image and og:description (or meta description) from the playlist page."""
+    reader = Reader(PROVIDER, "playlist_page")
+    head = parse_page(page)
+    name = head.get("og:title")
+    if name is None:
+        raise reader.error("the page has no og:title meta tag")
+    return PlaylistMeta(
+        service=Service.SOUNDCLOUD,
+        genre=entry.genre,
+        playlist_id=entry.playlist_id,
+        name=name,
+        url=entry.url,
+        cover_url=head.get("og:image"),
+        description=head.get("og:description", "description"),
+    )
+
+
+class SoundCloudClient:
+    """Reads SoundCloud playlists through soundcloud-scraper, following `nextOffset`."""
+
+    service: Service = Service.SOUNDCLOUD
+
+    def __init__(
+        self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]
+    ) -> None:
+        self.http = http
+        self._rapidapi_key = rapidapi_key
+        self._costs = costs
+
+    def _units(self, endpoint: str) -> int:
+        return self._costs.get((PROVIDER, endpoint), 0)
+
+    def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
+        """Every track of the playlist across up to MAX_PAGES pages, ranked 1..n."""
+        headers = rapidapi_headers(self._rapidapi_key, PLAYLIST_HOST)
+        tracks: list[RawTrack] = []
+        params: dict[str, str | int] = {"playlist": entry.url}
+        for _ in range(MAX_PAGES):
+            payload = self.http.get_json(
+                "playlist_tracks",
+                PLAYLIST_URL,
+                params=params,
+                headers=headers,
+                units=self._units("playlist_tracks"),
+            )
+            page, next_offset = parse_playlist_tracks(payload, first_rank=len(tracks) + 1)
+            tracks.extend(page)
+            if next_offset is None:
+                return tracks
+            params = {"playlist": entry.url, "offset": next_offset}
+        log.warning("playlist_truncated", provider=PROVIDER, pages=MAX_PAGES, tracks=len(tracks))
+        return tracks
+
+    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
+        """Name, cover and description from the public playlist page."""
+        page = self.http.get_text("playlist_page", entry.url, units=self._units("playlist_page"))
+        return parse_meta(page, entry)

@@ -1,0 +1,1 @@
+"""Unit tests of the provider clients and their parsers."""
