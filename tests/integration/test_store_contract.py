@@ -1024,8 +1024,12 @@ class TestSQLiteFiles:
         path = tmp_path / "notes.db"
         path.write_text("these are not the tables you are looking for\n" * 50)
 
-        with pytest.raises(StoreUnavailable, match="not a usable SQLite database") as caught:
-            SQLiteStore(path).ping()
+        store = SQLiteStore(path)
+        try:
+            with pytest.raises(StoreUnavailable, match="not a usable SQLite database") as caught:
+                store.ping()
+        finally:
+            store.close()
 
         assert caught.value.hint is not None
         assert str(path) in caught.value.hint
@@ -1064,8 +1068,12 @@ class TestSQLiteFiles:
         raw.execute("PRAGMA user_version = 99")
         raw.close()
 
-        with pytest.raises(StoreError, match="schema version 99"):
-            SQLiteStore(path).init()
+        store = SQLiteStore(path)
+        try:
+            with pytest.raises(StoreError, match="schema version 99"):
+                store.init()
+        finally:
+            store.close()
 
     def test_reads_when_store_never_initialised_raise_store_error_naming_db_init(
         self, tmp_path: Path
