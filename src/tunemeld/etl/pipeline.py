@@ -86,9 +86,9 @@ def _as_of_moment(as_of: date, today: date) -> datetime:
     return datetime.combine(as_of, dtime(12, 0), tzinfo=timezone.utc)
 
 
-def _dry_run_calls(unit: Unit, ctx_catalog_url: str | None) -> list[str]:
+def _dry_run_calls(unit: Unit, playlist_url: str | None) -> list[str]:
     if unit.stage is Stage.EXTRACT and unit.service is not None:
-        return planned_calls(unit.service, unit.genre, ctx_catalog_url or "")
+        return planned_calls(unit.service, unit.genre, playlist_url or "")
     if unit.stage is Stage.TRANSFORM:
         return [
             "Spotify search (title + artist) for each track without an ISRC not in lookups",
@@ -221,8 +221,8 @@ def run(
             for unit in units:
                 result = _execute(ctx, unit, failed, progress, metrics)
                 report.units.append(result)
-                report.calls = ledger.calls()
-                report.quota_units = ledger.quota_units()
+            report.calls = ledger.calls()
+            report.quota_units = ledger.quota_units()
             report.finish(clock())
             the_store.save_run(report)
             log.info(

@@ -6,10 +6,15 @@ the few tags read, and tolerates the broken markup real pages contain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-__all__ = ["PageHead", "parse_page"]
+from tunemeld.config import CatalogEntry
+from tunemeld.models import PlaylistMeta, Service
+from tunemeld.services.providers._payload import Reader
+
+__all__ = ["PageHead", "parse_page", "playlist_meta"]
 
 _TRUNCATE_TEXT = "truncate-text"
 _VOID = frozenset(
@@ -109,3 +114,32 @@ def parse_page(text: str) -> PageHead:
     except AssertionError:  # pragma: no cover - _markupbase asserts on malformed declarations
         pass  # keep what was read before the broken markup
     return parser.result()
+
+
+def playlist_meta(
+    page: str,
+    entry: CatalogEntry,
+    *,
+    service: Service,
+    name: Callable[[PageHead], str | None],
+    description: Callable[[PageHead], str | None],
+) -> PlaylistMeta:
+    """A playlist page's header as PlaylistMeta; `name` and `description` pick each service's tags.
+
+    The cover is always og:image; a page without a name is a PayloadError.
+    """
+    head = parse_page(page)
+    title = name(head)
+    if title is None:
+        raise Reader(service.value, "playlist_page").error(
+            "the page has no playlist name (og:title meta tag)"
+        )
+    return PlaylistMeta(
+        service=service,
+        genre=entry.genre,
+        playlist_id=entry.playlist_id,
+        name=title,
+        url=entry.url,
+        cover_url=head.get("og:image"),
+        description=description(head),
+    )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from tunemeld.config import CatalogEntry
 from tunemeld.models import PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import HttpClient
-from tunemeld.services.providers._html import parse_page
+from tunemeld.services.providers._html import playlist_meta
 from tunemeld.services.providers._payload import Reader, query_param, rapidapi_headers, unescape
 
 __all__ = [
@@ -62,19 +62,12 @@ def parse_playlist(payload: object) -> list[RawTrack]:
 
 def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
     """Name (og:title, else the first <h1>), description and cover from the playlist page."""
-    reader = Reader(PROVIDER, "playlist_page")
-    head = parse_page(page)
-    name = head.get("og:title") or head.h1
-    if name is None:
-        raise reader.error("the page has neither an og:title meta tag nor an <h1>")
-    return PlaylistMeta(
+    return playlist_meta(
+        page,
+        entry,
         service=Service.APPLE_MUSIC,
-        genre=entry.genre,
-        playlist_id=entry.playlist_id,
-        name=name,
-        url=entry.url,
-        cover_url=head.get("og:image"),
-        description=head.get("og:description") or head.truncate_text,
+        name=lambda head: head.get("og:title") or head.h1,
+        description=lambda head: head.get("og:description") or head.truncate_text,
     )
 
 

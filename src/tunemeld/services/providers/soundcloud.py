@@ -13,7 +13,7 @@ import structlog
 from tunemeld.config import CatalogEntry
 from tunemeld.models import PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import HttpClient
-from tunemeld.services.providers._html import parse_page
+from tunemeld.services.providers._html import playlist_meta
 from tunemeld.services.providers._payload import Reader, optional_isrc, rapidapi_headers
 
 __all__ = [
@@ -99,19 +99,12 @@ def parse_playlist_tracks(
 
 def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
     """og:title, og:image and og:description (or meta description) from the playlist page."""
-    reader = Reader(PROVIDER, "playlist_page")
-    head = parse_page(page)
-    name = head.get("og:title")
-    if name is None:
-        raise reader.error("the page has no og:title meta tag")
-    return PlaylistMeta(
+    return playlist_meta(
+        page,
+        entry,
         service=Service.SOUNDCLOUD,
-        genre=entry.genre,
-        playlist_id=entry.playlist_id,
-        name=name,
-        url=entry.url,
-        cover_url=head.get("og:image"),
-        description=head.get("og:description", "description"),
+        name=lambda head: head.get("og:title"),
+        description=lambda head: head.get("og:description", "description"),
     )
 
 
