@@ -149,6 +149,19 @@ class TestFullRun:
         # Lookups persist: the next day searches far less than the first.
         assert second.calls["YouTube"].get("search", 0) < first.calls["YouTube"]["search"] / 2
 
+    def test_run_records_keep_statuses_stage_times_and_lookup_cache_use(
+        self, two_days: Days
+    ) -> None:
+        """The record holds what the summary shows: statuses, stage seconds, lookup hits."""
+        _, first, second = two_days
+        youtube = first.statuses["YouTube"]
+        assert youtube.get("search 200", 0) == first.calls["YouTube"]["search"]
+        assert set(first.stage_seconds) == {"extract", "transform", "aggregate", "view_count"}
+        assert all(seconds > 0 for seconds in first.stage_seconds.values())
+        # The next day answers most searches from the stored lookups.
+        assert second.cache["lookups"]["hits"] > first.cache["lookups"]["hits"]
+        assert second.cache["lookups"]["misses"] < first.cache["lookups"]["misses"]
+
     def test_etl_status_lists_the_newest_result_of_every_unit(self, two_days: Days) -> None:
         settings, _, second = two_days
         store = SQLiteStore.from_url(settings.database.url)

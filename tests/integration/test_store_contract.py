@@ -218,6 +218,7 @@ def _fill_every_collection(store: Store) -> None:
     store.put_lookup(_lookup("youtube_id", _isrc(1), "dQw4w9WgXcQ"))
     store.save_run(_run("run-1", T0))
     store.save_views([_view(Genre.POP, "playlist", {"tracks": []})])
+    store.add_quota_usage(DAY0, "youtube.search", 100, at=T0)
 
 
 class _AbortError(Exception):
@@ -706,6 +707,61 @@ class TestRuns:
         assert [r.run_id for r in any_store.list_runs(limit=2)] == ["run-3", "run-2"]
 
 
+class TestQuotaUsage:
+    """Daily quota spending per bucket: increments that add up across runs and threads."""
+
+    def test_add_quota_usage_when_called_twice_returns_the_running_total(
+        self, any_store: Store
+    ) -> None:
+        """Two runs on one day share the bucket: the second sees the first's spending."""
+        assert any_store.add_quota_usage(DAY0, "youtube.search", 100, at=T0) == 100
+        assert any_store.add_quota_usage(DAY0, "youtube.search", 50, at=T0) == 150
+
+        assert any_store.quota_usage(DAY0) == {"youtube.search": 150}
+
+    def test_quota_usage_when_other_day_or_bucket_keeps_them_apart(self, any_store: Store) -> None:
+        """Buckets and days are separate counters; an unused day is empty."""
+        any_store.add_quota_usage(DAY0, "youtube.search", 100, at=T0)
+        any_store.add_quota_usage(DAY0, "youtube.videos", 3, at=T0)
+        any_store.add_quota_usage(DAY0 + timedelta(days=1), "youtube.search", 7, at=T0)
+
+        assert any_store.quota_usage(DAY0) == {"youtube.search": 100, "youtube.videos": 3}
+        assert any_store.quota_usage(DAY0 + timedelta(days=1)) == {"youtube.search": 7}
+        assert any_store.quota_usage(DAY0 - timedelta(days=1)) == {}
+
+    def test_add_quota_usage_when_inside_a_failed_unit_is_rolled_back(
+        self, any_store: Store
+    ) -> None:
+        """Spending recorded in a unit that fails disappears with the unit."""
+
+        def failing() -> None:
+            with any_store.unit():
+                any_store.add_quota_usage(DAY0, "rapidapi", 5, at=T0)
+                raise _AbortError
+
+        with pytest.raises(_AbortError):
+            failing()
+
+        assert any_store.quota_usage(DAY0) == {}
+
+    def test_add_quota_usage_when_two_threads_add_at_once_loses_no_unit(
+        self, any_store: Store
+    ) -> None:
+        """Increments are atomic: 2 x 50 concurrent adds of 1 make exactly 100."""
+        start = threading.Barrier(2)
+
+        def work() -> None:
+            start.wait(timeout=10)
+            for _ in range(50):
+                any_store.add_quota_usage(DAY0, "rapidapi", 1, at=T0)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(work), pool.submit(work)]:
+                future.result(timeout=120)
+
+        assert any_store.quota_usage(DAY0) == {"rapidapi": 100}
+
+
 class TestViews:
     """Per-genre API documents, replaced by (genre, name)."""
 
@@ -749,6 +805,7 @@ class TestAdministration:
             "lookups": 1,
             "runs": 1,
             "views": 1,
+            "quota_usage": 1,
         }
         assert statuses["tracks"].newest == later
         assert statuses["view_counts"].newest == _sample(_isrc(1), DAY0).timestamp

@@ -26,15 +26,20 @@ class RunContext:
     as_of: date
     now: datetime
     memo: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    lookup_hits: int = 0
+    lookup_misses: int = 0
 
     def cached_lookup(self, kind: str, key: str) -> tuple[bool, str | None]:
         """(found, value) from this run's memo, then from the store's fresh `lookups`."""
         if (kind, key) in self.memo:
+            self.lookup_hits += 1
             return True, self.memo[(kind, key)]
         stored = self.store.get_lookup(kind, key)
         if stored is not None and stored.is_fresh(self.now):
             self.memo[(kind, key)] = stored.value
+            self.lookup_hits += 1
             return True, stored.value
+        self.lookup_misses += 1
         return False, None
 
     def memo_get(self, kind: str, key: str) -> tuple[bool, str | None]:

@@ -221,8 +221,7 @@ def run(
             for unit in units:
                 result = _execute(ctx, unit, failed, progress, metrics)
                 report.units.append(result)
-            report.calls = ledger.calls()
-            report.quota_units = ledger.quota_units()
+            _record_usage(report, ledger, ctx)
             report.finish(clock())
             the_store.save_run(report)
             log.info(
@@ -238,6 +237,19 @@ def run(
         if own_store:
             the_store.close()
     return report
+
+
+def _record_usage(report: RunReport, ledger: CallLedger, ctx: RunContext) -> None:
+    """Copy the run's calls, retries, lookup-cache use and stage times into its record."""
+    report.calls = ledger.calls()
+    report.statuses = ledger.statuses()
+    report.quota_units = ledger.quota_units()
+    report.retries = ledger.retries()
+    report.cache["lookups"] = {"hits": ctx.lookup_hits, "misses": ctx.lookup_misses}
+    seconds: dict[str, float] = {}
+    for result in report.units:
+        seconds[result.stage.value] = seconds.get(result.stage.value, 0.0) + result.duration_ms
+    report.stage_seconds = {stage: round(ms / 1000, 3) for stage, ms in seconds.items()}
 
 
 def _execute(

@@ -72,8 +72,28 @@ class RunReport(BaseModel):
     dry_run: bool = False
     status: RunStatus = RunStatus.RUNNING
     units: list[UnitResult] = Field(default_factory=list)
-    calls: dict[str, dict[str, int]] = Field(default_factory=dict)
-    quota_units: dict[str, int] = Field(default_factory=dict)
+    calls: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="provider -> endpoint -> attempts (retries included)"
+    )
+    statuses: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description='provider -> "endpoint status" -> attempts'
+    )
+    quota_units: dict[str, int] = Field(
+        default_factory=dict, description="provider -> quota units spent"
+    )
+    retries: dict[str, int] = Field(default_factory=dict, description="provider -> retries")
+    cache: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description='cache name -> {"hits": n, "misses": n}'
+    )
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict, description="stage -> seconds spent in its units"
+    )
+    deferred: dict[str, int] = Field(
+        default_factory=dict, description="quota bucket -> lookups deferred to a later run"
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="things the operator should know, e.g. a spent bucket"
+    )
 
     @property
     def ok(self) -> bool:

@@ -40,6 +40,7 @@ COLLECTIONS = (
     "lookups",
     "runs",
     "views",
+    "quota_usage",
 )
 """The logical collections, with the same names in every store."""
 
@@ -146,6 +147,18 @@ class Store(Protocol):
 
     def put_lookup(self, lookup: Lookup) -> None:
         """Remember a search answer, replacing any earlier one for (kind, key)."""
+        ...
+
+    # quota_usage
+    def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        """Add `units` spent from a provider's daily `bucket` on `day`; return the day's total.
+
+        Atomic (an increment, not read-then-write), so two runs on one day share one budget.
+        """
+        ...
+
+    def quota_usage(self, day: date) -> dict[str, int]:
+        """Units spent per bucket on `day`; buckets never drawn on are absent."""
         ...
 
     # runs

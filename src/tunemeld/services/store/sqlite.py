@@ -98,6 +98,13 @@ _SCHEMA = (
         updated_at TEXT NOT NULL,
         PRIMARY KEY (genre, name)
     )""",
+    """CREATE TABLE IF NOT EXISTS quota_usage (
+        day TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (day, bucket)
+    ) WITHOUT ROWID""",
 )
 
 _NEWEST_COLUMN = {
@@ -108,6 +115,7 @@ _NEWEST_COLUMN = {
     "lookups": "updated_at",
     "runs": "started_at",
     "views": "updated_at",
+    "quota_usage": "updated_at",
 }
 _SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
 
@@ -411,6 +419,34 @@ class SQLiteStore:
                     _ts(lookup.updated_at, "Lookup.updated_at"),
                 ),
             )
+
+    # -- quota_usage --------------------------------------------------------------------------
+
+    def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        """Add `units` spent from `bucket` on `day` in one statement; return the day's total."""
+        if units < 0:
+            raise ValueError(f"quota units must not be negative, got {units}")
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (day, bucket) DO UPDATE SET"
+                " units = quota_usage.units + excluded.units, updated_at = excluded.updated_at",
+                (day.isoformat(), _text(bucket), units, _ts(at, "quota_usage.at")),
+            )
+            row = conn.execute(  # same write transaction: no other writer can step in between
+                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?",
+                (day.isoformat(), _text(bucket)),
+            ).fetchone()
+        return int(row[0])
+
+    def quota_usage(self, day: date) -> dict[str, int]:
+        """Units spent per bucket on `day`."""
+        with self._errors(), self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT bucket, units FROM quota_usage WHERE day = ? ORDER BY bucket",
+                (day.isoformat(),),
+            ).fetchall()
+        return {bucket: int(units) for bucket, units in rows}
 
     # -- runs ---------------------------------------------------------------------------------
 

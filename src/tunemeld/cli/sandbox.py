@@ -1,0 +1,12 @@
+"""`inv sandbox.*`."""
+
+from __future__ import annotations
+
+from invoke.collection import Collection
+
+__all__ = ["collection"]
+
+
+def collection() -> Collection:
+    """The `sandbox` tasks."""
+    return Collection("sandbox")

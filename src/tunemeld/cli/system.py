@@ -1,0 +1,12 @@
+"""`inv system.*`."""
+
+from __future__ import annotations
+
+from invoke.collection import Collection
+
+__all__ = ["collection"]
+
+
+def collection() -> Collection:
+    """The `system` tasks."""
+    return Collection("system")
