@@ -12,14 +12,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pymongo import MongoClient
+from pymongo.database import Database
 
+from tests.mongo_server import NX_NO_ISOLATION, MongoServer
 from tests.strategies import days, isrcs, sources, tracks, view_samples
 from tunemeld.exceptions import StoreError, StoreUnavailable, Transient
 from tunemeld.models import (
@@ -43,23 +47,41 @@ from tunemeld.models import (
     ViewSource,
     view_version,
 )
-from tunemeld.services.store import COLLECTIONS, Lookup, SQLiteStore, Store
+from tunemeld.services.store import (
+    COLLECTIONS,
+    EXPORT_KEYS,
+    Lookup,
+    MongoStore,
+    SQLiteStore,
+    Store,
+)
 
 StoreOpener = Callable[[], Store]
 """Opens another (uninitialised) store on the same fresh database."""
 
-StoreFactory = Callable[[Path], AbstractContextManager[StoreOpener]]
+StoreFactory = Callable[[pytest.FixtureRequest, Path], AbstractContextManager[StoreOpener]]
 """Creates a fresh database for one test, yields an opener, and drops the database afterwards."""
 
 
 @contextmanager
-def _sqlite_database(tmp_path: Path) -> Iterator[StoreOpener]:
+def _sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
     path = tmp_path / "contract.db"
     yield lambda: SQLiteStore(path)
 
 
+@contextmanager
+def _mongo_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
+    """A fresh database on the session's MongoDB server (tests/mongo_server.py)."""
+    server: MongoServer = request.getfixturevalue("mongo_server")
+    if server.is_nx and request.node.get_closest_marker("needs_isolation"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=NX_NO_ISOLATION))
+    url: str = request.getfixturevalue("mongo_url")
+    yield lambda: MongoStore.from_url(url)
+
+
 STORE_FACTORIES = [
     pytest.param(_sqlite_database, id="sqlite"),
+    pytest.param(_mongo_database, id="mongo"),
 ]
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -73,7 +95,7 @@ def _store_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     """Opens initialised stores on one fresh database; closes them all after the test."""
     factory: StoreFactory = request.param
     opened: list[Store] = []
-    with factory(tmp_path) as make:
+    with factory(request, tmp_path) as make:
 
         def open_store() -> Store:
             store = make()
@@ -934,6 +956,7 @@ class TestUnits:
 
         assert set(_counts(reader).values()) == {1}
 
+    @pytest.mark.needs_isolation
     def test_unit_when_open_hides_its_writes_from_reader_threads(self, any_store: Store) -> None:
         """A reader in another thread sees the data as it was before the unit."""
         any_store.upsert_tracks([_track(_isrc(1), title="Old")])
@@ -959,6 +982,7 @@ class TestUnits:
         assert after[1] is not None
         assert after[2] == 1
 
+    @pytest.mark.needs_isolation
     def test_unit_when_open_hides_its_writes_from_a_second_store(
         self, store_opener: StoreOpener
     ) -> None:
@@ -971,6 +995,7 @@ class TestUnits:
 
         assert reader.get_run("r") == _run("r", T0)
 
+    @pytest.mark.needs_isolation
     def test_unit_when_nested_commits_with_the_outer_unit(self, store_opener: StoreOpener) -> None:
         """An inner unit's writes become visible only when the outer one commits."""
         writer, reader = store_opener(), store_opener()
@@ -1251,3 +1276,73 @@ class TestSQLiteLocking:
 
         assert seen == 2500
         assert _counts(store)["lookups"] == 2
+
+
+class TestMongoDocuments:
+    """What only the MongoDB store promises: its indexes, its documents, its nested units."""
+
+    @pytest.fixture(name="mongo")
+    def _mongo(self, mongo_url: str) -> Iterator[MongoStore]:
+        store = MongoStore.from_url(mongo_url)
+        store.init()
+        yield store
+        store.close()
+
+    @pytest.fixture(name="raw_db")
+    def _raw_db(self, mongo_url: str) -> Iterator[Database[dict[str, Any]]]:
+        client: MongoClient[dict[str, Any]] = MongoClient(mongo_url, tz_aware=True)
+        yield client.get_database()
+        client.close()
+
+    def test_init_when_run_twice_creates_a_unique_index_on_every_natural_key(
+        self, mongo: MongoStore, raw_db: Database[dict[str, Any]]
+    ) -> None:
+        """Each collection's natural key (EXPORT_KEYS) has a unique index, created once."""
+        mongo.init()
+
+        for name, keys in EXPORT_KEYS.items():
+            indexes = list(raw_db[name].list_indexes())
+            unique = [tuple(index["key"]) for index in indexes if index.get("unique")]
+            assert unique == [keys], name
+
+    def test_records_when_saved_are_documents_with_native_dates_and_no_arrays_grow(
+        self, mongo: MongoStore, raw_db: Database[dict[str, Any]]
+    ) -> None:
+        """Sort fields are BSON dates; a re-run replaces a sample instead of adding one."""
+        mongo.save_run(_run("r", T0))
+        mongo.save_run(_run("r", T0, status=RunStatus.PARTIAL))
+        mongo.save_view_samples([_sample(_isrc(1), DAY0)])
+        mongo.save_view_samples([_sample(_isrc(1), DAY0, total=5)])
+
+        run = raw_db["runs"].find_one({"run_id": "r"})
+        samples = list(raw_db["view_counts"].find({}))
+        assert run is not None
+        assert run["started_at"] == T0
+        assert isinstance(run["started_at"], datetime)
+        assert run["status"] == "partial"
+        assert len(samples) == 1
+        assert samples[0]["doc"]["total"] == 5
+        assert isinstance(samples[0]["timestamp"], datetime)
+
+    def test_unit_when_inner_error_is_caught_rolls_back_the_whole_unit(
+        self, mongo: MongoStore
+    ) -> None:
+        """No savepoints in MongoDB: an inner failure dooms the outer unit, loudly."""
+
+        def failing_inner_unit() -> None:
+            with mongo.unit():
+                mongo.put_lookup(_lookup("k", "inner", "y"))
+                raise _AbortError
+
+        def outer_unit_catching_the_inner_error() -> None:
+            with mongo.unit():
+                mongo.put_lookup(_lookup("k", "outer", "x"))
+                with suppress(_AbortError):
+                    failing_inner_unit()
+
+        with pytest.raises(StoreError, match="nested unit failed") as caught:
+            outer_unit_catching_the_inner_error()
+
+        assert caught.value.hint is not None
+        assert mongo.get_lookup("k", "outer") is None
+        assert mongo.get_lookup("k", "inner") is None

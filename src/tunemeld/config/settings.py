@@ -86,6 +86,14 @@ class DatabaseSettings(_Group):
     )
     name: str = Field(default="tunemeld", description="Database name for MongoDB URLs.")
     timeout_ms: int = Field(default=5000, ge=100, description="Connect / busy timeout in ms.")
+    server_selection_timeout_ms: int = Field(
+        default=5000,
+        ge=100,
+        description="MongoDB: how long to look for a usable server before giving up, in ms.",
+    )
+    socket_timeout_ms: int = Field(
+        default=30000, ge=100, description="MongoDB: the longest wait for one reply, in ms."
+    )
 
     @field_validator("url")
     @classmethod

@@ -3,22 +3,57 @@
 from __future__ import annotations
 
 from tunemeld.config import Settings
-from tunemeld.exceptions import ConfigError
-from tunemeld.services.store.base import COLLECTIONS, CollectionStatus, Lookup, Store
+from tunemeld.services.store.base import (
+    COLLECTIONS,
+    EXPORT_KEYS,
+    CollectionStatus,
+    Lookup,
+    QuotaUsage,
+    Store,
+)
+from tunemeld.services.store.mongo import MongoStore
 from tunemeld.services.store.sqlite import SQLiteStore
 
-__all__ = ["COLLECTIONS", "CollectionStatus", "Lookup", "SQLiteStore", "Store", "open_store"]
+__all__ = [
+    "COLLECTIONS",
+    "EXPORT_KEYS",
+    "CollectionStatus",
+    "Lookup",
+    "MongoStore",
+    "QuotaUsage",
+    "SQLiteStore",
+    "Store",
+    "open_store",
+    "open_store_url",
+]
 
 
 def open_store(settings: Settings) -> Store:
     """Build the store the settings name and make sure its tables and indexes exist."""
-    url = settings.database.url
-    if settings.database.is_sqlite:
-        store = SQLiteStore.from_url(url, timeout_ms=settings.database.timeout_ms)
+    return open_store_url(settings.database.url, settings)
+
+
+def open_store_url(url: str, settings: Settings) -> Store:
+    """Open and initialise the store at `url` with the timeouts of `settings.database`.
+
+    `sqlite:///` URLs open the embedded SQLiteStore; `mongodb://` and `mongodb+srv://` URLs a
+    MongoStore on the URL's database (else `settings.database.name`). For `db.copy --to URL`.
+    """
+    db = settings.database
+    store: Store
+    if url.startswith("sqlite:///"):
+        store = SQLiteStore.from_url(url, timeout_ms=db.timeout_ms)
+    else:
+        store = MongoStore.from_url(
+            url,
+            default_database=db.name,
+            connect_timeout_ms=db.timeout_ms,
+            server_selection_timeout_ms=db.server_selection_timeout_ms,
+            socket_timeout_ms=db.socket_timeout_ms,
+        )
+    try:
         store.init()
-        return store
-    raise ConfigError(
-        "MongoDB URLs are recognised but the MongoDB store is not available in this version.",
-        hint="Use the embedded store: unset MONGODB_URL / TUNEMELD_DATABASE__URL "
-        "(default sqlite:///.tunemeld/tunemeld.db).",
-    )
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +30,7 @@ from tunemeld.models import (
     ViewSource,
 )
 
-__all__ = ["COLLECTIONS", "CollectionStatus", "Lookup", "Store"]
+__all__ = ["COLLECTIONS", "EXPORT_KEYS", "CollectionStatus", "Lookup", "QuotaUsage", "Store"]
 
 COLLECTIONS = (
     "raw_playlists",
@@ -43,6 +43,18 @@ COLLECTIONS = (
     "quota_usage",
 )
 """The logical collections, with the same names in every store."""
+
+EXPORT_KEYS: dict[str, tuple[str, ...]] = {
+    "raw_playlists": ("service", "genre", "fetched_at"),
+    "tracks": ("isrc",),
+    "playlists": ("genre", "service_name"),
+    "view_counts": ("isrc", "source", "day"),
+    "lookups": ("kind", "key"),
+    "runs": ("run_id",),
+    "views": ("genre", "name"),
+    "quota_usage": ("day", "bucket"),
+}
+"""Each collection's natural key (unique in every store): the order `export_records` yields."""
 
 
 class Lookup(BaseModel):
@@ -59,6 +71,17 @@ class Lookup(BaseModel):
     def is_fresh(self, now: datetime) -> bool:
         """True while the answer may still be used."""
         return now < self.expires_at
+
+
+class QuotaUsage(BaseModel):
+    """One day's spending from one quota bucket, as exported and imported."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: date
+    bucket: str
+    units: int
+    updated_at: datetime
 
 
 class CollectionStatus(BaseModel):
@@ -194,4 +217,14 @@ class Store(Protocol):
 
     def iter_view_samples(self) -> Iterator[ViewSample]:
         """Every view sample, for export and validation."""
+        ...
+
+    def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
+        """Every record of one collection as its model's JSON-ready dict, in natural-key order.
+
+        The order and the values are the same in every store, so two stores holding the same
+        data export the same bytes (`tunemeld.services.store.transfer`). Records are read in
+        pages: no transaction stays open while the consumer works. ValueError for an unknown
+        collection.
+        """
         ...

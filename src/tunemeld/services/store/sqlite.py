@@ -7,13 +7,14 @@ a committed snapshot, so nobody sees half a unit of work.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -29,7 +30,13 @@ from tunemeld.models import (
     ViewSample,
     ViewSource,
 )
-from tunemeld.services.store.base import COLLECTIONS, CollectionStatus, Lookup
+from tunemeld.services.store.base import (
+    COLLECTIONS,
+    EXPORT_KEYS,
+    CollectionStatus,
+    Lookup,
+    QuotaUsage,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
@@ -118,6 +125,16 @@ _NEWEST_COLUMN = {
     "quota_usage": "updated_at",
 }
 _SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
+_EXPORT_COLUMNS = {
+    "raw_playlists": "doc",
+    "tracks": "doc",
+    "playlists": "doc",
+    "view_counts": _SAMPLE_COLUMNS,
+    "lookups": "kind, key, value, expires_at, updated_at",
+    "runs": "doc",
+    "views": "doc",
+    "quota_usage": "day, bucket, units, updated_at",
+}
 
 
 class _ThreadState(threading.local):
@@ -565,6 +582,28 @@ class SQLiteStore:
             last = rows[-1]
             after = (str(last[0]), str(last[1]), str(last[2]))
 
+    def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
+        """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
+        keys = EXPORT_KEYS.get(collection)
+        if keys is None:
+            raise ValueError(f"unknown collection {collection!r}; expected one of {COLLECTIONS}")
+        key_list = ", ".join(keys)
+        columns = f"{key_list}, {_EXPORT_COLUMNS[collection]}"
+        after: tuple[object, ...] | None = None
+        while True:
+            where = "" if after is None else f" WHERE ({key_list}) > ({_marks(keys)})"
+            with self._errors(), self._transaction(write=False) as conn:
+                rows = conn.execute(
+                    f"SELECT {columns} FROM {collection}{where}"  # noqa: S608 (fixed names)
+                    f" ORDER BY {key_list} LIMIT ?",
+                    (*(after or ()), _ITER_BATCH),
+                ).fetchall()
+            for row in rows:
+                yield _export_record(collection, tuple(row[len(keys) :]))
+            if len(rows) < _ITER_BATCH:
+                return
+            after = tuple(rows[-1][: len(keys)])
+
     # -- connections, transactions and errors -------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
@@ -796,6 +835,33 @@ def _sample(row: tuple[str, str, str, str, int, int, str]) -> ViewSample:
         delta=delta,
         run_id=run_id,
     )
+
+
+def _export_record(collection: str, row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row of `_EXPORT_COLUMNS[collection]` as its model's JSON-ready dict."""
+    if collection == "view_counts":
+        return _sample(row).model_dump(mode="json")
+    if collection == "lookups":
+        kind, key, value, expires_at, updated_at = row
+        lookup = Lookup(
+            kind=kind,
+            key=key,
+            value=value,
+            expires_at=_parse_ts(expires_at),
+            updated_at=_parse_ts(updated_at),
+        )
+        return lookup.model_dump(mode="json")
+    if collection == "quota_usage":
+        day, bucket, units, updated_at = row
+        usage = QuotaUsage(
+            day=date.fromisoformat(day),
+            bucket=bucket,
+            units=int(units),
+            updated_at=_parse_ts(updated_at),
+        )
+        return usage.model_dump(mode="json")
+    record: dict[str, Any] = json.loads(row[0])
+    return record
 
 
 def _marks(chunk: Sequence[object]) -> str:

@@ -1,0 +1,1033 @@
+"""MongoStore: the production store on MongoDB (a replica set or Atlas), with pymongo.
+
+Same semantics as SQLiteStore, checked by the same contract suite:
+
+- **Units are multi-document transactions.** `with store.unit():` starts a transaction on a
+  session bound to the calling thread; every store method that thread calls joins it, so the
+  unit is all-or-nothing and other readers see it only once committed (snapshot read concern,
+  majority write concern). MongoDB offers transactions on replica sets and sharded clusters
+  only: a standalone `mongod` answers the first write of a unit with "Transaction numbers are
+  only allowed on a replica set member or mongos", which becomes a ConfigError saying how to
+  start a one-node replica set. Buffering a unit's writes and publishing them with a version
+  flip would also work on a standalone server, but every read would then have to filter by the
+  published version, and production (DESIGN.md §3) runs on a replica set anyway; refusing
+  clearly is simpler and cannot silently expose half a unit.
+- **Units are serialised within a process** (like SQLite's write lock), so two threads of one
+  process never abort each other's transactions with write conflicts. A conflict with another
+  process becomes a transient StoreUnavailable: retry the unit.
+- **Nested units** join the outer transaction (MongoDB has no savepoints): if an inner unit
+  fails, the outer one is rolled back whole even when its body catches the error.
+- **Track merges are optimistic outside a unit**: each track document carries a revision; a
+  merge writes only over the revision it read and re-reads the tracks another writer changed.
+- **Documents** hold the natural key fields, a BSON date for the field the store sorts on and
+  `doc`, the model's JSON-ready dict. BSON dates keep milliseconds only; `doc` keeps the exact
+  instant (microseconds, offset), so every record round-trips exactly. Datetimes come out
+  timezone-aware (UTC) via the codec options; days are ISO text, which sorts by time.
+- **Records are written whole** (`replace_one` with upsert on the natural key): a re-run
+  writes the same document again, and no update operator rewrites a stored datetime.
+- **Increments** (`add_quota_usage`) are one `$inc` with upsert, returning the new total.
+- **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
+
+Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
+and what to check; the password never appears in a message (`mask_mongo_url`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
+
+from bson.codec_options import CodecOptions
+from bson.errors import BSONError
+from pydantic import BaseModel, ValidationError
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne, ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    InvalidOperation,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
+from tunemeld.models import (
+    Genre,
+    Playlist,
+    RawPlaylist,
+    RunReport,
+    Service,
+    Track,
+    ViewDoc,
+    ViewSample,
+    ViewSource,
+)
+from tunemeld.services.store.base import (
+    COLLECTIONS,
+    EXPORT_KEYS,
+    CollectionStatus,
+    Lookup,
+    QuotaUsage,
+)
+
+__all__ = ["MongoStore", "MongoTarget", "build_client", "mask_mongo_url", "parse_mongo_url"]
+
+Document = dict[str, Any]
+ClientFactory = Callable[["MongoTarget"], "MongoClient[Document]"]
+
+_UTC = timezone.utc
+_CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(
+    document_class=dict, tz_aware=True, tzinfo=_UTC
+)
+_MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
+_PAGE = 1000
+_MERGE_ATTEMPTS = 8
+_SECRET_OPTIONS = ("tlscertificatekeyfilepassword", "authmechanismproperties")
+_T = TypeVar("_T")
+
+_INDEXES: dict[str, list[IndexModel]] = {
+    "raw_playlists": [
+        IndexModel(
+            [("service", ASCENDING), ("genre", ASCENDING), ("fetched_at", ASCENDING)],
+            unique=True,
+            name="service_genre_fetched_at",
+        )
+    ],
+    "tracks": [IndexModel([("isrc", ASCENDING)], unique=True, name="isrc")],
+    "playlists": [
+        IndexModel(
+            [("genre", ASCENDING), ("service_name", ASCENDING)],
+            unique=True,
+            name="genre_service_name",
+        )
+    ],
+    "view_counts": [
+        IndexModel(
+            [("isrc", ASCENDING), ("source", ASCENDING), ("day", ASCENDING)],
+            unique=True,
+            name="isrc_source_day",
+        ),
+        IndexModel([("source", ASCENDING), ("day", ASCENDING)], name="source_day"),
+    ],
+    "lookups": [
+        IndexModel([("kind", ASCENDING), ("key", ASCENDING)], unique=True, name="kind_key")
+    ],
+    "runs": [
+        IndexModel([("run_id", ASCENDING)], unique=True, name="run_id"),
+        IndexModel([("started_at", DESCENDING)], name="started_at"),
+    ],
+    "views": [
+        IndexModel([("genre", ASCENDING), ("name", ASCENDING)], unique=True, name="genre_name")
+    ],
+    "quota_usage": [
+        IndexModel([("day", ASCENDING), ("bucket", ASCENDING)], unique=True, name="day_bucket")
+    ],
+}
+"""Created by `init`, idempotently: the unique ones are the natural keys (EXPORT_KEYS)."""
+
+_NEWEST_FIELD = {
+    "raw_playlists": "fetched_at",
+    "tracks": "updated_at",
+    "playlists": "updated_at",
+    "view_counts": "timestamp",
+    "lookups": "updated_at",
+    "runs": "started_at",
+    "views": "updated_at",
+    "quota_usage": "at",
+}
+"""The field each collection's newest record is found by: a BSON date whose exact value is
+`doc.<field>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
+
+_STANDALONE_HINT = (
+    "TuneMeld's MongoDB store needs transactions, which MongoDB offers on replica sets and "
+    "Atlas only. A one-node replica set is enough: start mongod with --replSet rs0 and run "
+    "rs.initiate() once (the devcontainer's docker-compose.yml does this), or use the "
+    "embedded store (sqlite:///.tunemeld/tunemeld.db)."
+)
+
+
+@dataclass(frozen=True)
+class MongoTarget:
+    """What a MongoDB URL names, and the timeouts to reach it with."""
+
+    url: str = field(repr=False)  # holds the password: never in a repr
+    database: str
+    hosts: str
+    password: str | None = field(repr=False)
+    connect_timeout_ms: int = 5000
+    server_selection_timeout_ms: int = 5000
+    socket_timeout_ms: int = 30000
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with the password (and secret options) masked: safe to print."""
+        return mask_mongo_url(self.url)
+
+
+def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str | None]:
+    """The host list (as written, `name (SRV)` for +srv), the database and the password.
+
+    Parsed by hand, without pymongo: pymongo's parser resolves `mongodb+srv://` names over DNS
+    and its errors may quote the URL. The database is the URL's path if any, else the default.
+    """
+    for scheme in ("mongodb://", "mongodb+srv://"):
+        if url.startswith(scheme):
+            rest = url[len(scheme) :]
+            break
+    else:
+        raise ConfigError(
+            f"{mask_mongo_url(url)!r} is not a MongoDB URL.",
+            hint="Use mongodb://host:27017/tunemeld or mongodb+srv://cluster.example.net/tunemeld.",
+        )
+    authority, _, tail = rest.partition("/")
+    if "?" in authority:  # mongodb://host?opts without a slash
+        authority, _, _query = authority.partition("?")
+        tail = ""
+    userinfo, at, hosts = authority.rpartition("@")
+    password: str | None = None
+    if at and ":" in userinfo:
+        password = unquote(userinfo.split(":", 1)[1]) or None
+    if not hosts:
+        raise ConfigError(
+            f"The MongoDB URL {mask_mongo_url(url)!r} names no host.",
+            hint="Use mongodb://host:27017/tunemeld (user:password@ before the host if needed).",
+        )
+    if scheme == "mongodb+srv://":
+        hosts = f"{hosts} (SRV)"
+    path = unquote(tail.partition("?")[0])
+    return hosts, path or default_database, password
+
+
+def mask_mongo_url(url: str) -> str:
+    """`url` with the password and secret-bearing options replaced by `***`.
+
+    Handles what `urlsplit` cannot: several hosts (`h1:1,h2:2`) and `mongodb+srv`.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    query_in_authority = ""
+    if "?" in authority:
+        authority, _, query_in_authority = authority.partition("?")
+    userinfo, at, hosts = authority.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    masked = f"{scheme}://{userinfo}{at}{hosts}"
+    path, qmark, query = tail.partition("?")
+    if query_in_authority:
+        qmark, query = "?", query_in_authority
+    if query:
+        options = []
+        for option in query.split("&"):
+            name, eq, _value = option.partition("=")
+            secret = name.lower() in _SECRET_OPTIONS
+            options.append(f"{name}{eq}***" if secret and eq else option)
+        query = "&".join(options)
+    return f"{masked}{slash}{path}{qmark}{query}"
+
+
+def build_client(target: MongoTarget) -> MongoClient[Document]:
+    """The process's MongoClient for `target`: timezone-aware, with the configured timeouts."""
+    return MongoClient(
+        target.url,
+        document_class=dict,
+        tz_aware=True,
+        tzinfo=_UTC,
+        connectTimeoutMS=target.connect_timeout_ms,
+        serverSelectionTimeoutMS=target.server_selection_timeout_ms,
+        socketTimeoutMS=target.socket_timeout_ms,
+        appname="tunemeld",
+    )
+
+
+class _ThreadState(threading.local):
+    """This thread's open unit: its session, its nesting depth, and whether an inner one failed."""
+
+    def __init__(self) -> None:
+        self.session: ClientSession | None = None
+        self.depth = 0
+        self.doomed = False
+
+
+class MongoStore:
+    """The MongoDB Store: one MongoClient, one database, units as transactions."""
+
+    def __init__(
+        self, target: MongoTarget, *, client_factory: ClientFactory = build_client
+    ) -> None:
+        self._target = target
+        self._local = _ThreadState()
+        self._unit_lock = threading.Lock()
+        self._closed = False
+        with self._errors():
+            self._client = client_factory(target)
+        self._db: Database[Document] = self._client.get_database(
+            target.database, codec_options=_CODEC_OPTIONS
+        )
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        default_database: str = "tunemeld",
+        connect_timeout_ms: int = 5000,
+        server_selection_timeout_ms: int = 5000,
+        socket_timeout_ms: int = 30000,
+        client_factory: ClientFactory = build_client,
+    ) -> MongoStore:
+        """Open a `mongodb://` or `mongodb+srv://` URL; its path names the database, if any."""
+        hosts, database, password = parse_mongo_url(url, default_database=default_database)
+        target = MongoTarget(
+            url=url,
+            database=database,
+            hosts=hosts,
+            password=password,
+            connect_timeout_ms=connect_timeout_ms,
+            server_selection_timeout_ms=server_selection_timeout_ms,
+            socket_timeout_ms=socket_timeout_ms,
+        )
+        return cls(target, client_factory=client_factory)
+
+    def __repr__(self) -> str:
+        return f"MongoStore({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        """The store's URL with the password masked."""
+        return self._target.masked_url
+
+    @property
+    def database_name(self) -> str:
+        """The MongoDB database holding the collections."""
+        return self._target.database
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Create every index (unique on natural keys); safe to call again."""
+        with self._errors():
+            for name in COLLECTIONS:
+                self._db[name].create_indexes(_INDEXES[name])
+
+    def close(self) -> None:
+        """Close the client's connections; the store is unusable afterwards."""
+        self._closed = True
+        with suppress(PyMongoError):
+            self._client.close()
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless a server answers within the server-selection timeout."""
+        with self._errors():
+            self._db.command("ping")
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """A transaction for this thread's store calls: commit on success, abort on error."""
+        self._check_open()
+        state = self._local
+        if state.depth > 0:
+            state.depth += 1
+            try:
+                yield
+            except BaseException:
+                state.doomed = True  # no savepoints in MongoDB: the outer unit must not commit
+                raise
+            finally:
+                state.depth -= 1
+            return
+        with self._unit_lock:
+            with self._errors():
+                session = self._client.start_session()
+            try:
+                with self._errors():
+                    session.start_transaction(
+                        read_concern=ReadConcern("snapshot"),
+                        write_concern=WriteConcern("majority"),
+                    )
+                state.session, state.depth, state.doomed = session, 1, False
+                try:
+                    yield
+                except BaseException:
+                    self._abort(session)
+                    raise
+                finally:
+                    doomed = state.doomed
+                    state.session, state.depth, state.doomed = None, 0, False
+                if doomed:
+                    self._abort(session)
+                    raise StoreError(
+                        "A nested unit failed inside this unit, so the whole unit was rolled back.",
+                        hint="MongoDB has no savepoints: let the inner unit's error end the outer "
+                        "unit, or run the inner work as a unit of its own.",
+                    )
+                with self._errors():
+                    session.commit_transaction()
+            finally:
+                with suppress(PyMongoError):
+                    session.end_session()
+
+    # -- raw_playlists ------------------------------------------------------------------------
+
+    def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
+        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        _require_aware(raw, "RawPlaylist")
+        service, genre = raw.service.value, raw.genre.value
+        coll = self._coll("raw_playlists")
+        session = self._session()
+        with self._errors():
+            key = {"service": service, "genre": genre, "fetched_at": _utc(raw.fetched_at)}
+            coll.replace_one(
+                key,
+                {**key, "run_id": raw.run_id, "doc": _doc(raw)},
+                upsert=True,
+                session=session,
+            )
+            stale = [
+                d["_id"]
+                for d in coll.find(
+                    {"service": service, "genre": genre},
+                    {"_id": 1},
+                    sort=[("fetched_at", DESCENDING), ("_id", DESCENDING)],
+                    skip=keep,
+                    session=session,
+                )
+            ]
+            if stale:
+                coll.delete_many({"_id": {"$in": stale}}, session=session)
+
+    def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
+        """The newest snapshot of one playlist, or None before the first extract."""
+        with self._errors():
+            found = self._coll("raw_playlists").find_one(
+                {"service": Service(service).value, "genre": Genre(genre).value},
+                {"doc": 1},
+                sort=[("fetched_at", DESCENDING), ("_id", DESCENDING)],
+                session=self._session(),
+            )
+        return None if found is None else RawPlaylist.model_validate(found["doc"])
+
+    # -- tracks -------------------------------------------------------------------------------
+
+    def upsert_tracks(self, tracks: Iterable[Track]) -> int:
+        """Insert or merge (`stored.merged(new)`) by ISRC; returns the number of ISRCs written.
+
+        Each write names the revision it merged over; a track another writer changed meanwhile
+        fails that condition (a duplicate-key error on the upsert) and is merged again.
+        """
+        incoming: dict[str, list[Track]] = {}
+        for track in tracks:
+            _require_aware(track, f"Track {track.isrc}")
+            incoming.setdefault(track.isrc, []).append(track)
+        if not incoming:
+            return 0
+        coll = self._coll("tracks")
+        pending = sorted(incoming)
+        session = self._session()
+        with self._errors():
+            for _attempt in range(_MERGE_ATTEMPTS):
+                stored = self._load_tracks(pending, session)
+                ops: list[ReplaceOne[Document]] = []
+                for isrc in pending:
+                    revision, merged = stored.get(isrc, (0, None))
+                    for track in incoming[isrc]:
+                        merged = track if merged is None else merged.merged(track)
+                    assert merged is not None
+                    ops.append(
+                        ReplaceOne(
+                            {"isrc": isrc, "rev": revision},
+                            {
+                                "isrc": isrc,
+                                "rev": revision + 1,
+                                "updated_at": _utc(merged.updated_at),
+                                "doc": _doc(merged),
+                            },
+                            upsert=True,
+                        )
+                    )
+                try:
+                    coll.bulk_write(ops, ordered=False, session=session)
+                except BulkWriteError as exc:
+                    errors = exc.details.get("writeErrors", [])
+                    if session is not None or any(e.get("code") != 11000 for e in errors):
+                        raise
+                    pending = sorted({pending[e["index"]] for e in errors})
+                    continue
+                return len(incoming)
+        raise StoreUnavailable(
+            f"Other writers kept changing the same tracks in MongoDB at {self._target.hosts}.",
+            hint="Retry; if it persists, run one ETL process at a time.",
+        )
+
+    def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
+        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
+        wanted = sorted(set(isrcs))
+        if not wanted:
+            return {}
+        with self._errors():
+            loaded = self._load_tracks(wanted, self._session())
+        return {isrc: track for isrc, (_rev, track) in loaded.items()}
+
+    def _load_tracks(
+        self, isrcs: Sequence[str], session: ClientSession | None
+    ) -> dict[str, tuple[int, Track]]:
+        found: dict[str, tuple[int, Track]] = {}
+        for chunk in _chunks(isrcs, _MAX_IN):
+            for d in self._coll("tracks").find(
+                {"isrc": {"$in": list(chunk)}}, {"rev": 1, "doc": 1}, session=session
+            ):
+                track = Track.model_validate(d["doc"])
+                found[track.isrc] = (int(d.get("rev", 0)), track)
+        return found
+
+    # -- playlists ----------------------------------------------------------------------------
+
+    def save_playlist(self, playlist: Playlist) -> None:
+        """Replace the ranked playlist of (genre, service_name)."""
+        _require_aware(playlist, "Playlist")
+        session = self._session()
+        with self._errors():
+            key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
+            self._coll("playlists").replace_one(
+                key,
+                {**key, "updated_at": _utc(playlist.updated_at), "doc": _doc(playlist)},
+                upsert=True,
+                session=session,
+            )
+
+    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
+        """One ranked playlist (a Service value or "Aggregate"), or None."""
+        with self._errors():
+            found = self._coll("playlists").find_one(
+                {"genre": Genre(genre).value, "service_name": _text(service_name)},
+                {"doc": 1},
+                session=self._session(),
+            )
+        return None if found is None else Playlist.model_validate(found["doc"])
+
+    # -- view_counts --------------------------------------------------------------------------
+
+    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
+        """Upsert samples keyed by (isrc, source, day) in one bulk write; returns the key count."""
+        ops: dict[tuple[str, str, str], ReplaceOne[Document]] = {}
+        for sample in samples:
+            _require_aware(sample, f"ViewSample {sample.isrc}")
+            key = (sample.isrc, sample.source.value, sample.day.isoformat())
+            utc_sample = sample.model_copy(update={"timestamp": _utc(sample.timestamp)})
+            fields = {"isrc": key[0], "source": key[1], "day": key[2]}
+            ops[key] = ReplaceOne(
+                fields,
+                {**fields, "timestamp": utc_sample.timestamp, "doc": _doc(utc_sample)},
+                upsert=True,
+            )
+        if not ops:
+            return 0
+        session = self._session()
+        with self._errors():
+            for chunk in _chunks(list(ops.values()), _PAGE):
+                self._coll("view_counts").bulk_write(list(chunk), ordered=False, session=session)
+        return len(ops)
+
+    def view_history(
+        self, isrcs: Iterable[str], source: ViewSource | None = None
+    ) -> dict[str, list[ViewSample]]:
+        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
+        wanted = sorted(set(isrcs))
+        history: dict[str, list[ViewSample]] = {}
+        if not wanted:
+            return history
+        with self._errors():
+            for chunk in _chunks(wanted, _MAX_IN):
+                query: Document = {"isrc": {"$in": list(chunk)}}
+                if source is not None:
+                    query["source"] = ViewSource(source).value
+                for d in self._coll("view_counts").find(
+                    query,
+                    {"doc": 1},
+                    sort=[("isrc", ASCENDING), ("day", ASCENDING), ("source", ASCENDING)],
+                    session=self._session(),
+                ):
+                    sample = ViewSample.model_validate(d["doc"])
+                    history.setdefault(sample.isrc, []).append(sample)
+        return history
+
+    def previous_samples(
+        self, isrcs: Iterable[str], source: ViewSource, before: date
+    ) -> dict[str, ViewSample]:
+        """For each ISRC, its newest sample of `source` from a day before `before`."""
+        wanted = sorted(set(isrcs))
+        found: dict[str, ViewSample] = {}
+        if not wanted:
+            return found
+        if isinstance(before, datetime):  # a datetime is a date: compare by its day only
+            before = before.date()
+        with self._errors():
+            for chunk in _chunks(wanted, _MAX_IN):
+                pipeline: list[Document] = [
+                    {
+                        "$match": {
+                            "source": ViewSource(source).value,
+                            "isrc": {"$in": list(chunk)},
+                            "day": {"$lt": before.isoformat()},
+                        }
+                    },
+                    {"$sort": {"isrc": 1, "day": -1}},
+                    {"$group": {"_id": "$isrc", "doc": {"$first": "$doc"}}},
+                ]
+                for d in self._coll("view_counts").aggregate(pipeline, session=self._session()):
+                    sample = ViewSample.model_validate(d["doc"])
+                    found[sample.isrc] = sample
+        return found
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def get_lookup(self, kind: str, key: str) -> Lookup | None:
+        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
+        with self._errors():
+            found = self._coll("lookups").find_one(
+                {"kind": _text(kind), "key": _text(key)}, {"doc": 1}, session=self._session()
+            )
+        return None if found is None else Lookup.model_validate(found["doc"])
+
+    def put_lookup(self, lookup: Lookup) -> None:
+        """Remember a search answer, replacing any earlier one for (kind, key)."""
+        utc_lookup = lookup.model_copy(
+            update={
+                "expires_at": _utc(lookup.expires_at, "Lookup.expires_at"),
+                "updated_at": _utc(lookup.updated_at, "Lookup.updated_at"),
+            }
+        )
+        session = self._session()
+        with self._errors():
+            key = {"kind": lookup.kind, "key": lookup.key}
+            self._coll("lookups").replace_one(
+                key,
+                {**key, "updated_at": utc_lookup.updated_at, "doc": _doc(utc_lookup)},
+                upsert=True,
+                session=session,
+            )
+
+    # -- quota_usage --------------------------------------------------------------------------
+
+    def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        """Add `units` to (day, bucket) with one `$inc` upsert; return the day's new total."""
+        if units < 0:
+            raise ValueError(f"quota units must not be negative, got {units}")
+        when = _utc(at, "quota_usage.at")
+        session = self._session()
+        with self._errors():
+            found = self._coll("quota_usage").find_one_and_update(
+                {"day": day.isoformat(), "bucket": _text(bucket)},
+                {"$inc": {"units": units}, "$set": {"updated_at": when, "at": _iso(when)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+        if found is None:  # impossible with upsert and AFTER; a broken server would do this
+            raise StoreError(
+                f"MongoDB at {self._target.hosts} returned no quota record after an upsert.",
+                hint="Check the server's version and health.",
+            )
+        return int(found["units"])
+
+    def quota_usage(self, day: date) -> dict[str, int]:
+        """Units spent per bucket on `day`."""
+        with self._errors():
+            found = self._coll("quota_usage").find(
+                {"day": day.isoformat()},
+                {"bucket": 1, "units": 1},
+                sort=[("bucket", ASCENDING)],
+                session=self._session(),
+            )
+            return {str(d["bucket"]): int(d["units"]) for d in found}
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def save_run(self, report: RunReport) -> None:
+        """Insert or replace a run record by run_id."""
+        _require_aware(report, f"RunReport {report.run_id}")
+        session = self._session()
+        with self._errors():
+            self._coll("runs").replace_one(
+                {"run_id": report.run_id},
+                {
+                    "run_id": report.run_id,
+                    "started_at": _utc(report.started_at),
+                    "status": report.status.value,
+                    "doc": _doc(report),
+                },
+                upsert=True,
+                session=session,
+            )
+
+    def get_run(self, run_id: str) -> RunReport | None:
+        """One run record."""
+        with self._errors():
+            found = self._coll("runs").find_one(
+                {"run_id": _text(run_id)}, {"doc": 1}, session=self._session()
+            )
+        return None if found is None else RunReport.model_validate(found["doc"])
+
+    def list_runs(self, limit: int = 20) -> list[RunReport]:
+        """The newest run records first (by started_at, ties by run_id descending)."""
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        if limit == 0:
+            return []
+        with self._errors():
+            found = self._coll("runs").find(
+                {},
+                {"doc": 1},
+                sort=[("started_at", DESCENDING), ("run_id", DESCENDING)],
+                limit=limit,
+                session=self._session(),
+            )
+            return [RunReport.model_validate(d["doc"]) for d in found]
+
+    # -- views --------------------------------------------------------------------------------
+
+    def save_views(self, docs: Sequence[ViewDoc]) -> None:
+        """Replace per-genre API documents by (genre, name), in one bulk write."""
+        for doc in docs:
+            _require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
+        ops = [
+            ReplaceOne(
+                {"genre": d.genre.value, "name": d.name},
+                {
+                    "genre": d.genre.value,
+                    "name": d.name,
+                    "version": d.version,
+                    "updated_at": _utc(d.updated_at),
+                    "doc": _doc(d),
+                },
+                upsert=True,
+            )
+            for d in docs
+        ]
+        if not ops:
+            return
+        session = self._session()
+        with self._errors():
+            self._coll("views").bulk_write(ops, ordered=True, session=session)
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        """One precomputed API document."""
+        with self._errors():
+            found = self._coll("views").find_one(
+                {"genre": Genre(genre).value, "name": _text(name)},
+                {"doc": 1},
+                session=self._session(),
+            )
+        return None if found is None else ViewDoc.model_validate(found["doc"])
+
+    # -- administration -----------------------------------------------------------------------
+
+    def status(self) -> list[CollectionStatus]:
+        """Count and newest record time (exact, from the newest document) of every collection."""
+        result: list[CollectionStatus] = []
+        with self._errors():
+            for name in COLLECTIONS:
+                coll = self._coll(name)
+                field = _NEWEST_FIELD[name]
+                count = coll.count_documents({}, session=self._session())
+                newest_doc = coll.find_one(
+                    {},
+                    {"doc": 1, "at": 1},
+                    sort=[(field, DESCENDING)],
+                    session=self._session(),
+                )
+                newest = None if newest_doc is None else _newest(name, newest_doc)
+                result.append(CollectionStatus(name=name, count=count, newest=newest))
+        return result
+
+    def reset(self) -> None:
+        """Delete every record of every collection (inside the caller's unit, if any)."""
+        session = self._session()
+        with self._errors():
+            for name in COLLECTIONS:
+                self._coll(name).delete_many({}, session=session)
+
+    def iter_view_samples(self) -> Iterator[ViewSample]:
+        """Every view sample in (isrc, source, day) order, read in keyset pages."""
+        for record in self.export_records("view_counts"):
+            yield ViewSample.model_validate(record)
+
+    def export_records(self, collection: str) -> Iterator[Document]:
+        """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages.
+
+        Keyset pages (no open cursor between pages) never time out under a slow consumer.
+        """
+        keys = EXPORT_KEYS.get(collection)
+        if keys is None:
+            raise ValueError(f"unknown collection {collection!r}; expected one of {COLLECTIONS}")
+        coll = self._coll(collection)
+        projection = dict.fromkeys(keys, 1) | {"doc": 1, "units": 1, "at": 1, "_id": 0}
+        after: Document | None = None
+        while True:
+            with self._errors():
+                page = list(
+                    coll.find(
+                        {} if after is None else _after(keys, after),
+                        projection,
+                        sort=[(key, ASCENDING) for key in keys],
+                        limit=_PAGE,
+                        session=self._session(),
+                    )
+                )
+            for d in page:
+                yield _export_record(collection, d)
+            if len(page) < _PAGE:
+                return
+            after = page[-1]
+
+    # -- sessions, collections and errors -----------------------------------------------------
+
+    def _coll(self, name: str) -> Collection[Document]:
+        self._check_open()
+        return self._db[name]
+
+    def _session(self) -> ClientSession | None:
+        """This thread's unit session, or None outside a unit."""
+        return self._local.session
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(
+                f"The MongoDB store {self.url} was closed.",
+                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
+            )
+
+    def _abort(self, session: ClientSession) -> None:
+        """Abort the transaction; the original error matters more than a failed abort."""
+        with suppress(PyMongoError):
+            if session.in_transaction:
+                session.abort_transaction()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate pymongo and BSON errors, once, into TuneMeld errors with a hint."""
+        try:
+            yield
+        except (PyMongoError, BSONError) as exc:
+            # from None: the driver's own text (scrubbed here) stays out of logged tracebacks
+            raise self._translate(exc) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "(record)"
+            raise StoreError(
+                f"MongoDB at {self._target.hosts} (database {self._target.database!r}) holds a "
+                f"record this tunemeld cannot read: {field}: {first['msg']}.",
+                hint="The database was written by a newer tunemeld or edited by hand: upgrade, "
+                "or restore it from a `tunemeld db.export` folder with `db.import --replace`.",
+            ) from None
+        except Exception as exc:
+            if not _raised_in_driver(exc):
+                raise
+            raise StoreUnavailable(
+                f"The MongoDB driver failed talking to {self._target.hosts}: "
+                f"{type(exc).__name__}: {self._scrub(str(exc))}.",
+                hint="Check that the URL names a MongoDB server (4.4 or newer) and that its "
+                "credentials and auth options (authSource, authMechanism) are right.",
+            ) from None
+
+    def _translate(self, exc: Exception) -> StoreError | ConfigError:
+        """Name the host(s), say what went wrong in words and what to check; never the password."""
+        hosts = self._target.hosts
+        where = f"MongoDB at {hosts} (database {self._target.database!r})"
+        text = self._scrub(str(exc))
+        check = (
+            "Check that the server is running and reachable from this machine (host name, port, "
+            "firewall, the Atlas IP access list), that MONGODB_URL / TUNEMELD_DATABASE__URL is "
+            "right, and its TLS options"
+        )
+        if isinstance(exc, ServerSelectionTimeoutError):
+            reason = text.split(", Timeout:")[0].split(" (configured timeouts")[0]
+            return StoreUnavailable(
+                f"Cannot reach {where} within {self._target.server_selection_timeout_ms} ms: "
+                f"{reason}.",
+                hint=f"{check}; raise TUNEMELD_DATABASE__SERVER_SELECTION_TIMEOUT_MS on a slow "
+                "network.",
+            )
+        if isinstance(exc, ConfigurationError):
+            lowered = text.lower()
+            if "dns" in lowered or "srv" in lowered or "resolve" in lowered:
+                return StoreUnavailable(
+                    f"Cannot resolve the MongoDB host name {hosts}: {text}",
+                    hint="Check the cluster name in the mongodb+srv:// URL and that this machine "
+                    "can query DNS (SRV and TXT records); or use a mongodb:// URL with the hosts.",
+                )
+            return ConfigError(
+                f"The MongoDB URL for {hosts} is not valid: {text}",
+                hint="Check MONGODB_URL / TUNEMELD_DATABASE__URL: mongodb://user:password@host:"
+                "27017/tunemeld, with special characters in the user name or password "
+                "percent-encoded.",
+            )
+        if isinstance(exc, DuplicateKeyError):
+            return StoreError(
+                f"{where} refused a duplicate key: {text}",
+                hint="Another writer stored the same record; retry.",
+            )
+        if isinstance(exc, OperationFailure):
+            code = exc.code
+            labels = exc.has_error_label("TransientTransactionError")
+            if code == 18 or "authentication failed" in text.lower():
+                return StoreUnavailable(
+                    f"{where} refused the credentials (authentication failed).",
+                    hint="Check the user name and password in the URL (percent-encode special "
+                    "characters) and authSource (the database the user was created in, often "
+                    "admin).",
+                )
+            if code == 13:
+                return StoreUnavailable(
+                    f"{where} refused an operation: the user lacks the privilege ({text}).",
+                    hint=f"Grant the user the readWrite role on the database "
+                    f"{self._target.database!r} (and dbAdmin for `tunemeld db.init`).",
+                )
+            lowered = text.lower()
+            if code == 20 and ("transaction numbers" in lowered or "retryable writes" in lowered):
+                return ConfigError(
+                    f"{where} is a standalone server, which cannot run transactions.",
+                    hint=_STANDALONE_HINT,
+                )
+            if code in (85, 86):
+                return StoreError(
+                    f"{where} has an index that differs from the one TuneMeld creates: {text}",
+                    hint="Drop the conflicting index (it was not made by this tunemeld), then run "
+                    "`tunemeld db.init`.",
+                )
+            if labels or code == 112:
+                return StoreUnavailable(
+                    f"{where} aborted a unit of work: another writer changed the same records.",
+                    hint="Retry; if it persists, run one ETL process at a time.",
+                )
+            return StoreError(
+                f"{where} refused an operation: {text}",
+                hint="Check the server's log and that the database was created by tunemeld "
+                "(`tunemeld db.status`).",
+            )
+        if isinstance(exc, ConnectionFailure):
+            return StoreUnavailable(
+                f"Lost the connection to {where}: {text}",
+                hint=f"{check}; then retry.",
+            )
+        if isinstance(exc, InvalidOperation) and "close" in text.lower():
+            return StoreError(
+                f"The MongoDB store {self.url} was closed.",
+                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
+            )
+        if isinstance(exc, BSONError):
+            return StoreError(
+                f"{where}: a record could not be encoded ({text}).",
+                hint="This is a bug in tunemeld; please report it with the command you ran.",
+            )
+        return StoreError(
+            f"{where} failed: {text}",
+            hint="Check the server's log and its health, then retry.",
+        )
+
+    def _scrub(self, text: str) -> str:
+        """Remove the password (raw and percent-encoded forms) from a pymongo message."""
+        password = self._target.password
+        if password:
+            for form in {password, _quote(password)}:
+                text = text.replace(form, "***")
+        return text
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    """True when the innermost frame of `exc` is in pymongo or bson (a driver-internal failure)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    path = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+    return "/pymongo/" in path or "/bson/" in path
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _after(keys: Sequence[str], last: Mapping[str, Any]) -> Document:
+    """The keyset filter `(keys) > (last's keys)`, as an $or of prefixes."""
+    clauses: list[Document] = []
+    for n, key in enumerate(keys):
+        clause: Document = {k: last[k] for k in keys[:n]}
+        clause[key] = {"$gt": last[key]}
+        clauses.append(clause)
+    return {"$or": clauses}
+
+
+def _export_record(collection: str, d: Mapping[str, Any]) -> Document:
+    if collection == "quota_usage":
+        usage = QuotaUsage(
+            day=date.fromisoformat(d["day"]),
+            bucket=d["bucket"],
+            units=int(d["units"]),
+            updated_at=datetime.fromisoformat(d["at"]),
+        )
+        return usage.model_dump(mode="json")
+    record: Document = d["doc"]
+    return record
+
+
+def _newest(collection: str, d: Mapping[str, Any]) -> datetime:
+    exact = d["at"] if collection == "quota_usage" else d["doc"][_NEWEST_FIELD[collection]]
+    text = str(exact)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_UTC)
+
+
+def _doc(model: BaseModel) -> Document:
+    """The model's JSON-ready dict: exact datetimes as ISO text, enums as values."""
+    return model.model_dump(mode="json")
+
+
+def _require_aware(value: object, where: str) -> None:
+    """Raise ValueError for a naive datetime anywhere in a model: it has no defined instant."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{where} is a naive datetime ({value.isoformat()}); use UTC-aware")
+    elif isinstance(value, BaseModel):
+        for field in type(value).model_fields:
+            _require_aware(getattr(value, field), f"{where}.{field}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _require_aware(item, f"{where}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_aware(item, f"{where}[{key!r}]")
+
+
+def _utc(value: datetime, where: str = "datetime") -> datetime:
+    _require_aware(value, where)
+    return value.astimezone(_UTC)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(_UTC).isoformat(timespec="microseconds")
+
+
+def _text(value: str) -> str:
+    """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
+    return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
