@@ -12,6 +12,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from tunemeld.config import Settings
+from tunemeld.config.settings import FLAT_NAMES, LEGACY_NAMES
 from tunemeld.services.store import SQLiteStore
 
 hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
@@ -21,21 +22,8 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 _ENV_PREFIXES = ("TUNEMELD_",)
-_ENV_NAMES = (
-    "MONGODB_URL",
-    "MONGODB_DATABASE",
-    "RAPIDAPI_KEY",
-    "SPOTIFY_CLIENT_ID",
-    "SPOTIFY_CLIENT_SECRET",
-    "YOUTUBE_API_KEY",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "X_RAPIDAPI_KEY",
-    "X_RAPIDAPI_KEY_A",
-    "GOOGLE_API_KEY",
-    "MONGO_URI",
-    "MONGO_DB_NAME",
-)
+_ENV_NAMES = frozenset(FLAT_NAMES) | frozenset(LEGACY_NAMES)
+"""Every unprefixed name settings read: a developer's shell must not leak into tests."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

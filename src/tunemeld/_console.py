@@ -13,12 +13,15 @@ from rich.table import Table
 from tunemeld.etl import Unit
 from tunemeld.etl.status import UnitState
 from tunemeld.models import AGGREGATE, Genre, RunReport, Service, Stage, UnitResult, UnitStatus
+from tunemeld.services.health import HealthReport
 from tunemeld.services.store import CollectionStatus
 
 __all__ = [
     "RichProgress",
     "err_console",
     "out_console",
+    "print_health",
+    "print_provider_usage",
     "print_report",
     "print_store_status",
     "print_unit_states",
@@ -116,20 +119,7 @@ def print_report(report: RunReport, console: Console) -> None:
         table.add_row(genre.value, *cells)
     console.print(table)
 
-    calls = Table(title="Provider calls")
-    calls.add_column("provider")
-    calls.add_column("calls", justify="right")
-    calls.add_column("quota units", justify="right")
-    calls.add_column("by endpoint")
-    for provider, endpoints in sorted(report.calls.items()):
-        calls.add_row(
-            provider,
-            str(sum(endpoints.values())),
-            str(report.quota_units.get(provider, 0)),
-            ", ".join(f"{name} {n}" for name, n in sorted(endpoints.items())),
-        )
-    if report.calls:
-        console.print(calls)
+    print_run_usage(report, console)
 
     for unit in report.failed_units:
         console.print(f"[red]failed[/red] {unit.label}: {unit.error}")
@@ -139,6 +129,70 @@ def print_report(report: RunReport, console: Console) -> None:
     for unit in skipped:
         console.print(f"[yellow]skipped[/yellow] {unit.label}: {unit.error}")
     console.print(f"Duration: {report.duration_ms / 1000:.1f} s; status: {report.status.value}")
+
+
+def print_run_usage(report: RunReport, console: Console) -> None:
+    """What a run spent: calls, quota and retries per endpoint, cache use, deferrals, notes."""
+    print_provider_usage(report, console)
+    for name, counts in sorted(report.cache.items()):
+        shown = ", ".join(f"{key} {value}" for key, value in counts.items())
+        console.print(f"Cache {name}: {shown}")
+    for bucket, count in sorted(report.deferred.items()):
+        console.print(f"[yellow]deferred[/yellow] {count} lookup(s): quota bucket {bucket} spent")
+    for note in report.notes:
+        console.print(f"[cyan]note[/cyan] {note}")
+
+
+def _statuses(report: RunReport, provider: str, endpoint: str) -> str:
+    """The non-200 outcomes of one endpoint, e.g. `429 x3, timeout x1`."""
+    prefix = f"{endpoint} "
+    found = [
+        (key[len(prefix) :], n)
+        for key, n in report.statuses.get(provider, {}).items()
+        if key.startswith(prefix) and key[len(prefix) :] not in ("200", "201")
+    ]
+    return ", ".join(f"{status} x{n}" for status, n in sorted(found))
+
+
+def print_provider_usage(report: RunReport, console: Console) -> None:
+    """Calls, quota units and retries per provider and endpoint, then each quota bucket."""
+    if not report.calls:
+        return
+    calls = Table(title="Provider calls")
+    for name in ("provider", "endpoint", "calls", "quota units", "retries", "other outcomes"):
+        calls.add_column(
+            name, justify="right" if name in ("calls", "quota units", "retries") else "left"
+        )
+    for provider, endpoints in sorted(report.calls.items()):
+        units = report.endpoint_units.get(provider, {})
+        retries = report.endpoint_retries.get(provider, {})
+        for endpoint, n in sorted(endpoints.items()):
+            calls.add_row(
+                provider,
+                endpoint,
+                str(n),
+                str(units.get(endpoint, 0)),
+                str(retries.get(endpoint, 0)),
+                _statuses(report, provider, endpoint),
+            )
+        calls.add_row(
+            f"[bold]{provider}[/bold]",
+            "[bold]all[/bold]",
+            f"[bold]{sum(endpoints.values())}[/bold]",
+            f"[bold]{report.quota_units.get(provider, 0)}[/bold]",
+            f"[bold]{report.retries.get(provider, 0)}[/bold]",
+            "",
+        )
+    console.print(calls)
+    if report.buckets:
+        buckets = Table(title="Quota buckets")
+        for name in ("bucket", "this run", "this period", "limit", "state"):
+            buckets.add_column(name, justify="right" if name != "bucket" else "left")
+        for name, use in sorted(report.buckets.items()):
+            limit = f"{use.limit}/{use.period}" if use.limit is not None else "none"
+            state = f"[yellow]spent[/yellow]: {use.spent}" if use.spent else "ok"
+            buckets.add_row(name, str(use.units), str(use.total), limit, state)
+        console.print(buckets)
 
 
 def print_unit_states(states: Sequence[UnitState], console: Console) -> None:
@@ -187,4 +241,28 @@ def print_store_status(url: str, statuses: Sequence[CollectionStatus], console: 
     for status in statuses:
         newest = status.newest.strftime("%Y-%m-%d %H:%M:%S") if status.newest else "-"
         table.add_row(status.name, str(status.count), newest)
+    console.print(table)
+
+
+def print_health(report: HealthReport, console: Console) -> None:
+    """`inv system.health`: one row per check, with the fix under every row that did not pass."""
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "yellow"}
+    verdict = "[green]healthy[/green]" if report.ok else "[red]unhealthy[/red]"
+    table = Table(title=f"TuneMeld health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC: {verdict}")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("ms", justify="right")
+    table.add_column("result")
+    for check in report.checks:
+        status = check.status.value
+        colour = colours.get(status, "white")
+        text = check.summary
+        if check.hint and status != "pass":
+            text += f"\n[bold]fix:[/bold] {check.hint}"
+        table.add_row(
+            check.name,
+            f"[{colour}]{status}[/{colour}]",
+            f"{check.latency_ms:.2f}" if check.latency_ms is not None else "-",
+            text,
+        )
     console.print(table)

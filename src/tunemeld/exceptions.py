@@ -5,8 +5,10 @@ TunemeldError                           .hint: what the user should do next
 ├── ProviderError                       .service, .endpoint
 │   ├── ProviderUnavailable(+Transient) timeout, connection error, 5xx, 429 after retries
 │   ├── ProviderAuthError               401/403: never retried
-│   ├── QuotaExhausted                  the provider's quota is spent: never retried
-│   └── PayloadError(+ValueError)       JSON not in the documented shape
+│   ├── QuotaExhausted                  a quota bucket is spent (.bucket): never retried
+│   └── ProviderPayloadError(+ValueError)  JSON not in the documented shape (.problem);
+│                                          `PayloadError` is the same class under its old name
+├── LookupsDeferred                     a spent bucket left too many lookups for later: skipped
 ├── StoreError ── StoreUnavailable(+Transient)                                  -> HTTP 503
 └── NotFound(+LookupError)              unknown genre/service, or no data yet   -> HTTP 404
 
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "LookupsDeferred",
     "NotFound",
     "PayloadError",
     "ProviderAuthError",
     "ProviderError",
+    "ProviderPayloadError",
     "ProviderUnavailable",
     "QuotaExhausted",
     "StoreError",
@@ -95,11 +99,67 @@ class ProviderAuthError(ProviderError):
 
 
 class QuotaExhausted(ProviderError):
-    """The provider's quota for this key is spent; wait for the bucket to refill."""
+    """A quota bucket is spent (the provider said so, or our own daily budget is used up).
+
+    `bucket` names the bucket (`youtube_search`, ...) when known; wait for it to refill.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        endpoint: str,
+        status: int | None = None,
+        bucket: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, service=service, endpoint=endpoint, status=status, hint=hint)
+        self.bucket = bucket
 
 
-class PayloadError(ProviderError, ValueError):
-    """The provider answered, but not in the documented JSON shape."""
+class ProviderPayloadError(ProviderError, ValueError):
+    """The provider answered, but not in the documented shape; `problem` says what was wrong.
+
+    `provider` (the same as `service`) and `endpoint` say which answer it was, e.g.
+    `problem="tracks.items[3].name is null, expected a string"`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        endpoint: str,
+        problem: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, service=service, endpoint=endpoint, status=status, hint=hint)
+        self.problem = problem if problem is not None else message
+
+    @property
+    def provider(self) -> str:
+        """The provider whose answer was wrong (the same as `service`)."""
+        return self.service
+
+
+PayloadError = ProviderPayloadError
+"""The old name of ProviderPayloadError, kept so existing `except PayloadError` still works."""
+
+
+class LookupsDeferred(TunemeldError):
+    """Too many lookups of a unit were deferred by a spent quota bucket to keep its result.
+
+    The unit is skipped (its last good data stays) and the next run retries; not a failure.
+    """
+
+    def __init__(
+        self, message: str, *, bucket: str, deferred: int, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.bucket = bucket
+        self.deferred = deferred
 
 
 class StoreError(TunemeldError):

@@ -114,6 +114,10 @@ class TestMainJob:
         status = tunemeld(folder, "etl.status")
         assert status.returncode == 0
         assert status.stdout.count(" ok ") >= 32
+        # The newest run's spending: calls, quota units and retries per endpoint, cache use.
+        assert "Newest run" in status.stdout
+        assert re.search(r"YouTube\s*│\s*videos\s*│\s*[1-9]", status.stdout)
+        assert "Cache lookups: hits" in status.stdout
         db = tunemeld(folder, "db.status")
         assert db.returncode == 0
         assert re.search(r"view_counts\s*│\s*[1-9]\d*", db.stdout)

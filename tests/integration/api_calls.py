@@ -56,8 +56,12 @@ def get(app: Callable[..., Any], path: str) -> tuple[int, bytes]:
 @contextmanager
 def api_for(settings: Settings, store: Store) -> Iterator[ApiCaller]:
     """An in-process API on `store` with no answer cache: every call reads the store."""
-    app = create_app(settings, store, NullCache())
-    yield lambda path: get(app, path)
+    cache = NullCache()
+    try:
+        app = create_app(settings, store, cache)
+        yield lambda path: get(app, path)
+    finally:
+        cache.close()
 
 
 def data_of(body: bytes) -> Any:

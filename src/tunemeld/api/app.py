@@ -5,10 +5,11 @@ from __future__ import annotations
 import bottle
 
 from tunemeld.api.plugins import ErrorEnvelopePlugin, install_error_pages, install_request_hooks
-from tunemeld.api.routes import ApiContext, add_routes
+from tunemeld.api.routes import ApiContext, HealthMemo, add_routes
 from tunemeld.config import Settings
+from tunemeld.models import RunReport
 from tunemeld.services.cache import Cache
-from tunemeld.services.logging import configure_logging
+from tunemeld.services.logging import configure_logging, debug_context
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import Store
 
@@ -20,17 +21,26 @@ def create_app(
 ) -> bottle.Bottle:
     """Build the WSGI app; nothing listens until `serve` or `start_background_server`.
 
-    Pass the same `metrics` the cache was opened with so `/metrics` shows cache hits too.
-    Debug mode stays off whatever the settings say: errors are JSON envelopes, never tracebacks.
+    Pass the same `metrics` the cache was opened with so `/metrics` shows cache hits too;
+    `/metrics` also shows the newest stored ETL run (`tunemeld_last_run_*`), whichever process
+    ran it. Debug mode stays off whatever the settings say: errors are JSON envelopes, never
+    tracebacks; an unexpected error's log line carries the redacted debug context.
     """
     configure_logging(settings)
     metrics = metrics if metrics is not None else Metrics()
+    metrics.watch_runs(lambda: _newest_finished_run(store))
     bottle.debug(False)
     app = bottle.Bottle()
     app.config["catchall"] = True
     app.uninstall(True)  # bottle's JSON and template plugins: routes build their own responses
-    app.install(ErrorEnvelopePlugin())
+    app.install(ErrorEnvelopePlugin(debug_context=lambda: debug_context(settings)))
     install_error_pages(app)
     install_request_hooks(app, metrics=metrics, cors_origins=settings.api.cors_origins)
-    add_routes(app, ApiContext(settings, store, cache, metrics))
+    health = HealthMemo(settings.health.cache_seconds)
+    add_routes(app, ApiContext(settings, store, cache, metrics, health))
     return app
+
+
+def _newest_finished_run(store: Store) -> RunReport | None:
+    """The newest run that has ended (a running one has no totals yet)."""
+    return next((run for run in store.list_runs(5) if run.finished_at is not None), None)

@@ -7,18 +7,17 @@ own 404/405/500 pages, is the envelope `{"status", "message", "data"}` and never
 from __future__ import annotations
 
 import functools
-import json
 import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Literal
 
 import bottle
 import structlog
 
 from tunemeld.exceptions import NotFound, StoreUnavailable, TunemeldError
+from tunemeld.services.cache.answers import encode_json, envelope
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
@@ -56,21 +55,9 @@ _ENVIRON_LOG_TOKENS = "tunemeld.log_tokens"
 _MAX_ECHOED_PATH = 200
 _GENERIC_500 = "Internal server error: the request failed unexpectedly and was logged."
 
-Status = Literal["success", "error"]
-
 
 class BadRequest(TunemeldError, ValueError):
     """The request itself is malformed (say, an absurdly long path part); the API answers 400."""
-
-
-def envelope(status: Status, message: str, data: object = None) -> dict[str, object]:
-    """The body every JSON answer has, success or error."""
-    return {"status": status, "message": message, "data": data}
-
-
-def encode_json(value: object) -> bytes:
-    """Compact, strict (no NaN) UTF-8 JSON: what the API sends and the cache keeps."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def error_message(exc: TunemeldError) -> str:
@@ -106,6 +93,18 @@ class ErrorEnvelopePlugin:
     name = "tunemeld_errors"
     api = 2
 
+    def __init__(self, debug_context: Callable[[], Mapping[str, object]] | None = None) -> None:
+        self._debug_context = debug_context
+
+    def _context(self) -> dict[str, object]:
+        """The debug context for an unexpected failure's log line (secrets already redacted)."""
+        if self._debug_context is None:
+            return {}
+        try:
+            return {"context": dict(self._debug_context())}
+        except Exception:  # the context is a nicety: never let it hide the real error
+            return {}
+
     def apply(self, callback: Callable[..., object], route: object) -> Callable[..., object]:
         """Wrap one route callback."""
 
@@ -123,7 +122,7 @@ class ErrorEnvelopePlugin:
                 log.warning("store_unavailable", error=exc.message)
                 return _error_response(503, error_message(exc))
             except Exception:
-                log.exception("api_request_failed")
+                log.exception("api_request_failed", **self._context())
                 return _error_response(500, _GENERIC_500)
 
         return wrapper

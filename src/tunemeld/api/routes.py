@@ -6,27 +6,35 @@ once and then served from the cache with an ETag until the ETL invalidates the g
 
 from __future__ import annotations
 
-import hashlib
-import re
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bottle
 
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
     BadRequest,
-    encode_json,
     envelope,
-    error_message,
     json_response,
     raw_header,
 )
 from tunemeld.config import Settings
-from tunemeld.exceptions import NotFound, StoreUnavailable
+from tunemeld.exceptions import NotFound
 from tunemeld.models import Genre, Service
 from tunemeld.services.cache import Cache, view_cache_key
+from tunemeld.services.cache.answers import (
+    GRAPH_DATA,
+    HEADER_ART,
+    LAST_UPDATED,
+    PLAYLIST_DATA,
+    CachedAnswer,
+    answer_for,
+    etag_for,
+    service_playlist_view,
+)
+from tunemeld.services.health import HealthReport, run_health
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import Store
 
@@ -38,6 +46,7 @@ __all__ = [
     "PLAYLIST_DATA",
     "ApiContext",
     "CachedAnswer",
+    "HealthMemo",
     "add_routes",
     "answer_view",
     "etag_for",
@@ -47,11 +56,6 @@ __all__ = [
     "service_playlist_view",
 ]
 
-GRAPH_DATA = "graph-data"
-PLAYLIST_DATA = "playlist-data"
-LAST_UPDATED = "last-updated"
-HEADER_ART = "header-art"
-
 MAX_PATH_PART = 64
 """Longest genre or service path part accepted: longer ones are answered 400, never echoed."""
 
@@ -60,13 +64,27 @@ _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": f"Content-Type, If-None-Match, {REQUEST_ID_HEADER}",
     "Access-Control-Max-Age": "600",
 }
-_ETAG_SAFE = re.compile(r"[!#-~]{1,128}")  # visible ASCII without the double quote
-_CACHE_FORMAT = b"tm1"
 
 
-def service_playlist_view(service: Service) -> str:
-    """The view name of one service's ranked playlist."""
-    return f"service-playlist:{service.value}"
+class HealthMemo:
+    """The last health report, reused for `seconds` so `/health` stays cheap when polled."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._report: HealthReport | None = None
+        self._at = 0.0
+
+    def get(self, compute: Callable[[], HealthReport]) -> HealthReport:
+        """The remembered report while fresh, else a new one from `compute`."""
+        with self._lock:
+            now = self._clock()
+            if self._report is not None and now - self._at < self.seconds:
+                return self._report
+            report = compute()
+            self._report, self._at = report, now
+            return report
 
 
 @dataclass(frozen=True)
@@ -77,37 +95,7 @@ class ApiContext:
     store: Store
     cache: Cache
     metrics: Metrics
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    """One view's encoded success body and its quoted ETag: the value the cache keeps."""
-
-    etag: str
-    body: bytes
-
-    def pack(self) -> bytes:
-        """Bytes for `Cache.set`: a format tag, the ETag and the body, newline-separated."""
-        return b"\n".join((_CACHE_FORMAT, self.etag.encode("ascii"), self.body))
-
-    @classmethod
-    def unpack(cls, raw: bytes) -> CachedAnswer | None:
-        """Read `pack`'s bytes back; None for anything else (treated as a cache miss)."""
-        parts = raw.split(b"\n", 2)
-        if len(parts) != 3 or parts[0] != _CACHE_FORMAT or not parts[1] or not parts[2]:
-            return None
-        try:
-            etag = parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            return None
-        return cls(etag=etag, body=parts[2])
-
-
-def etag_for(version: str) -> str:
-    """The quoted strong ETag of a view version (hashed when it has unsafe characters)."""
-    if not _ETAG_SAFE.fullmatch(version):
-        version = hashlib.sha256(version.encode()).hexdigest()[:32]
-    return f'"{version}"'
+    health: HealthMemo = field(default_factory=lambda: HealthMemo(0.0))
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -144,12 +132,13 @@ def parse_service(text: str) -> Service:
 
 
 def answer_view(
-    ctx: ApiContext, genre: Genre, name: str, title: str, if_none_match: str | None
+    ctx: ApiContext, genre: Genre, name: str, if_none_match: str | None
 ) -> bottle.HTTPResponse:
     """Answer one precomputed view: from the cache, else from the store (then cached).
 
     The ETag is the view's content version, so a client revalidating an unchanged view gets
-    304 with no body, whether the answer came from the cache or the store.
+    304 with no body, whether the answer came from the cache or the store. A cache that is
+    down only costs a store read: it never fails the request.
     """
     ttl = ctx.settings.cache.ttl_seconds
     key = view_cache_key(genre, name)
@@ -162,8 +151,7 @@ def answer_view(
                 f"No data for {genre.value} yet.",
                 hint="Run `inv etl.run --stage full` to build it.",
             )
-        body = encode_json(envelope("success", f"{title} for {genre.value}.", doc.data))
-        answer = CachedAnswer(etag=etag_for(doc.version), body=body)
+        answer = answer_for(doc)
         ctx.cache.set(key, answer.pack(), ttl_seconds=ttl)
     headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={ttl}"}
     if etag_matches(if_none_match, answer.etag):
@@ -172,25 +160,25 @@ def answer_view(
 
 
 def _health(ctx: ApiContext) -> bottle.HTTPResponse:
-    started = time.perf_counter()
-    problem: str | None = None
-    try:
-        ctx.store.ping()
-    except StoreUnavailable as exc:
-        problem = error_message(exc)
-    store_report: dict[str, object] = {
-        "ok": problem is None,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        "url": ctx.store.url,
-    }
-    if problem is not None:
-        store_report["error"] = problem
-    data = {"store": store_report, "cache": {"backend": ctx.cache.name}}
+    """The health report (no provider calls, no cache writes), reused for a few seconds."""
+    report = ctx.health.get(
+        lambda: run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False)
+    )
+    data = report.model_dump(mode="json")
     headers = {"Cache-Control": "no-store"}
-    if problem is not None:
-        body = envelope("error", f"The store is unavailable: {problem}", data)
+    if not report.store_ok:
+        store = report.row("store")
+        problem = store.summary if store is not None else "not checked"
+        hint = f" {store.hint}" if store is not None and store.hint else ""
+        body = envelope("error", f"The store is unavailable: {problem}{hint}", data)
         return json_response(503, body, headers)
-    return json_response(200, envelope("success", "TuneMeld is healthy.", data), headers)
+    failed = [check.name for check in report.failed]
+    message = (
+        "TuneMeld is healthy."
+        if not failed
+        else f"TuneMeld is degraded: {', '.join(failed)} failed (each row has a hint)."
+    )
+    return json_response(200, envelope("success", message, data), headers)
 
 
 def _metrics(ctx: ApiContext) -> bottle.HTTPResponse:
@@ -207,18 +195,16 @@ def _preflight(**_: str) -> bottle.HTTPResponse:
 def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
     """Register every route (GET, and OPTIONS for CORS preflights); returns the GET rules."""
 
-    def view(name: str, title: str) -> Callable[[str], bottle.HTTPResponse]:
+    def view(name: str) -> Callable[[str], bottle.HTTPResponse]:
         def handler(genre: str) -> bottle.HTTPResponse:
-            return answer_view(ctx, parse_genre(genre), name, title, raw_header("If-None-Match"))
+            return answer_view(ctx, parse_genre(genre), name, raw_header("If-None-Match"))
 
         return handler
 
     def service_playlist(genre: str, service: str) -> bottle.HTTPResponse:
         parsed_genre = parse_genre(genre)
-        parsed_service = parse_service(service)
-        name = service_playlist_view(parsed_service)
-        title = f"{parsed_service.value} playlist"
-        return answer_view(ctx, parsed_genre, name, title, raw_header("If-None-Match"))
+        name = service_playlist_view(parse_service(service))
+        return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
 
     rules: list[str] = []
 
@@ -230,11 +216,11 @@ def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
         ("/", index),
         ("/health", lambda: _health(ctx)),
         ("/metrics", lambda: _metrics(ctx)),
-        ("/graph-data/<genre>", view(GRAPH_DATA, "Graph data")),
-        ("/playlist-data/<genre>", view(PLAYLIST_DATA, "Playlist data")),
+        ("/graph-data/<genre>", view(GRAPH_DATA)),
+        ("/playlist-data/<genre>", view(PLAYLIST_DATA)),
         ("/service-playlist/<genre>/<service>", service_playlist),
-        ("/last-updated/<genre>", view(LAST_UPDATED, "Last updated")),
-        ("/header-art/<genre>", view(HEADER_ART, "Header art")),
+        ("/last-updated/<genre>", view(LAST_UPDATED)),
+        ("/header-art/<genre>", view(HEADER_ART)),
     ]
     for rule, callback in routes:
         app.route(rule, method="GET", callback=callback)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from types import TracebackType
 from typing import Protocol
 
@@ -120,21 +121,28 @@ class RunningServer:
         return self._thread.is_alive()
 
     def close(self) -> None:
-        """Stop listening, drop open connections and end the worker threads; safe to repeat."""
+        """Stop listening, drop open connections and end the worker threads; safe to repeat.
+
+        Workers stop first: a worker that finishes a response wakes the loop through its
+        trigger pipe, so the trigger must outlive them. Then the loop closes every socket from
+        its own thread (no races on its map) and ends.
+        """
         if self._closed:
             return
         self._closed = True
         socket_map = self._map
+        self._server.task_dispatcher.shutdown(timeout=_STOP_TIMEOUT_SECONDS)
 
-        def stop_loop() -> None:  # runs in the server's own loop thread: no races on the map
+        def stop_loop() -> None:
             wasyncore.close_all(socket_map, ignore_all=True)
 
-        if self._thread.is_alive():
-            self._server.trigger.pull_trigger(stop_loop)
+        trigger = self._server.trigger
+        if self._thread.is_alive() and not getattr(trigger, "_closed", False):
+            with suppress(OSError):  # the loop closed its trigger on its own way out
+                trigger.pull_trigger(stop_loop)
             self._thread.join(_STOP_TIMEOUT_SECONDS)
-        else:
-            stop_loop()
-        self._server.task_dispatcher.shutdown(timeout=_STOP_TIMEOUT_SECONDS)
+        if not self._thread.is_alive():
+            stop_loop()  # whatever the loop left open; closing twice is harmless
 
     def __enter__(self) -> RunningServer:
         return self

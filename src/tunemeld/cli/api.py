@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
+from pathlib import Path
+
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -9,40 +14,63 @@ from invoke.tasks import task
 
 from tunemeld._console import err_console, out_console
 from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings
+from tunemeld.config import Settings
+from tunemeld.services.logging import DEFAULT_LOG_FILE
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
 
 
 @task(
+    optional=["log_file"],
     help={
         "host": "interface to bind (default from settings: 127.0.0.1)",
         "port": "port (default 8000)",
-    }
+        "log-file": "also write JSON logs to this file, rotated by size "
+        "(without a value: TUNEMELD_LOGGING__FILE or .tunemeld/logs/tunemeld.log)",
+    },
 )
-def start(c: Context, host: str = "", port: int = 0) -> None:
+def start(c: Context, host: str = "", port: int = 0, log_file: str | bool = "") -> None:
     """Serve the JSON API with waitress until interrupted."""
     from tunemeld.api import create_app
     from tunemeld.api.server import serve
     from tunemeld.services.cache import open_cache
+    from tunemeld.services.logging import close_log_file
     from tunemeld.services.monitoring import Metrics
 
     with errors_to_exit():
         settings = load_cli_settings()
+        path = _log_path(settings, log_file)
+        if path is not None:
+            logging = settings.logging.model_copy(update={"file": path})
+            settings = settings.model_copy(update={"logging": logging})
         store = open_store(settings)
         metrics = Metrics()
-        app = create_app(settings, store, open_cache(settings, metrics=metrics), metrics=metrics)
-        bind_host = host or settings.api.host
-        bind_port = port or settings.api.port
-        err_console().print(
-            f"Serving on http://{bind_host}:{bind_port} (store {store.url}); Ctrl-C stops."
-        )
+        cache = open_cache(settings, metrics=metrics)
         try:
-            serve(app, host=bind_host, port=bind_port, threads=settings.api.threads)
-        except KeyboardInterrupt:
-            pass
+            app = create_app(settings, store, cache, metrics=metrics)
+            bind_host = host or settings.api.host
+            bind_port = port or settings.api.port
+            where = f"; logs to {settings.logging.file}" if settings.logging.file else ""
+            err_console().print(
+                f"Serving on http://{bind_host}:{bind_port} (store {store.url}, "
+                f"cache {cache.name}{where}); Ctrl-C stops."
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                serve(app, host=bind_host, port=bind_port, threads=settings.api.threads)
         finally:
+            cache.close()
             store.close()
+            close_log_file()
+
+
+def _log_path(settings: Settings, flag: str | bool) -> Path | None:
+    """The file `--log-file` names: its value, else the setting, else the default path."""
+    if isinstance(flag, str) and flag:
+        return Path(flag)
+    if flag is True:
+        return settings.logging.file or DEFAULT_LOG_FILE
+    return None
 
 
 @task(help={"url": "base URL of a running server (default http://<api.host>:<api.port>)"})
@@ -71,6 +99,53 @@ def health(c: Context, url: str = "") -> None:
         raise Exit(code=FAILED)
 
 
+@task(
+    help={
+        "n": "how many of the last lines to show (default 50)",
+        "follow": "keep printing new lines until Ctrl-C",
+        "file": "the log file (default TUNEMELD_LOGGING__FILE or .tunemeld/logs/tunemeld.log)",
+        "seconds": "with --follow, stop after this many seconds (default: until Ctrl-C)",
+    }
+)
+def logs(
+    c: Context, n: int = 50, follow: bool = False, file: str = "", seconds: float = 0.0
+) -> None:
+    """Show the API server's log file: the last lines, and with --follow the new ones."""
+    from tunemeld.exceptions import ConfigError
+
+    with errors_to_exit():
+        settings = load_cli_settings(logs=False)
+        path = Path(file) if file else settings.logging.file or DEFAULT_LOG_FILE
+        if not path.is_file() and not follow:
+            raise ConfigError(
+                f"No log file at {path}.",
+                hint="Start the server with `inv api.start --log-file` (or set "
+                "TUNEMELD_LOGGING__FILE), or name the file with --file.",
+            )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the output quietly
+        _print_log(path, n, follow, seconds)
+
+
+def _print_log(path: Path, n: int, follow: bool, seconds: float) -> None:
+    """Print the last `n` lines, then (with `follow`) new ones until `seconds` pass."""
+    from tunemeld.services.logging import follow_log, tail_log
+
+    out = sys.stdout
+    for line in tail_log(path, n):
+        out.write(line + "\n")
+    out.flush()
+    if not follow:
+        return
+    deadline = time.monotonic() + seconds if seconds > 0 else None
+    for line in follow_log(
+        path,
+        poll_seconds=0.1,
+        stop=lambda: deadline is not None and time.monotonic() >= deadline,
+    ):
+        out.write(line + "\n")
+        out.flush()
+
+
 def collection() -> Collection:
     """The `api` tasks."""
-    return Collection("api", start, health)
+    return Collection("api", start, health, logs)

@@ -1,12 +1,90 @@
-"""`inv cache.*`."""
+"""`inv cache.*`: purge and warm the API answer cache by hand (the ETL does both after a run)."""
 
 from __future__ import annotations
 
 from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from tunemeld._console import out_console
+from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings
+from tunemeld.models import Genre
+from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
 
 
+def _genres(names: list[str] | None) -> list[Genre]:
+    return [Genre.parse(name) for name in names] if names else list(Genre)
+
+
+@task(
+    iterable=["genre"],
+    help={"genre": "only this genre (repeatable); default: everything the cache holds"},
+)
+def clear(c: Context, genre: list[str] | None = None) -> None:
+    """Forget cached API answers (all, or the given genres'); the API then reads the store."""
+    from tunemeld.services.cache import open_cache, purge_genres
+
+    with errors_to_exit():
+        settings = load_cli_settings()
+        genres = _genres(genre) if genre else None
+        cache = open_cache(settings)
+        try:
+            errors_before = getattr(cache, "errors", 0)
+            if genres is None:
+                cache.clear()
+                shown = "every answer"
+            else:
+                result = purge_genres(cache, genres)
+                shown = f"{result.total_removed} answer(s) of {', '.join(g.value for g in genres)}"
+            failed = getattr(cache, "errors", 0) > errors_before
+        finally:
+            cache.close()
+    if failed:
+        out_console().print(
+            f"[red]The {cache.name} cache did not answer[/red]: "
+            f"{getattr(cache, 'last_error', None) or 'see the log'}."
+        )
+        raise Exit(code=FAILED)
+    out_console().print(f"Cleared {shown} from the {cache.name} cache.")
+
+
+@task(
+    iterable=["genre"],
+    help={"genre": "only this genre (repeatable); default every genre"},
+)
+def warm(c: Context, genre: list[str] | None = None) -> None:
+    """Fill the cache with every route's answer for every genre, from the stored views."""
+    from tunemeld.services.cache import open_cache, warm_genres
+
+    with errors_to_exit():
+        settings = load_cli_settings()
+        genres = _genres(genre)
+        store = open_store(settings)
+        try:
+            cache = open_cache(settings)
+            try:
+                errors_before = getattr(cache, "errors", 0)
+                result = warm_genres(store, cache, genres, settings.cache.ttl_seconds)
+                failed = getattr(cache, "errors", 0) > errors_before
+            finally:
+                cache.close()
+        finally:
+            store.close()
+    console = out_console()
+    for name, count in result.warmed.items():
+        console.print(f"{name}: {count} answer(s) warmed in the {cache.name} cache")
+    if result.total_warmed == 0:
+        console.print("Nothing to warm yet: run `inv etl.run --stage full` first.")
+    if failed:
+        console.print(
+            f"[red]Some writes failed[/red]: {getattr(cache, 'last_error', None) or 'see the log'}."
+        )
+        raise Exit(code=FAILED)
+
+
 def collection() -> Collection:
     """The `cache` tasks."""
-    return Collection("cache")
+    return Collection("cache", clear, warm)

@@ -15,6 +15,7 @@ from tunemeld._console import (
     err_console,
     out_console,
     print_report,
+    print_run_usage,
     print_unit_states,
 )
 from tunemeld.cli._common import (
@@ -24,7 +25,9 @@ from tunemeld.cli._common import (
     parse_date,
     sample_notice,
 )
-from tunemeld.etl.status import latest_unit_states
+from tunemeld.etl.status import UnitState, latest_unit_states
+from tunemeld.exceptions import NotFound
+from tunemeld.models import RunReport
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
@@ -74,17 +77,40 @@ def run(
         raise Exit(code=FAILED)
 
 
-@task(name="status")
-def status(c: Context) -> None:
-    """Show the newest result of every (stage, service, genre) unit."""
+@task(name="status", help={"run": "show this run's record in detail (run id from etl.run)"})
+def status(c: Context, run: str = "") -> None:
+    """Show the newest result of every (stage, service, genre) unit, or one run's details."""
+    report: RunReport | None = None
+    states: list[UnitState] = []
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
         store = open_store(settings)
         try:
-            states = latest_unit_states(store)
+            if run:
+                report = store.get_run(run)
+                if report is None:
+                    recent = ", ".join(r.run_id for r in store.list_runs(5)) or "none yet"
+                    raise NotFound(
+                        f"No run {run!r} is recorded.",
+                        hint=f"Recent runs: {recent}. `inv etl.status` lists them by unit.",
+                    )
+            else:
+                states = latest_unit_states(store)
+                newest = store.list_runs(1)
+                report = newest[0] if newest else None
         finally:
             store.close()
-    print_unit_states(states, out_console())
+    console = out_console()
+    if run and report is not None:
+        print_report(report, console)
+        return
+    print_unit_states(states, console)
+    if report is not None:
+        console.print(
+            f"Newest run {report.run_id} (as of {report.as_of}, {report.status.value}); "
+            f"`inv etl.status --run {report.run_id}` shows all of it."
+        )
+        print_run_usage(report, console)
 
 
 def collection() -> Collection:

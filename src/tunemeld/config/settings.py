@@ -34,11 +34,14 @@ __all__ = [
     "LEGACY_NAMES",
     "ApiSettings",
     "CacheSettings",
+    "CallCost",
     "DatabaseSettings",
     "Environment",
     "EtlSettings",
+    "HealthSettings",
     "LoggingSettings",
     "ProvidersSettings",
+    "QuotaBucket",
     "Settings",
     "TunemeldDeprecationWarning",
     "load_settings",
@@ -116,6 +119,74 @@ class DatabaseSettings(_Group):
         return self.url.startswith("sqlite:///")
 
 
+class CallCost(_Group):
+    """What one call of a provider endpoint costs, and the quota bucket it draws on."""
+
+    units: int = Field(default=1, ge=0, description="Quota units one call (each attempt) costs.")
+    bucket: str = Field(default="free", description="The bucket the units are drawn from.")
+
+
+class QuotaBucket(_Group):
+    """A quota bucket: at most `limit` units per day (or month); None only counts."""
+
+    limit: int | None = Field(default=None, ge=0, description="Units per period; None: unlimited.")
+    period: Literal["day", "month"] = "day"
+
+
+DEFAULT_CALL_COSTS: dict[str, dict[str, Any]] = {
+    "spotify_playlist_tracks": {"units": 1, "bucket": "rapidapi_spotify23"},
+    "spotify_token": {"units": 0, "bucket": "spotify_web"},
+    "spotify_search": {"units": 1, "bucket": "spotify_web"},
+    "spotify_play_count": {"units": 1, "bucket": "rapidapi_spotify81"},
+    "spotify_playlist_page": {"units": 0, "bucket": "pages"},
+    "applemusic_playlist": {"units": 1, "bucket": "rapidapi_apple_music24"},
+    "applemusic_playlist_page": {"units": 0, "bucket": "pages"},
+    "soundcloud_playlist_tracks": {"units": 1, "bucket": "rapidapi_soundcloud_scraper"},
+    "soundcloud_playlist_page": {"units": 0, "bucket": "pages"},
+    "youtube_search": {"units": 1, "bucket": "youtube_search"},
+    "youtube_videos": {"units": 1, "bucket": "youtube"},
+}
+"""`<provider>_<endpoint>` (lower case) -> cost, from reference/providers.md §7 (2026 figures)."""
+
+DEFAULT_BUCKETS: dict[str, dict[str, Any]] = {
+    "youtube_search": {"limit": 100},  # search.list's own bucket since 2026-06-01 (§3.1)
+    "youtube": {"limit": 10_000},  # the Data API's daily pool: videos.list costs 1 unit (§3.2)
+    "spotify_web": {"limit": None},  # a rolling 30 s rate limit, number unpublished (§1.5)
+    "rapidapi_spotify23": {"limit": None},  # RapidAPI plan quotas are unconfirmed (§2, §4):
+    "rapidapi_apple_music24": {"limit": None},  # set your plan's, e.g. {"limit": 1000,
+    "rapidapi_soundcloud_scraper": {"limit": None},  # "period": "month"}
+    "rapidapi_spotify81": {"limit": None},
+    "pages": {"limit": None},
+}
+"""Bucket -> daily (or monthly) limit; a bucket not listed here is unlimited."""
+
+
+def _merge_defaults(value: Any, defaults: dict[str, dict[str, Any]], short: str) -> Any:
+    """Overlay given entries on the defaults, field by field; `short` names a bare value's field.
+
+    So `TUNEMELD_PROVIDERS__BUCKETS__YOUTUBE_SEARCH__LIMIT=20` (or `{"youtube_search": 20}`)
+    changes one limit and keeps every other default.
+    """
+    if value is None:
+        return {k: dict(v) for k, v in defaults.items()}
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        return value
+    merged: dict[str, Any] = {k: dict(v) for k, v in defaults.items()}
+    for raw_name, given in value.items():
+        name = str(raw_name).lower()
+        if isinstance(given, BaseModel):
+            given = given.model_dump()
+        if not isinstance(given, dict):
+            none = given is None or (
+                isinstance(given, str) and given.strip().lower() in ("", "none")
+            )
+            given = {short: None if none else given}
+        merged[name] = {**merged.get(name, {}), **given}
+    return merged
+
+
 class ProvidersSettings(_Group):
     """Credentials, timeouts and retry policy for the streaming and video providers."""
 
@@ -137,6 +208,69 @@ class ProvidersSettings(_Group):
         default=120.0, gt=0, description="Longest total time one call may spend retrying."
     )
     max_concurrency: int = Field(default=4, ge=1, description="Parallel calls per provider.")
+    base_url: str | None = Field(
+        default=None,
+        description="Send every provider call to this http(s)://host[:port] instead (e.g. the "
+        "`inv sandbox.serve` simulator); path and query stay, the Host header keeps the original.",
+    )
+    base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per original host (e.g. www.googleapis.com): a base URL overriding base_url.",
+    )
+    costs: dict[str, CallCost] = Field(
+        default_factory=dict,
+        description="`<provider>_<endpoint>` -> {units, bucket}; merged over the defaults.",
+    )
+    buckets: dict[str, QuotaBucket] = Field(
+        default_factory=dict,
+        description="Quota bucket -> {limit, period}; merged over the defaults.",
+    )
+
+    @field_validator("costs", mode="before")
+    @classmethod
+    def _merge_costs(cls, value: Any) -> Any:
+        return _merge_defaults(value, DEFAULT_CALL_COSTS, "units")
+
+    @field_validator("buckets", mode="before")
+    @classmethod
+    def _merge_buckets(cls, value: Any) -> Any:
+        return _merge_defaults(value, DEFAULT_BUCKETS, "limit")
+
+    @field_validator("base_url")
+    @classmethod
+    def _origin_only(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http://host[:port] or https://host[:port]")
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            raise ValueError(
+                "must be only a scheme, host and port (no path), e.g. http://127.0.0.1:8765"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("base_urls")
+    @classmethod
+    def _origins_only(cls, value: dict[str, str]) -> dict[str, str]:
+        return {
+            host.lower(): cls._origin_only(url) or ""
+            for host, url in value.items()
+            if url and url.strip()
+        }
+
+    def cost(self, provider: str, endpoint: str) -> CallCost:
+        """The cost of one call of `provider`'s `endpoint` (free and unbucketed when unknown)."""
+        found = self.costs.get(f"{provider}_{endpoint}".lower())
+        return found if found is not None else CallCost(units=0, bucket="free")
+
+    def bucket(self, name: str) -> QuotaBucket:
+        """A bucket's limit and period (unlimited when not configured)."""
+        return self.buckets.get(name) or QuotaBucket()
+
+    def origin_for(self, host: str) -> str | None:
+        """The scheme://host[:port] to send calls for `host` to, or None for the host itself."""
+        return self.base_urls.get(host.lower()) or self.base_url
 
     def missing_live_keys(self) -> list[str]:
         """Flat names of the credentials live mode needs and does not have."""
@@ -164,13 +298,44 @@ class ProvidersSettings(_Group):
 
 
 class CacheSettings(_Group):
-    """The API answer cache."""
+    """The API answer cache: in memory, in Cloudflare Workers KV (shared), or none."""
 
-    backend: Literal["memory", "none"] = "memory"
+    backend: Literal["memory", "cloudflare", "none"] = "memory"
     ttl_seconds: int = Field(
         default=60, ge=1, description="How long a cached answer lives; bounds staleness."
     )
-    max_entries: int = Field(default=512, ge=1)
+    max_entries: int = Field(default=512, ge=1, description="Memory backend: most answers kept.")
+    key_prefix: str = Field(
+        default="tunemeld:",
+        max_length=64,
+        description="Prepended to every Cloudflare KV key, so one namespace can be shared.",
+    )
+    cloudflare_account_id: str | None = None
+    cloudflare_namespace_id: str | None = None
+    cloudflare_api_token: SecretStr | None = None
+    cloudflare_base_url: str = Field(
+        default="https://api.cloudflare.com/client/v4",
+        description="The Cloudflare API root (tests point it at a local stand-in).",
+    )
+    cloudflare_connect_timeout: float = Field(default=2.0, gt=0)
+    cloudflare_read_timeout: float = Field(default=3.0, gt=0)
+    cloudflare_max_attempts: int = Field(
+        default=2, ge=1, le=5, description="Tries per KV call on 429/5xx, first included."
+    )
+    cloudflare_cooldown_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="After repeated KV failures, skip KV this long and answer from the store.",
+    )
+
+    def missing_cloudflare(self) -> list[str]:
+        """Flat names of the Cloudflare KV settings the cloudflare backend needs and lacks."""
+        wanted: dict[str, SecretStr | str | None] = {
+            "CLOUDFLARE_ACCOUNT_ID": self.cloudflare_account_id,
+            "CLOUDFLARE_NAMESPACE_ID": self.cloudflare_namespace_id,
+            "CLOUDFLARE_API_TOKEN": self.cloudflare_api_token,
+        }
+        return [name for name, value in wanted.items() if not _present(value)]
 
 
 class EtlSettings(_Group):
@@ -184,7 +349,10 @@ class EtlSettings(_Group):
         default=30, ge=1, description="How long a found ISRC/video id lives."
     )
     negative_lookup_ttl_hours: int = Field(
-        default=24, ge=1, description="How long a failed lookup is remembered before retrying."
+        default=168,
+        ge=1,
+        description="How long a lookup that found nothing is remembered before searching again "
+        "(a week: daily runs must not spend scarce search quota on the same misses).",
     )
     max_workers: int = Field(default=4, ge=1, le=32, description="Units run in parallel.")
 
@@ -218,11 +386,32 @@ class LoggingSettings(_Group):
     format: Literal["auto", "console", "json"] = Field(
         default="auto", description="auto: JSON in production or when stderr is not a terminal."
     )
+    file: Path | None = Field(
+        default=None, description="Also write JSON log lines to this file, rotated by size."
+    )
+    file_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Rotate the log file at this size."
+    )
+    file_backups: int = Field(default=5, ge=0, le=100, description="Rotated log files kept.")
 
     @field_validator("level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+
+class HealthSettings(_Group):
+    """What `inv system.health` and `GET /health` call healthy."""
+
+    stale_after_hours: float = Field(
+        default=36.0, gt=0, description="A genre's data older than this is stale."
+    )
+    cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long GET /health reuses its last report (0: never)."
+    )
+    min_free_disk_mb: int = Field(
+        default=200, ge=0, description="Less free space than this beside the store fails."
+    )
 
 
 FLAT_NAMES: dict[str, tuple[str, str]] = {
@@ -234,6 +423,10 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "YOUTUBE_API_KEY": ("providers", "youtube_api_key"),
     "LOG_LEVEL": ("logging", "level"),
     "LOG_FORMAT": ("logging", "format"),
+    "LOG_FILE": ("logging", "file"),
+    "CLOUDFLARE_ACCOUNT_ID": ("cache", "cloudflare_account_id"),
+    "CLOUDFLARE_NAMESPACE_ID": ("cache", "cloudflare_namespace_id"),
+    "CLOUDFLARE_API_TOKEN": ("cache", "cloudflare_api_token"),
 }
 """Unprefixed names from `.env.example`, and the setting each one fills."""
 
@@ -338,6 +531,7 @@ class Settings(BaseSettings):
     etl: EtlSettings = Field(default_factory=EtlSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -402,6 +596,12 @@ class Settings(BaseSettings):
             problems.append(
                 "TUNEMELD_API__CORS_ORIGINS allows every origin (*): list your front end's "
                 "origins, e.g. TUNEMELD_API__CORS_ORIGINS=https://tunemeld.com."
+            )
+        if self.cache.backend == "cloudflare":
+            problems.extend(
+                f"{name} is not set but TUNEMELD_CACHE__BACKEND is cloudflare: set it, or use "
+                "TUNEMELD_CACHE__BACKEND=memory."
+                for name in self.cache.missing_cloudflare()
             )
         if self.providers.mode != "sample":
             problems.extend(

@@ -3,6 +3,9 @@
 A track enters when at least two services list it. Its `raw_aggregate_rank` is its rank on the
 highest-priority service listing it (Apple Music > SoundCloud > Spotify), recorded as
 `aggregate_service_name`; tracks sort by (raw rank, that service's priority, ISRC), numbered from 1.
+
+Then the aggregate tracks get their YouTube videos first, in rank order: they are what the API
+shows, and the search bucket is small (view_count resolves the other tracks afterwards).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 import structlog
 
 from tunemeld.etl._context import RunContext
+from tunemeld.etl.transform import resolve_videos
 from tunemeld.exceptions import NotFound
 from tunemeld.models import AGGREGATE, Genre, Playlist, Service, TrackRank
 
@@ -83,4 +87,5 @@ def aggregate_genre(ctx: RunContext, genre: Genre) -> dict[str, int]:
     with ctx.store.unit():
         ctx.store.save_playlist(aggregate)
     log.info("aggregate_built", tracks=len(aggregate.tracks), services=len(playlists))
-    return {"tracks": len(aggregate.tracks)}
+    videos = resolve_videos(ctx, aggregate.isrcs)
+    return {"tracks": len(aggregate.tracks), **videos}

@@ -18,14 +18,16 @@ import structlog
 
 from tunemeld.config import Settings, load_catalog
 from tunemeld.etl._context import RunContext
+from tunemeld.etl._quota import flush_quota, open_budget, record_quota
 from tunemeld.etl.aggregate import aggregate_genre
 from tunemeld.etl.extract import extract_playlist, planned_calls
 from tunemeld.etl.transform import transform_playlist
 from tunemeld.etl.view_count import count_views
-from tunemeld.exceptions import ConfigError, TunemeldError
+from tunemeld.exceptions import ConfigError, LookupsDeferred, TunemeldError
 from tunemeld.models import Genre, RunReport, Service, Stage, UnitResult, UnitStatus
-from tunemeld.services.cache import Cache, open_cache
+from tunemeld.services.cache import Cache, open_cache, warm_genres
 from tunemeld.services.http import CallLedger
+from tunemeld.services.logging import debug_context
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.providers import open_providers
 from tunemeld.services.store import Store, open_store
@@ -93,13 +95,16 @@ def _dry_run_calls(unit: Unit, playlist_url: str | None) -> list[str]:
         return [
             "Spotify search (title + artist) for each track without an ISRC not in lookups",
             "Spotify search (isrc:) for each non-Spotify track without a Spotify id",
-            "YouTube search for each track without a known video id",
         ]
     if unit.stage is Stage.AGGREGATE:
-        return ["no external calls: combines the stored service playlists"]
+        return [
+            "combines the stored service playlists",
+            "YouTube search for each aggregate track without a known video (rank order)",
+        ]
     return [
+        "YouTube search for the genre's other tracks without a known video",
         "Spotify play count for each track of the genre (once per run)",
-        "YouTube videos.list, 50 ids a call",
+        "YouTube videos.list, 50 ids a call (batches shared across genres)",
     ]
 
 
@@ -192,11 +197,13 @@ def run(
             hint="Set them in the environment or .env, or use TUNEMELD_PROVIDERS__MODE=sample.",
         )
     own_store = store is None
+    own_cache = cache is None
     the_store = store if store is not None else open_store(settings)
     the_cache = cache if cache is not None else open_cache(settings, metrics=metrics)
     ledger = CallLedger()
     on_call = metrics.record_provider_call if metrics is not None else None
-    providers = open_providers(settings, as_of=day, ledger=ledger, on_call=on_call)
+    budget = open_budget(settings, the_store, day)
+    providers = open_providers(settings, as_of=day, ledger=ledger, on_call=on_call, budget=budget)
     ctx = RunContext(
         settings=settings,
         store=the_store,
@@ -206,6 +213,8 @@ def run(
         run_id=run_id,
         as_of=day,
         now=_as_of_moment(day, today),
+        budget=budget,
+        genres=tuple(genre_list),
     )
     failed: set[tuple[Service | None, Genre]] = set()
     try:
@@ -221,7 +230,13 @@ def run(
             for unit in units:
                 result = _execute(ctx, unit, failed, progress, metrics)
                 report.units.append(result)
+                flush_quota(ctx)
             _record_usage(report, ledger, ctx)
+            record_quota(report, ledger, ctx)
+            # A memory cache opened just for this run dies with it: only a shared one is warmed.
+            if not own_cache or the_cache.name == "cloudflare":
+                _refresh_answers(report, the_store, the_cache, settings)
+            _feed_metrics(report, ctx, metrics)
             report.finish(clock())
             the_store.save_run(report)
             log.info(
@@ -234,9 +249,53 @@ def run(
             )
     finally:
         providers.close()
+        if own_cache:
+            the_cache.close()
         if own_store:
             the_store.close()
     return report
+
+
+def _refresh_answers(report: RunReport, store: Store, cache: Cache, settings: Settings) -> None:
+    """Re-warm the API answers of the genres whose views this run rebuilt.
+
+    view_count already dropped their old answers; writing the new ones now means an API process
+    sharing the cache (Cloudflare KV) serves the new data at once, without a miss storm.
+    """
+    changed = [
+        genre
+        for genre in report.genres
+        if any(
+            u.genre is genre and u.stage is Stage.VIEW_COUNT and u.status is UnitStatus.OK
+            for u in report.units
+        )
+    ]
+    if not changed:
+        return
+    try:
+        result = warm_genres(store, cache, changed, settings.cache.ttl_seconds)
+    except TunemeldError as exc:  # the data is saved; the cache catches up by its TTL
+        log.warning("answers_not_refreshed", error=exc.message, hint=exc.hint)
+        return
+    report.cache[f"answers:{cache.name}"] = {
+        "warmed": result.total_warmed,
+        "removed": result.total_removed,
+    }
+    log.info(
+        "answers_refreshed",
+        cache=cache.name,
+        genres=[g.value for g in changed],
+        warmed=result.total_warmed,
+    )
+
+
+def _feed_metrics(report: RunReport, ctx: RunContext, metrics: Metrics | None) -> None:
+    """Add what the run counted only in its ledger and context (retries, lookups) to metrics."""
+    if metrics is None:
+        return
+    metrics.record_retries(report.retries)
+    metrics.record_cache_request("lookups", hit=True, count=ctx.lookup_hits)
+    metrics.record_cache_request("lookups", hit=False, count=ctx.lookup_misses)
 
 
 def _record_usage(report: RunReport, ledger: CallLedger, ctx: RunContext) -> None:
@@ -282,6 +341,11 @@ def _execute(
         else:
             try:
                 result.counts = _run_unit(ctx, unit)
+            except LookupsDeferred as exc:  # a spent quota bucket: not a failure
+                result.status = UnitStatus.SKIPPED
+                result.error = exc.message
+                result.hint = exc.hint
+                log.warning("unit_deferred", reason=exc.message, bucket=exc.bucket)
             except TunemeldError as exc:
                 result.status = UnitStatus.FAILED
                 result.error = exc.message
@@ -293,7 +357,7 @@ def _execute(
                 result.error = f"unexpected {type(exc).__name__}: {exc}"
                 result.hint = "This is a bug in TuneMeld: please report it with the log above."
                 failed.add((unit.service, unit.genre))
-                log.exception("unit_crashed")
+                log.exception("unit_crashed", context=debug_context(ctx.settings))
     elapsed = time.perf_counter() - began
     result.duration_ms = round(elapsed * 1000, 3)
     if metrics is not None:

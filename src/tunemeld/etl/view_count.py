@@ -2,6 +2,10 @@
 
 One sample per (ISRC, source, day): re-running a day replaces its sample (idempotent);
 `delta` is the growth since the newest sample of an earlier day (0 for the first).
+
+Tracks still without a YouTube video get one searched first (aggregate tracks were served by
+the aggregate stage). videos.list takes 50 ids a call: a genre's last, partial batch is topped
+up with ids of the run's other genres, so the whole run needs about ceil(videos / 50) calls.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import date, datetime
 import structlog
 
 from tunemeld.etl._context import RunContext
+from tunemeld.etl.transform import resolve_videos
 from tunemeld.etl.views import build_views
 from tunemeld.exceptions import ProviderAuthError, ProviderError, QuotaExhausted
 from tunemeld.models import AGGREGATE, Genre, Service, Track, ViewSample, ViewSource
@@ -21,6 +26,7 @@ __all__ = ["count_views", "make_samples"]
 
 log = structlog.get_logger()
 
+YOUTUBE_BATCH = 50
 SPOTIFY_PLAYS = "spotify_plays"
 YOUTUBE_VIEWS = "youtube_views"
 
@@ -63,58 +69,88 @@ def _genre_isrcs(ctx: RunContext, genre: Genre) -> list[str]:
 
 
 def _spotify_totals(ctx: RunContext, tracks: Iterable[Track]) -> tuple[dict[str, int], int]:
+    """Play counts of the tracks with a Spotify id, read once a run, `max_concurrency` at a time.
+
+    A failed count costs only its track's sample; a spent quota or refused key fails the unit.
+    """
     totals: dict[str, int] = {}
-    failures = 0
+    wanted: list[Track] = []
     for track in tracks:
         if not track.spotify_id:
             continue
         found, value = ctx.memo_get(SPOTIFY_PLAYS, track.isrc)
-        if found:
-            if value is not None:
-                totals[track.isrc] = int(value)
-            continue
-        try:
-            count = ctx.providers.spotify.play_count(track.spotify_id, track.isrc)
-        except (QuotaExhausted, ProviderAuthError):
-            raise
-        except ProviderError as exc:
+        if not found:
+            wanted.append(track)
+        elif value is not None:
+            totals[track.isrc] = int(value)
+    spotify = ctx.providers.spotify
+    counts = ctx.each(lambda t: spotify.play_count(t.spotify_id or "", t.isrc), wanted)
+    failures = 0
+    for track, count in zip(wanted, counts, strict=True):
+        if isinstance(count, (QuotaExhausted, ProviderAuthError)):
+            raise count
+        if isinstance(count, ProviderError):
             failures += 1
             ctx.memo_set(SPOTIFY_PLAYS, track.isrc, None)
-            log.warning("play_count_failed", isrc=track.isrc, error=exc.message)
+            log.warning("play_count_failed", isrc=track.isrc, error=count.message)
             continue
+        if isinstance(count, Exception):
+            raise count
         ctx.memo_set(SPOTIFY_PLAYS, track.isrc, str(count))
         totals[track.isrc] = count
     return totals, failures
 
 
-def _youtube_totals(ctx: RunContext, tracks: Iterable[Track]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    wanted: dict[str, str] = {}
+def _unread_videos(ctx: RunContext, tracks: Iterable[Track]) -> dict[str, list[str]]:
+    """video id -> ISRCs, for tracks with a video whose count this run has not read yet."""
+    wanted: dict[str, list[str]] = {}
     for track in tracks:
-        if not track.youtube_id:
-            continue
-        found, value = ctx.memo_get(YOUTUBE_VIEWS, track.isrc)
-        if found:
-            if value is not None:
-                totals[track.isrc] = int(value)
-            continue
-        wanted[track.youtube_id] = track.isrc
+        if track.youtube_id and not ctx.memo_get(YOUTUBE_VIEWS, track.isrc)[0]:
+            wanted.setdefault(track.youtube_id, []).append(track.isrc)
+    return wanted
+
+
+def _other_genre_tracks(ctx: RunContext, genre: Genre) -> list[Track]:
+    """Tracks of the run's other genres (to fill a partial videos.list batch)."""
+    isrcs: dict[str, None] = {}
+    for other in ctx.genres:
+        if other is not genre:
+            isrcs.update(dict.fromkeys(_genre_isrcs(ctx, other)))
+    return list(ctx.store.get_tracks(isrcs).values())
+
+
+def _youtube_totals(ctx: RunContext, genre: Genre, tracks: Iterable[Track]) -> dict[str, int]:
+    wanted = _unread_videos(ctx, tracks)
+    batch = YOUTUBE_BATCH
+    if wanted and len(wanted) % batch:
+        spare = batch - len(wanted) % batch
+        for video_id, isrcs in _unread_videos(ctx, _other_genre_tracks(ctx, genre)).items():
+            if spare == 0:
+                break
+            if video_id not in wanted:
+                wanted[video_id] = isrcs
+                spare -= 1
     if wanted:
         counts = ctx.providers.youtube.view_counts(list(wanted))
-        for video_id, isrc in wanted.items():
+        for video_id, isrcs in wanted.items():
             count = counts.get(video_id)
-            ctx.memo_set(YOUTUBE_VIEWS, isrc, None if count is None else str(count))
-            if count is not None:
-                totals[isrc] = count
+            for isrc in isrcs:
+                ctx.memo_set(YOUTUBE_VIEWS, isrc, None if count is None else str(count))
+    totals: dict[str, int] = {}
+    for track in tracks:
+        found, value = ctx.memo_get(YOUTUBE_VIEWS, track.isrc)
+        if track.youtube_id and found and value is not None:
+            totals[track.isrc] = int(value)
     return totals
 
 
 def count_views(ctx: RunContext, genre: Genre) -> dict[str, int]:
     """Sample every track of the genre's playlists, store the samples and rebuild the views."""
     isrcs = _genre_isrcs(ctx, genre)
+    videos = resolve_videos(ctx, isrcs)
     tracks = list(ctx.store.get_tracks(isrcs).values())
     spotify, failures = _spotify_totals(ctx, tracks)
-    youtube = _youtube_totals(ctx, tracks)
+    youtube = _youtube_totals(ctx, genre, tracks)
     samples: list[ViewSample] = []
     for source, totals in ((ViewSource.SPOTIFY, spotify), (ViewSource.YOUTUBE, youtube)):
         previous = ctx.store.previous_samples(totals, source, before=ctx.as_of)
@@ -138,4 +174,5 @@ def count_views(ctx: RunContext, genre: Genre) -> dict[str, int]:
         "spotify_samples": len(spotify),
         "youtube_samples": len(youtube),
         "failures": failures,
+        **videos,
     }

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tunemeld.models.genre import Genre, Service, Stage
 
-__all__ = ["RunReport", "RunStatus", "UnitResult", "UnitStatus"]
+__all__ = ["BucketUsage", "RunReport", "RunStatus", "UnitResult", "UnitStatus"]
 
 
 class UnitStatus(str, Enum):
@@ -57,6 +57,20 @@ class UnitResult(BaseModel):
         )
 
 
+class BucketUsage(BaseModel):
+    """One quota bucket after a run: what the run spent, the period's total, and its limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    units: int = Field(default=0, description="units this run spent")
+    total: int = Field(default=0, description="units spent this period, earlier runs included")
+    limit: int | None = Field(default=None, description="the period's limit; None: unlimited")
+    period: str = "day"
+    spent: str | None = Field(
+        default=None, description="why the bucket refused calls during the run, if it did"
+    )
+
+
 class RunReport(BaseModel):
     """The run record: stored in `runs` and returned by `tunemeld.etl.run`."""
 
@@ -81,7 +95,16 @@ class RunReport(BaseModel):
     quota_units: dict[str, int] = Field(
         default_factory=dict, description="provider -> quota units spent"
     )
+    endpoint_units: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="provider -> endpoint -> quota units spent"
+    )
     retries: dict[str, int] = Field(default_factory=dict, description="provider -> retries")
+    endpoint_retries: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="provider -> endpoint -> retries"
+    )
+    buckets: dict[str, BucketUsage] = Field(
+        default_factory=dict, description="quota bucket -> spending and limit after the run"
+    )
     cache: dict[str, dict[str, int]] = Field(
         default_factory=dict, description='cache name -> {"hits": n, "misses": n}'
     )

@@ -13,7 +13,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
@@ -22,14 +23,22 @@ from requests.adapters import BaseAdapter
 
 from tunemeld.config import ProvidersSettings
 from tunemeld.exceptions import (
-    PayloadError,
     ProviderAuthError,
     ProviderError,
+    ProviderPayloadError,
     ProviderUnavailable,
     QuotaExhausted,
 )
 
-__all__ = ["CallLedger", "CallObserver", "HttpClient", "Status", "build_session"]
+__all__ = [
+    "CallLedger",
+    "CallObserver",
+    "HttpClient",
+    "QuotaBudget",
+    "Status",
+    "build_session",
+    "route_url",
+]
 
 log = structlog.get_logger()
 
@@ -57,7 +66,9 @@ class CallLedger:
         self._calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._units: dict[str, int] = defaultdict(int)
+        self._endpoint_units: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._retries: dict[str, int] = defaultdict(int)
+        self._endpoint_retries: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     def record(self, provider: str, endpoint: str, status: Status, units: int) -> None:
         """Count one attempt and the quota units it cost."""
@@ -65,11 +76,24 @@ class CallLedger:
             self._calls[provider][endpoint] += 1
             self._statuses[provider][f"{endpoint} {status}"] += 1
             self._units[provider] += units
+            self._endpoint_units[provider][endpoint] += units
 
-    def record_retry(self, provider: str) -> None:
+    def record_retry(self, provider: str, endpoint: str = "") -> None:
         """Count one retry scheduled by the retry policy."""
         with self._lock:
             self._retries[provider] += 1
+            if endpoint:
+                self._endpoint_retries[provider][endpoint] += 1
+
+    def endpoint_units(self) -> dict[str, dict[str, int]]:
+        """provider -> endpoint -> quota units spent."""
+        with self._lock:
+            return {p: dict(e) for p, e in self._endpoint_units.items()}
+
+    def endpoint_retries(self) -> dict[str, dict[str, int]]:
+        """provider -> endpoint -> retries scheduled."""
+        with self._lock:
+            return {p: dict(e) for p, e in self._endpoint_retries.items()}
 
     def calls(self) -> dict[str, dict[str, int]]:
         """provider -> endpoint -> attempts."""
@@ -112,10 +136,152 @@ def build_session(adapter: BaseAdapter | None = None) -> requests.Session:
     return session
 
 
+def route_url(url: str, settings: ProvidersSettings) -> tuple[str, str | None]:
+    """(URL to send to, Host header to send) under the `base_url` / `base_urls` overrides.
+
+    Only the scheme and host[:port] change; path and query stay and the Host header carries the
+    original host, so a simulator or proxy routes by host like the real internet does.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    origin = settings.origin_for(host) if host else None
+    if origin is None:
+        return url, None
+    target = urlsplit(origin)
+    return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, "")), parts.netloc
+
+
+def _period_days(day: date, period: str) -> list[date]:
+    """The days of `day`'s period so far: just `day`, or the 1st of its month to `day`."""
+    if period != "month":
+        return [day]
+    return [day.replace(day=n) for n in range(1, day.day + 1)]
+
+
+class QuotaBudget:
+    """The run's quota buckets: refuses, before sending, a call its bucket can no longer pay for.
+
+    Limits and costs come from settings (`providers.costs`, `providers.buckets`); `spent` is
+    what the store says this day (or month) already used, so a budget holds across runs. Units
+    are reserved before an attempt and refunded when nothing reached the provider. A bucket the
+    provider itself reports spent (403 quotaExceeded) is closed for the rest of the run.
+    Thread-safe: one budget is shared by every client of a run.
+    """
+
+    def __init__(
+        self,
+        settings: ProvidersSettings,
+        *,
+        spent: Mapping[str, int] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._spent: dict[str, int] = defaultdict(int, spent or {})
+        self._run: dict[str, int] = defaultdict(int)
+        self._pending: dict[str, int] = defaultdict(int)
+        self._closed: dict[str, str] = {}
+
+    @classmethod
+    def from_usage(
+        cls,
+        settings: ProvidersSettings,
+        day: date,
+        usage_of: Callable[[date], Mapping[str, int]],
+    ) -> QuotaBudget:
+        """A budget for `day`, with each bucket's spending so far read through `usage_of(day)`."""
+        by_day: dict[date, Mapping[str, int]] = {}
+        spent: dict[str, int] = {}
+        for name, bucket in settings.buckets.items():
+            total = 0
+            for each in _period_days(day, bucket.period):
+                if each not in by_day:
+                    by_day[each] = usage_of(each)
+                total += by_day[each].get(name, 0)
+            spent[name] = total
+        return cls(settings, spent=spent)
+
+    def bucket_of(self, provider: str, endpoint: str) -> str:
+        """The bucket a provider endpoint draws on."""
+        return self._settings.cost(provider, endpoint).bucket
+
+    def reserve(self, provider: str, endpoint: str, units: int) -> None:
+        """Take `units` from the endpoint's bucket, or raise QuotaExhausted without sending."""
+        name = self.bucket_of(provider, endpoint)
+        bucket = self._settings.bucket(name)
+        with self._lock:
+            closed = self._closed.get(name)
+            over = (
+                bucket.limit is not None and units > 0 and self._spent[name] + units > bucket.limit
+            )
+            if closed is None and not over:
+                self._spent[name] += units
+                self._run[name] += units
+                self._pending[name] += units
+                return
+            if closed is None:
+                closed = f"{self._spent[name]}/{bucket.limit} units used this {bucket.period}"
+                self._closed[name] = closed
+        why = closed
+        raise QuotaExhausted(
+            f"{provider} {endpoint}: the {name} quota bucket is spent ({why}); not calling.",
+            service=provider,
+            endpoint=endpoint,
+            bucket=name,
+            hint=f"The next run ({'tomorrow' if bucket.period == 'day' else 'next month'}) "
+            f"continues; or raise TUNEMELD_PROVIDERS__BUCKETS__{name.upper()}__LIMIT.",
+        )
+
+    def refund(self, provider: str, endpoint: str, units: int) -> None:
+        """Give back units reserved for an attempt that never reached the provider."""
+        name = self.bucket_of(provider, endpoint)
+        with self._lock:
+            self._spent[name] -= units
+            self._run[name] -= units
+            self._pending[name] -= units
+
+    def close(self, bucket: str, reason: str) -> None:
+        """Stop spending on `bucket` for the rest of the run (the provider said it is spent)."""
+        with self._lock:
+            self._closed.setdefault(bucket, reason)
+
+    def is_spent(self, provider: str, endpoint: str) -> bool:
+        """True when the next call of this endpoint would be refused (the bucket is then closed)."""
+        name = self.bucket_of(provider, endpoint)
+        bucket = self._settings.bucket(name)
+        units = self._settings.cost(provider, endpoint).units
+        with self._lock:
+            if name in self._closed:
+                return True
+            if bucket.limit is not None and units > 0 and self._spent[name] + units > bucket.limit:
+                self._closed[name] = (
+                    f"{self._spent[name]}/{bucket.limit} units used this {bucket.period}"
+                )
+                return True
+            return False
+
+    def take_pending(self) -> dict[str, int]:
+        """Units spent since the last call, per bucket, for the store; resets them."""
+        with self._lock:
+            pending = {k: v for k, v in self._pending.items() if v}
+            self._pending.clear()
+            return pending
+
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """bucket -> (units this run, units this period including earlier runs)."""
+        with self._lock:
+            names = set(self._run) | {k for k, v in self._spent.items() if v}
+            return {name: (self._run[name], self._spent[name]) for name in sorted(names)}
+
+    def closed(self) -> dict[str, str]:
+        """bucket -> why it refused calls during this run (our limit reached, or the provider's)."""
+        with self._lock:
+            return dict(self._closed)
+
+
 class _RetryableError(Exception):
     """Internal: a failed attempt worth retrying; carries the error raised if retries run out."""
 
-    def __init__(self, error: ProviderUnavailable, status: Status) -> None:
+    def __init__(self, error: ProviderError, status: Status) -> None:
         super().__init__(error.message)
         self.error = error
         self.status = status
@@ -143,7 +309,12 @@ class _CallState:
         settings = self.settings
         outcome = state.outcome
         failure = outcome.exception() if outcome is not None else None
-        retry_after = failure.error.retry_after if isinstance(failure, _RetryableError) else None
+        retry_after = (
+            failure.error.retry_after
+            if isinstance(failure, _RetryableError)
+            and isinstance(failure.error, ProviderUnavailable)
+            else None
+        )
         remaining = settings.retry_budget_seconds - self.spent
         if retry_after is not None:
             if retry_after > remaining:
@@ -266,9 +437,11 @@ class HttpClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         on_call: CallObserver | None = None,
+        budget: QuotaBudget | None = None,
     ) -> None:
         self.provider = provider
         self.ledger = ledger
+        self.budget = budget
         self._session = session
         self._settings = settings
         self._sleep = sleep
@@ -284,9 +457,11 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         units: int = 1,
     ) -> object:
-        """GET and decode JSON; a body that is not JSON is a PayloadError."""
-        response = self._call("GET", endpoint, url, params=params, headers=headers, units=units)
-        return self._decode(endpoint, response)
+        """GET and decode JSON; a body that is not JSON is retried, then a ProviderPayloadError."""
+        _, payload = self._call(
+            "GET", endpoint, url, params=params, headers=headers, units=units, want_json=True
+        )
+        return payload
 
     def post_json(
         self,
@@ -299,10 +474,17 @@ class HttpClient:
         units: int = 0,
     ) -> object:
         """POST a form and decode the JSON answer."""
-        response = self._call(
-            "POST", endpoint, url, data=data, headers=headers, auth=auth, units=units
+        _, payload = self._call(
+            "POST",
+            endpoint,
+            url,
+            data=data,
+            headers=headers,
+            auth=auth,
+            units=units,
+            want_json=True,
         )
-        return self._decode(endpoint, response)
+        return payload
 
     def get_text(
         self,
@@ -314,7 +496,7 @@ class HttpClient:
         units: int = 0,
     ) -> str:
         """GET a page (HTML) as text."""
-        response = self._call("GET", endpoint, url, params=params, headers=headers, units=units)
+        response, _ = self._call("GET", endpoint, url, params=params, headers=headers, units=units)
         return response.text
 
     def close(self) -> None:
@@ -322,17 +504,20 @@ class HttpClient:
         self._session.close()
 
     def _decode(self, endpoint: str, response: requests.Response) -> object:
+        """The body as JSON, or a retryable failure carrying a ProviderPayloadError."""
         try:
             return response.json()
         except ValueError as exc:
-            raise PayloadError(
+            error = ProviderPayloadError(
                 f"{self.provider} {endpoint} answered HTTP {response.status_code} with a body "
                 "that is not JSON.",
                 service=self.provider,
                 endpoint=endpoint,
+                problem="the body is not valid JSON (malformed or cut short)",
                 status=response.status_code,
                 hint="The provider may be down or behind a proxy page; retry later.",
-            ) from exc
+            )
+            raise _RetryableError(error, "invalid_json") from exc
 
     def _call(
         self,
@@ -345,15 +530,19 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         units: int,
-    ) -> requests.Response:
+        want_json: bool = False,
+    ) -> tuple[requests.Response, object]:
         secrets = _secrets(params, headers, auth)
         call = _CallState(self._settings)
+        target, host = route_url(url, self._settings)
+        if host is not None:
+            headers = {**(headers or {}), "Host": host}
 
-        def attempt() -> requests.Response:
+        def attempt() -> tuple[requests.Response, object]:
             started = time.monotonic()
             try:
                 return self._attempt(
-                    method, endpoint, url, params, data, headers, auth, units, secrets
+                    method, endpoint, target, params, data, headers, auth, units, secrets, want_json
                 )
             finally:
                 call.spent += time.monotonic() - started
@@ -362,7 +551,7 @@ class HttpClient:
             outcome = state.outcome
             failure = outcome.exception() if outcome is not None else None
             status = failure.status if isinstance(failure, _RetryableError) else _kind(failure)
-            self.ledger.record_retry(self.provider)
+            self.ledger.record_retry(self.provider, endpoint)
             log.warning(
                 "retry_scheduled",
                 provider=self.provider,
@@ -412,9 +601,15 @@ class HttpClient:
         auth: tuple[str, str] | None,
         units: int,
         secrets: list[str],
-    ) -> requests.Response:
-        """One request under the concurrency cap; raises _RetryableError or a final error."""
+        want_json: bool,
+    ) -> tuple[requests.Response, object]:
+        """One request under the concurrency cap; raises _RetryableError or a final error.
+
+        The quota budget is asked first: a spent bucket raises QuotaExhausted without sending.
+        """
         where = f"{self.provider} {endpoint}"
+        if self.budget is not None:
+            self.budget.reserve(self.provider, endpoint, units)
         with self._slots:
             try:
                 response = self._session.request(
@@ -427,6 +622,7 @@ class HttpClient:
                     timeout=(self._settings.connect_timeout, self._settings.read_timeout),
                 )
             except requests.exceptions.ConnectTimeout as exc:
+                self._refund(endpoint, units)
                 self._record(endpoint, "timeout", 0)
                 raise self._unavailable(
                     f"{where} did not accept a connection in time.", endpoint, "timeout"
@@ -440,21 +636,40 @@ class HttpClient:
                 requests.exceptions.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
+                self._refund(endpoint, units)
                 self._record(endpoint, "connection", 0)
                 raise self._unavailable(
                     f"{where} could not be reached ({_kind(exc)}).", endpoint, "connection"
                 ) from exc
             except requests.exceptions.RequestException as exc:
+                self._refund(endpoint, units)
                 self._record(endpoint, "error", 0)
                 raise ProviderError(
                     f"{where} request failed ({_kind(exc)}).",
                     service=self.provider,
                     endpoint=endpoint,
                 ) from exc
+        if response.status_code >= 400:
+            self._record(endpoint, response.status_code, units)
+            failure = self._classify(endpoint, response, secrets)
+            if isinstance(failure, QuotaExhausted) and self.budget is not None:
+                failure.bucket = self.budget.bucket_of(self.provider, endpoint)
+                self.budget.close(failure.bucket, f"{self.provider} answered {failure.status}")
+            raise failure
+        if not want_json:
+            self._record(endpoint, response.status_code, units)
+            return response, None
+        try:
+            payload = self._decode(endpoint, response)
+        except _RetryableError:
+            self._record(endpoint, "invalid_json", units)
+            raise
         self._record(endpoint, response.status_code, units)
-        if response.status_code < 400:
-            return response
-        raise self._classify(endpoint, response, secrets)
+        return response, payload
+
+    def _refund(self, endpoint: str, units: int) -> None:
+        if self.budget is not None:
+            self.budget.refund(self.provider, endpoint, units)
 
     def _record(self, endpoint: str, status: Status, units: int) -> None:
         self.ledger.record(self.provider, endpoint, status, units)

@@ -1,15 +1,20 @@
-"""Metrics: one prometheus_client registry per `Metrics` object, and a timer for blocks.
+"""Metrics: one prometheus_client registry per `Metrics` object, a timer, and run-record gauges.
 
 Each `Metrics` owns its registry (never the process-global default), so two apps, two test cases
-or an ETL run beside the API never share or double-register counters.
+or an ETL run beside the API never share or double-register counters. An ETL run usually happens
+in another process than the API; `Metrics.watch_runs` makes `/metrics` show the newest run's
+record (calls, quota, retries, cache use, stage times, units) as `tunemeld_last_run_*` gauges.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ContextDecorator
+from types import TracebackType
+from typing import TYPE_CHECKING
 
+import structlog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -17,8 +22,21 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-__all__ = ["API_LATENCY_BUCKETS", "STAGE_BUCKETS", "Metrics", "timed"]
+if TYPE_CHECKING:
+    from tunemeld.models import RunReport
+
+__all__ = [
+    "API_LATENCY_BUCKETS",
+    "STAGE_BUCKETS",
+    "Metrics",
+    "RunRecordCollector",
+    "timed",
+]
+
+log = structlog.get_logger()
 
 API_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 """Seconds: API answers are one cached read, so the interesting range is milliseconds."""
@@ -38,6 +56,7 @@ class Metrics:
         self, registry: CollectorRegistry | None = None, *, namespace: str = "tunemeld"
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self.namespace = namespace
         reg = self.registry
         self.provider_calls = Counter(
             "provider_calls",
@@ -62,8 +81,15 @@ class Metrics:
         )
         self.cache_requests = Counter(
             "cache_requests",
-            "Answer cache lookups by cache backend and result (hit or miss).",
+            "Cache lookups by cache (memory, cloudflare, none, lookups) and result (hit or miss).",
             ["cache", "result"],
+            namespace=namespace,
+            registry=reg,
+        )
+        self.cache_errors = Counter(
+            "cache_errors",
+            "Cache operations that failed (the caller went on without the cache).",
+            ["cache", "operation"],
             namespace=namespace,
             registry=reg,
         )
@@ -91,12 +117,13 @@ class Metrics:
         )
         self.api_latency = Histogram(
             "api_latency_seconds",
-            "API request handling time by route rule.",
-            ["route"],
+            "API request handling time by route rule and HTTP status.",
+            ["route", "status"],
             namespace=namespace,
             registry=reg,
             buckets=API_LATENCY_BUCKETS,
         )
+        self._run_collector: RunRecordCollector | None = None
 
     def record_provider_call(
         self, provider: str, endpoint: str, status: int | str, units: int
@@ -107,26 +134,179 @@ class Metrics:
         self.provider_calls.labels(provider=provider, endpoint=endpoint, status=str(status)).inc()
         self.quota_units.labels(provider=provider).inc(units)
 
-    def record_cache_request(self, cache: str, *, hit: bool) -> None:
-        """Count one cache lookup as a hit or a miss."""
-        self.cache_requests.labels(cache=cache, result="hit" if hit else "miss").inc()
+    def record_retries(self, retries: dict[str, int]) -> None:
+        """Add a run's retries per provider (the HTTP layer counts them in the run's ledger)."""
+        for provider, count in retries.items():
+            if count > 0:
+                self.provider_retries.labels(provider=provider).inc(count)
+
+    def record_cache_request(self, cache: str, *, hit: bool, count: int = 1) -> None:
+        """Count cache lookups as hits or misses."""
+        if count > 0:
+            self.cache_requests.labels(cache=cache, result="hit" if hit else "miss").inc(count)
+
+    def record_cache_error(self, cache: str, operation: str) -> None:
+        """Count one failed cache operation (get, set, delete, list...)."""
+        self.cache_errors.labels(cache=cache, operation=operation).inc()
 
     def record_api_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one API answer and observe its latency, labelled by route rule (bounded)."""
         self.api_requests.labels(route=route, method=method, status=str(status)).inc()
-        self.api_latency.labels(route=route).observe(seconds)
+        self.api_latency.labels(route=route, status=str(status)).observe(seconds)
+
+    def watch_runs(self, latest: Callable[[], RunReport | None]) -> None:
+        """Expose the run record `latest()` returns (read at every scrape) as gauges; once."""
+        if self._run_collector is not None:
+            self.registry.unregister(self._run_collector)
+        self._run_collector = RunRecordCollector(latest, namespace=self.namespace)
+        self.registry.register(self._run_collector)
 
     def render(self) -> tuple[bytes, str]:
         """The registry in the Prometheus text format, and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-@contextmanager
-def timed(histogram: Histogram, **labels: str) -> Iterator[None]:
-    """Observe the wall seconds of the block in `histogram` (with `labels`), even when it raises."""
-    target = histogram.labels(**labels) if labels else histogram
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        target.observe(time.perf_counter() - started)
+_RESULTS = {"hits": "hit", "misses": "miss"}
+
+
+class RunRecordCollector(Collector):
+    """Gauges from one stored run record: what the last ETL run did, whichever process ran it.
+
+    A store that fails at scrape time yields no run series (and a warning), never a failed scrape.
+    """
+
+    def __init__(
+        self, latest: Callable[[], RunReport | None], *, namespace: str = "tunemeld"
+    ) -> None:
+        self._latest = latest
+        self._prefix = f"{namespace}_last_run"
+
+    def describe(self) -> Iterable[Metric]:
+        """Nothing up front: the series depend on the stored record (and reading it is I/O)."""
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        """Read the newest run record and turn it into gauge families."""
+        try:
+            report = self._latest()
+        except Exception as exc:  # a scrape must not fail because the store is down
+            log.warning("run_metrics_unavailable", error_type=type(exc).__name__)
+            return []
+        if report is None:
+            return []
+        return list(self._families(report))
+
+    def _gauge(self, name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
+        return GaugeMetricFamily(f"{self._prefix}_{name}", doc, labels=labels)
+
+    def _families(self, report: RunReport) -> Iterator[Metric]:
+        info = self._gauge("info", "The newest ETL run (value 1).", ["run_id", "status", "as_of"])
+        info.add_metric([report.run_id, report.status.value, report.as_of.isoformat()], 1.0)
+        yield info
+        if report.finished_at is not None:
+            finished = self._gauge(
+                "finished_timestamp_seconds", "When the newest ETL run ended (Unix time).", []
+            )
+            finished.add_metric([], report.finished_at.timestamp())
+            yield finished
+        duration = self._gauge("duration_seconds", "Wall time of the newest ETL run.", [])
+        duration.add_metric([], report.duration_ms / 1000)
+        yield duration
+
+        calls = self._gauge(
+            "provider_calls",
+            "Provider calls of the newest ETL run, by provider, endpoint and status.",
+            ["provider", "endpoint", "status"],
+        )
+        for provider, by_status in sorted(report.statuses.items()):
+            for key, count in sorted(by_status.items()):
+                endpoint, _, status = key.rpartition(" ")
+                calls.add_metric([provider, endpoint or key, status], float(count))
+        yield calls
+        yield self._simple(
+            "quota_units", "Quota units the newest run spent.", "provider", report.quota_units
+        )
+        yield self._simple(
+            "retries", "Provider retries in the newest run.", "provider", report.retries
+        )
+        yield self._simple(
+            "stage_seconds", "Seconds per stage in the newest run.", "stage", report.stage_seconds
+        )
+        yield self._simple(
+            "deferred", "Lookups deferred to a later run, by bucket.", "bucket", report.deferred
+        )
+        lookups = self._gauge(
+            "cache_requests", "Cache hits and misses in the newest run.", ["cache", "result"]
+        )
+        operations = self._gauge(
+            "cache_operations",
+            "Other cache work of the newest run (answers warmed, keys removed).",
+            ["cache", "operation"],
+        )
+        for cache, counts in sorted(report.cache.items()):
+            for key, count in sorted(counts.items()):
+                if key in _RESULTS:
+                    lookups.add_metric([cache, _RESULTS[key]], float(count))
+                else:
+                    operations.add_metric([cache, key], float(count))
+        yield lookups
+        yield operations
+        units = self._gauge(
+            "units", "Units of the newest run by stage and status.", ["stage", "status"]
+        )
+        tally: dict[tuple[str, str], int] = {}
+        for unit in report.units:
+            label = (unit.stage.value, unit.status.value)
+            tally[label] = tally.get(label, 0) + 1
+        for (stage, status), count in sorted(tally.items()):
+            units.add_metric([stage, status], float(count))
+        yield units
+
+    def _simple(
+        self, name: str, doc: str, label: str, values: dict[str, int] | dict[str, float]
+    ) -> GaugeMetricFamily:
+        family = self._gauge(name, doc, [label])
+        for key, value in sorted(values.items()):
+            family.add_metric([key], float(value))
+        return family
+
+
+class timed(ContextDecorator):  # noqa: N801 - used like a function: `with timed(...)`
+    """Observe the wall seconds of a block or a function call in `histogram`, even when it raises.
+
+    With `event`, also log one line (`event`, `duration_ms`, `failed` and the labels). Usable as
+    `with timed(h, stage="extract"):` or as a decorator `@timed(h, event="warmed")`.
+    """
+
+    def __init__(self, histogram: Histogram, *, event: str | None = None, **labels: str) -> None:
+        self._histogram = histogram
+        self._event = event
+        self._labels = labels
+        self._started = 0.0
+        self.seconds = 0.0
+        """The last measured duration."""
+
+    def _recreate_cm(self) -> timed:
+        # A fresh timer per decorated call, so concurrent calls never share a start time.
+        return timed(self._histogram, event=self._event, **self._labels)
+
+    def __enter__(self) -> timed:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.seconds = time.perf_counter() - self._started
+        target = self._histogram.labels(**self._labels) if self._labels else self._histogram
+        target.observe(self.seconds)
+        if self._event is not None:
+            log.info(
+                self._event,
+                duration_ms=round(self.seconds * 1000, 3),
+                failed=exc is not None,
+                **self._labels,
+            )

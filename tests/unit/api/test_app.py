@@ -21,7 +21,7 @@ from structlog.testing import capture_logs
 from tunemeld.api import create_app
 from tunemeld.config import Settings
 from tunemeld.exceptions import StoreUnavailable
-from tunemeld.models import Genre, Service, ViewDoc, view_version
+from tunemeld.models import Genre, RunReport, Service, ViewDoc, view_version
 from tunemeld.services.cache import (
     Cache,
     MemoryCache,
@@ -149,6 +149,7 @@ class CountingStore:
     def __init__(self, inner: SQLiteStore) -> None:
         self.inner = inner
         self.get_view_calls = 0
+        self.pings = 0
         self.fail_with: Exception | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -161,6 +162,7 @@ class CountingStore:
         return self.inner.get_view(genre, name)
 
     def ping(self) -> None:
+        self.pings += 1
         if self.fail_with is not None:
             raise self.fail_with
         self.inner.ping()
@@ -366,6 +368,25 @@ class TestErrors:
         assert len(failures) == 1
         assert failures[0]["log_level"] == "error"
         assert failures[0]["exc_info"] is True
+
+    def test_unexpected_error_when_logged_carries_the_redacted_debug_context(
+        self, store: SQLiteStore, cache: Cache, metrics: Metrics
+    ) -> None:
+        """Versions and settings ride along with the traceback; secrets never do."""
+        settings = Settings(
+            _env_file=None,
+            providers={"mode": "sample", "rapidapi_key": "rk-ctx-SECRET-9876"},
+        )
+        failing = CountingStore(store)
+        failing.fail_with = RuntimeError("boom")
+        client = WsgiClient(create_app(settings, cast(Store, failing), cache, metrics=metrics))
+        with capture_logs() as logs:
+            client.get("/graph-data/pop")
+        (failure,) = [e for e in logs if e["event"] == "api_request_failed"]
+        context = failure["context"]
+        assert context["versions"]["tunemeld"]
+        assert context["settings"]["providers"]["rapidapi_key"] == "**********"
+        assert "rk-ctx-SECRET-9876" not in json.dumps(context)
 
     def test_failure_outside_routes_when_raised_is_still_a_json_500(
         self, settings: Settings, store: SQLiteStore
@@ -641,8 +662,10 @@ class TestMetrics:
         assert self.sample(metrics, "tunemeld_api_requests_total", missing) == 1
         raw = {**ok, "route": "/graph-data/pop"}
         assert self.sample(metrics, "tunemeld_api_requests_total", raw) is None
-        latency = {"route": "/graph-data/<genre>"}
-        assert self.sample(metrics, "tunemeld_api_latency_seconds_count", latency) == 3
+        latency = {"route": "/graph-data/<genre>", "status": "200"}
+        assert self.sample(metrics, "tunemeld_api_latency_seconds_count", latency) == 2
+        latency_404 = {**latency, "status": "404"}
+        assert self.sample(metrics, "tunemeld_api_latency_seconds_count", latency_404) == 1
 
     def test_unmatched_paths_when_requested_share_one_label(
         self, client: WsgiClient, metrics: Metrics
@@ -685,32 +708,101 @@ class TestIndexAndHealth:
             "/header-art/<genre>",
         ]
 
-    def test_health_when_store_answers_reports_ok(
+    def test_health_when_store_answers_reports_the_rows(
         self, client: WsgiClient, store: SQLiteStore
     ) -> None:
-        """Store ok with latency and masked URL; the cache backend's name."""
+        """200 with the report: store row with latency, masked URL and counts; the cache row."""
         reply = client.get("/health")
         assert reply.status == 200
         assert reply.headers["Cache-Control"] == "no-store"
         body = reply.json()
         assert body["status"] == "success"
-        assert body["data"]["store"]["ok"] is True
-        assert isinstance(body["data"]["store"]["latency_ms"], float)
-        assert body["data"]["store"]["url"] == store.url
-        assert body["data"]["cache"] == {"backend": "memory"}
+        rows = {row["name"]: row for row in body["data"]["checks"]}
+        assert rows["store"]["status"] == "pass"
+        assert isinstance(rows["store"]["latency_ms"], float)
+        assert rows["store"]["details"]["url"] == store.url
+        assert rows["store"]["details"]["records"]["views"] == 0
+        assert rows["cache"]["status"] == "pass"
+        assert rows["cache"]["details"]["backend"] == "memory"
+        assert {"disk", "last run", "provider Spotify", "freshness pop"} <= set(rows)
+
+    def test_health_when_nothing_ran_yet_is_degraded_with_hints(self, client: WsgiClient) -> None:
+        """Still 200 (the store is fine), but the message names the failing rows."""
+        body = client.get("/health").json()
+        assert body["data"]["ok"] is False
+        assert "degraded" in body["message"]
+        assert "last run" in body["message"]
+        failing = [row for row in body["data"]["checks"] if row["status"] == "fail"]
+        assert failing
+        assert all(row["hint"] for row in failing)
+
+    def test_health_when_data_is_fresh_and_run_ok_is_healthy(
+        self, settings: Settings, store: SQLiteStore, cache: Cache, metrics: Metrics
+    ) -> None:
+        """Every genre's views and an ok run: every row passes (disk minimum 0: any machine)."""
+        settings = settings.model_copy(
+            update={"health": settings.health.model_copy(update={"min_free_disk_mb": 0})}
+        )
+        client = WsgiClient(create_app(settings, store, cache, metrics=metrics))
+        now = datetime.now(timezone.utc)
+        for genre in Genre:
+            store.save_views(
+                [ViewDoc(genre=genre, name="last-updated", data={}, version="v", updated_at=now)]
+            )
+        run = RunReport(
+            run_id="r1", as_of=now.date(), started_at=now, stages=[], genres=[], services=[]
+        )
+        run.finish(now)
+        store.save_run(run)
+        body = client.get("/health").json()
+        assert body["message"] == "TuneMeld is healthy."
+        assert body["data"]["ok"] is True
+        assert {row["status"] for row in body["data"]["checks"]} == {"pass"}
 
     def test_health_when_store_is_down_answers_503_with_the_report(
         self, client: WsgiClient, counting_store: CountingStore
     ) -> None:
-        """Status error, store not ok, and the store's own message."""
-        counting_store.fail_with = StoreUnavailable("The store file is locked.")
+        """Status error, the store row failed with its message, dependent rows skipped."""
+        counting_store.fail_with = StoreUnavailable("The store file is locked.", hint="Wait.")
         reply = client.get("/health")
         assert reply.status == 503
         body = reply.json()
         assert body["status"] == "error"
         assert "The store file is locked." in body["message"]
-        assert body["data"]["store"]["ok"] is False
-        assert body["data"]["cache"] == {"backend": "memory"}
+        rows = {row["name"]: row for row in body["data"]["checks"]}
+        assert rows["store"]["status"] == "fail"
+        assert rows["store"]["hint"] == "Wait."
+        assert rows["last run"]["status"] == "skip"
+        assert rows["cache"]["details"]["backend"] == "memory"
+
+    def test_health_when_polled_within_cache_seconds_reuses_the_report(
+        self, counting_store: CountingStore, cache: Cache, metrics: Metrics
+    ) -> None:
+        """A second /health inside the window does not touch the store again."""
+        settings = Settings(_env_file=None, health={"cache_seconds": 3600})
+        client = WsgiClient(
+            create_app(settings, cast(Store, counting_store), cache, metrics=metrics)
+        )
+        first = client.get("/health").json()
+        pings = counting_store.pings
+        second = client.get("/health").json()
+        assert counting_store.pings == pings == 1
+        assert second["data"]["checked_at"] == first["data"]["checked_at"]
+
+    def test_health_when_requested_never_opens_providers(
+        self, client: WsgiClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """No provider call (and no live check) from /health, even with keys configured."""
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("providers opened by /health")
+
+        monkeypatch.setattr("tunemeld.services.providers.open_providers", refuse)
+        reply = client.get("/health")
+        assert reply.status == 200
+        rows = [r for r in reply.json()["data"]["checks"] if r["group"] == "provider"]
+        assert len(rows) == 4
+        assert all("live" not in row["details"] for row in rows)
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,9 @@ from structlog.testing import capture_logs
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, make_http, quick_settings
 from tunemeld.exceptions import (
-    PayloadError,
     ProviderAuthError,
     ProviderError,
+    ProviderPayloadError,
     ProviderUnavailable,
     QuotaExhausted,
 )
@@ -242,17 +242,30 @@ class TestErrorTranslation:
     @pytest.mark.parametrize(
         "body", [b"<html>Bad gateway</html>", b"", b'{"items": [1, 2', b"\xff\xfe"]
     )
-    def test_get_json_when_body_is_not_json_raises_payload_error(self, body: bytes) -> None:
-        adapter = FakeAdapter(Reply(body))
-        client = make_http(adapter, "YouTube")
-        with pytest.raises(PayloadError) as info:
+    def test_get_json_when_body_is_never_json_retries_then_raises_payload_error(
+        self, body: bytes
+    ) -> None:
+        """A 200 whose body is not JSON (a proxy page, a cut transfer) is retried like a 5xx."""
+        adapter = FakeAdapter(*[Reply(body)] * 4)
+        ledger = CallLedger()
+        client = make_http(adapter, "YouTube", ledger=ledger)
+        with pytest.raises(ProviderPayloadError) as info:
             client.get_json("videos", URL)
-        assert (info.value.service, info.value.endpoint, info.value.status) == (
+        assert (info.value.provider, info.value.endpoint, info.value.status) == (
             "YouTube",
             "videos",
             200,
         )
-        assert len(adapter.requests) == 1
+        assert "not valid JSON" in info.value.problem
+        assert len(adapter.requests) == 4
+        assert ledger.statuses() == {"YouTube": {"videos invalid_json": 4}}
+        assert ledger.endpoint_retries() == {"YouTube": {"videos": 3}}
+
+    def test_get_json_when_body_is_malformed_once_returns_the_retried_answer(self) -> None:
+        adapter = FakeAdapter(Reply(b'{"items": [1, 2'), Reply({"items": []}))
+        client = make_http(adapter, "YouTube")
+        assert client.get_json("videos", URL) == {"items": []}
+        assert len(adapter.requests) == 2
 
     def test_get_json_when_request_is_invalid_raises_provider_error(self) -> None:
         adapter = FakeAdapter(requests.exceptions.InvalidURL("bad url"))

@@ -13,10 +13,16 @@ from typing import Protocol
 import structlog
 from pydantic import SecretStr
 
-from tunemeld.config import CatalogEntry, Settings
+from tunemeld.config import CatalogEntry, ProvidersSettings, Settings
 from tunemeld.exceptions import ConfigError
 from tunemeld.models import PlaylistMeta, RawTrack, Service
-from tunemeld.services.http import CallLedger, CallObserver, HttpClient, build_session
+from tunemeld.services.http import (
+    CallLedger,
+    CallObserver,
+    HttpClient,
+    QuotaBudget,
+    build_session,
+)
 from tunemeld.services.providers.apple_music import AppleMusicClient
 from tunemeld.services.providers.soundcloud import SoundCloudClient
 from tunemeld.services.providers.spotify import SpotifyClient, SpotifyMatch
@@ -24,6 +30,7 @@ from tunemeld.services.providers.youtube import YouTubeClient
 
 __all__ = [
     "DEFAULT_COSTS",
+    "ENDPOINTS",
     "PROVIDER_NAMES",
     "SAMPLE_CREDENTIAL",
     "AppleMusicClient",
@@ -33,6 +40,7 @@ __all__ = [
     "SpotifyClient",
     "SpotifyMatch",
     "YouTubeClient",
+    "call_costs",
     "open_providers",
 ]
 
@@ -44,20 +52,29 @@ PROVIDER_NAMES = ("Spotify", "AppleMusic", "SoundCloud", "YouTube")
 SAMPLE_CREDENTIAL = "sample"
 """What stands in for a missing credential when the sample world answers."""
 
-DEFAULT_COSTS: dict[tuple[str, str], int] = {
-    ("Spotify", "playlist_tracks"): 1,  # RapidAPI spotify23: one request of plan quota
-    ("Spotify", "token"): 0,
-    ("Spotify", "search"): 1,
-    ("Spotify", "play_count"): 1,  # RapidAPI spotify81
-    ("Spotify", "playlist_page"): 0,
-    ("AppleMusic", "playlist"): 1,  # RapidAPI apple-music24
-    ("AppleMusic", "playlist_page"): 0,
-    ("SoundCloud", "playlist_tracks"): 1,  # RapidAPI soundcloud-scraper, per page
-    ("SoundCloud", "playlist_page"): 0,
-    ("YouTube", "search"): 1,  # its own bucket since 2026-06-01 (providers.md §3.1)
-    ("YouTube", "videos"): 1,
-}
-"""Quota units per call by (provider, endpoint), from providers.md §7; unknown pairs cost 0."""
+ENDPOINTS: tuple[tuple[str, str], ...] = (
+    ("Spotify", "playlist_tracks"),  # RapidAPI spotify23: one request of plan quota
+    ("Spotify", "token"),
+    ("Spotify", "search"),
+    ("Spotify", "play_count"),  # RapidAPI spotify81
+    ("Spotify", "playlist_page"),
+    ("AppleMusic", "playlist"),  # RapidAPI apple-music24
+    ("AppleMusic", "playlist_page"),
+    ("SoundCloud", "playlist_tracks"),  # RapidAPI soundcloud-scraper, per page
+    ("SoundCloud", "playlist_page"),
+    ("YouTube", "search"),  # its own bucket since 2026-06-01 (providers.md §3.1)
+    ("YouTube", "videos"),
+)
+"""Every (provider, endpoint) the clients call: the ledger's, budget's and settings' names."""
+
+
+def call_costs(settings: ProvidersSettings) -> dict[tuple[str, str], int]:
+    """Quota units per call by (provider, endpoint), from `providers.costs` settings."""
+    return {(p, e): settings.cost(p, e).units for p, e in ENDPOINTS}
+
+
+DEFAULT_COSTS: dict[tuple[str, str], int] = call_costs(ProvidersSettings())
+"""The default units per call (providers.md §7); the run uses `call_costs(settings)`."""
 
 
 class PlaylistClient(Protocol):
@@ -119,14 +136,17 @@ def open_providers(
     as_of: datetime.date,
     ledger: CallLedger | None = None,
     on_call: CallObserver | None = None,
+    budget: QuotaBudget | None = None,
 ) -> Providers:
     """Build the four clients, on the real APIs or (sample mode, or no keys) the sample world.
 
     Live use with any credential missing raises ConfigError naming every missing setting;
-    in the sample world `as_of` is the simulated day.
+    in the sample world `as_of` is the simulated day. `budget` (shared by the four clients)
+    refuses calls whose quota bucket is spent; `providers.base_url` redirects live calls.
     """
     config = settings.providers
     ledger = ledger if ledger is not None else CallLedger()
+    costs = call_costs(config)
     sample = config.uses_sample
     adapter = None
     if sample:
@@ -141,6 +161,8 @@ def open_providers(
             reason="mode=sample" if config.mode == "sample" else "no provider keys configured",
         )
     else:
+        if config.base_url or config.base_urls:
+            log.info("provider_base_url", base_url=config.base_url, hosts=sorted(config.base_urls))
         missing = config.missing_live_keys()
         if missing:
             raise ConfigError(
@@ -151,7 +173,9 @@ def open_providers(
             )
 
     def http(provider: str) -> HttpClient:
-        return HttpClient(provider, build_session(adapter), config, ledger, on_call=on_call)
+        return HttpClient(
+            provider, build_session(adapter), config, ledger, on_call=on_call, budget=budget
+        )
 
     rapidapi_key = _secret(config.rapidapi_key)
     return Providers(
@@ -160,16 +184,12 @@ def open_providers(
             rapidapi_key=rapidapi_key,
             client_id=_secret(config.spotify_client_id),
             client_secret=_secret(config.spotify_client_secret),
-            costs=DEFAULT_COSTS,
+            costs=costs,
         ),
-        apple_music=AppleMusicClient(
-            http("AppleMusic"), rapidapi_key=rapidapi_key, costs=DEFAULT_COSTS
-        ),
-        soundcloud=SoundCloudClient(
-            http("SoundCloud"), rapidapi_key=rapidapi_key, costs=DEFAULT_COSTS
-        ),
+        apple_music=AppleMusicClient(http("AppleMusic"), rapidapi_key=rapidapi_key, costs=costs),
+        soundcloud=SoundCloudClient(http("SoundCloud"), rapidapi_key=rapidapi_key, costs=costs),
         youtube=YouTubeClient(
-            http("YouTube"), api_key=_secret(config.youtube_api_key), costs=DEFAULT_COSTS
+            http("YouTube"), api_key=_secret(config.youtube_api_key), costs=costs
         ),
         ledger=ledger,
         sample=sample,

@@ -126,7 +126,7 @@ def playlist_meta(
 ) -> PlaylistMeta:
     """A playlist page's header as PlaylistMeta; `name` and `description` pick each service's tags.
 
-    The cover is always og:image; a page without a name is a PayloadError.
+    The cover is always og:image; a page without a name is a ProviderPayloadError.
     """
     head = parse_page(page)
     title = name(head)

@@ -1,4 +1,4 @@
-"""Reading provider payloads: shape checks (each mismatch one PayloadError), RapidAPI headers.
+"""Reading provider payloads: shape checks (each mismatch a ProviderPayloadError), RapidAPI headers.
 
 The clients read documented shapes; these helpers keep KeyError and TypeError from escaping.
 """
@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
-from tunemeld.exceptions import PayloadError
+from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import RawTrack, normalize_isrc
 
 __all__ = ["Reader", "optional_isrc", "query_param", "rapidapi_headers", "unescape"]
@@ -22,8 +22,8 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 def _kind(value: object) -> str:
-    if value is None:
-        return "null"
+    if value is None:  # `payload.get(name)` reads an absent field as None too
+        return "missing or null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
@@ -44,12 +44,13 @@ class Reader:
     service: str
     endpoint: str
 
-    def error(self, problem: str) -> PayloadError:
-        """A PayloadError for this service and endpoint."""
-        return PayloadError(
+    def error(self, problem: str) -> ProviderPayloadError:
+        """A ProviderPayloadError for this service and endpoint, saying what was wrong."""
+        return ProviderPayloadError(
             f"{self.service} {self.endpoint} payload: {problem}.",
             service=self.service,
             endpoint=self.endpoint,
+            problem=problem,
             hint="The provider's JSON no longer matches reference/providers.md; "
             "update the parser in tunemeld/services/providers.",
         )
@@ -94,7 +95,7 @@ class Reader:
         raise self.error(f"{path} is {_kind(value)}, expected a non-negative integer")
 
     def track(self, **fields: object) -> RawTrack:
-        """Build a RawTrack; a field the model refuses becomes a PayloadError."""
+        """Build a RawTrack; a field the model refuses becomes a ProviderPayloadError."""
         try:
             return RawTrack.model_validate(fields)
         except ValidationError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import io
 from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
@@ -39,10 +40,15 @@ class SandboxAdapter(BaseAdapter):
     ) -> Response:
         """Pass the prepared request to the world and wrap its answer in a real Response."""
         body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
+        url = request.url or ""
+        host = request.headers.get("Host")
+        if host:  # providers.base_url moved the request: the Host header names the original
+            parts = urlsplit(url)
+            url = urlunsplit(("https", host, parts.path, parts.query, ""))
         answer = self.world.handle(
             SandboxRequest(
                 method=request.method or "GET",
-                url=request.url or "",
+                url=url,
                 headers=dict(request.headers),
                 body=body,
             ),

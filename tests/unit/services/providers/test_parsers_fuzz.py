@@ -1,4 +1,7 @@
-"""Every provider parser, fed arbitrary JSON and mutated fixtures: only PayloadError may escape.
+"""Every provider parser, fed arbitrary JSON and mutated fixtures: only the typed error escapes.
+
+The typed error is ProviderPayloadError (PayloadError is its old name), naming the provider,
+the endpoint and what was wrong; drift (renamed or removed fields) is one of the mutations.
 
 When a parser does return, its output must be valid (ranks 1..n, counts non-negative, ...).
 """
@@ -13,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.unit.services.fake_http import fixture_json, fixture_text
 from tunemeld.config import CatalogEntry
-from tunemeld.exceptions import PayloadError
+from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import ISRC_PATTERN, Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.providers import apple_music, soundcloud, spotify, youtube
 
@@ -47,13 +50,17 @@ FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_to
 
 @st.composite
 def mutated(draw: st.DrawFn, value: object) -> object:
-    """A copy of `value` with some nodes replaced by arbitrary JSON, some keys and items dropped."""
+    """A copy of `value` with some nodes replaced by arbitrary JSON, keys dropped or renamed
+    (the simulator's `drift`), and items dropped."""
+
+    def key(name: str) -> str:
+        return name + "_v2" if draw(st.integers(0, 19)) == 0 else name
 
     def walk(node: object) -> object:
         if draw(st.integers(0, 24)) == 0:
             return draw(json_values)
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items() if draw(st.integers(0, 19)) != 0}
+            return {key(k): walk(v) for k, v in node.items() if draw(st.integers(0, 19)) != 0}
         if isinstance(node, list):
             return [walk(v) for v in node if draw(st.integers(0, 19)) != 0]
         return node
@@ -62,13 +69,15 @@ def mutated(draw: st.DrawFn, value: object) -> object:
 
 
 def attempt(parse: Callable[[], object]) -> object | None:
-    """The parser's result, or None when it raised PayloadError (anything else fails the test)."""
+    """The parser's result, or None when it raised ProviderPayloadError (anything else fails)."""
     try:
         return parse()
-    except PayloadError as exc:
+    except ProviderPayloadError as exc:
         error = exc
-    assert error.service in {"Spotify", "AppleMusic", "SoundCloud", "YouTube"}
+    assert error.provider in {"Spotify", "AppleMusic", "SoundCloud", "YouTube"}
     assert error.endpoint
+    assert error.problem
+    assert error.hint
     return None
 
 

@@ -1,9 +1,7 @@
-"""The API answer cache: a `Cache` protocol, a bounded in-memory LRU and a cache that never stores.
+"""The in-process caches: a bounded, thread-safe LRU with TTLs, and a cache that never stores.
 
-Keys are strings, values are the encoded bytes the API sends, so any backend (memory now,
-Cloudflare KV later) can hold them. The ETL drops a genre's answers after rebuilding its views
-with `cache.delete_prefix(genre_cache_prefix(genre))`; the TTL bounds staleness for processes the
-ETL cannot reach (an in-memory cache lives in the API process only).
+An in-memory cache lives in the API process only; the ETL reaches it when both run in one
+process, otherwise its TTL bounds staleness (use the Cloudflare backend to share answers).
 """
 
 from __future__ import annotations
@@ -12,59 +10,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
 
-from tunemeld.config import Settings
-from tunemeld.exceptions import ConfigError
-from tunemeld.models import Genre
 from tunemeld.services.monitoring import Metrics
 
-__all__ = [
-    "Cache",
-    "MemoryCache",
-    "NullCache",
-    "genre_cache_prefix",
-    "open_cache",
-    "view_cache_key",
-]
-
-
-@runtime_checkable
-class Cache(Protocol):
-    """Where the API keeps encoded answers for a while; implementations: MemoryCache, NullCache."""
-
-    name: str
-    """The backend's name ("memory", "none"), shown by `/health` and used as a metrics label."""
-
-    def get(self, key: str) -> bytes | None:
-        """The stored value, or None when absent or expired."""
-        ...
-
-    def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
-        """Store `value` for `ttl_seconds` (None: the cache's default TTL)."""
-        ...
-
-    def delete(self, key: str) -> None:
-        """Forget one key; absent keys are fine."""
-        ...
-
-    def delete_prefix(self, prefix: str) -> int:
-        """Forget every key starting with `prefix`; returns how many were removed."""
-        ...
-
-    def clear(self) -> None:
-        """Forget everything."""
-        ...
-
-
-def view_cache_key(genre: Genre, name: str) -> str:
-    """The cache key of one precomputed view's encoded answer."""
-    return f"view:{genre.value}:{name}"
-
-
-def genre_cache_prefix(genre: Genre) -> str:
-    """The prefix of every cached answer of one genre: what the ETL invalidates."""
-    return f"view:{genre.value}:"
+__all__ = ["MemoryCache", "NullCache"]
 
 
 class MemoryCache:
@@ -159,6 +108,9 @@ class MemoryCache:
         with self._lock:
             self._entries.clear()
 
+    def close(self) -> None:
+        """Nothing to release: the entries live in this process."""
+
 
 class NullCache:
     """A cache that never stores: every lookup misses (`cache.backend = "none"`)."""
@@ -191,21 +143,5 @@ class NullCache:
     def clear(self) -> None:
         """Do nothing."""
 
-
-def open_cache(settings: Settings, *, metrics: Metrics | None = None) -> Cache:
-    """Build the cache `settings.cache.backend` names."""
-    cfg = settings.cache
-    factories: dict[str, Callable[[], Cache]] = {
-        "memory": lambda: MemoryCache(
-            max_entries=cfg.max_entries, ttl_seconds=cfg.ttl_seconds, metrics=metrics
-        ),
-        "none": lambda: NullCache(metrics=metrics),
-    }
-    factory = factories.get(cfg.backend)
-    if factory is None:
-        valid = ", ".join(factories)
-        raise ConfigError(
-            f"Unknown cache backend {cfg.backend!r}.",
-            hint=f"Set TUNEMELD_CACHE__BACKEND to one of: {valid}.",
-        )
-    return factory()
+    def close(self) -> None:
+        """Do nothing."""

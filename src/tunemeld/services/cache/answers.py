@@ -1,0 +1,181 @@
+"""The API's cached answers: how a view becomes bytes in a cache, and how a genre is re-warmed.
+
+Both the API (on a miss) and the ETL or `inv cache.warm` (ahead of requests) build an answer the
+same way here, so a warmed entry is byte for byte what the API would have cached itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tunemeld.models import Genre, Service, ViewDoc
+from tunemeld.services.cache.base import Cache, genre_cache_prefix, view_cache_key
+from tunemeld.services.store import Store
+
+__all__ = [
+    "GRAPH_DATA",
+    "HEADER_ART",
+    "LAST_UPDATED",
+    "PLAYLIST_DATA",
+    "VIEW_NAMES",
+    "CachedAnswer",
+    "WarmResult",
+    "answer_for",
+    "encode_json",
+    "envelope",
+    "etag_for",
+    "purge_genres",
+    "refresh_genre",
+    "service_playlist_view",
+    "view_title",
+    "warm_genres",
+]
+
+GRAPH_DATA = "graph-data"
+PLAYLIST_DATA = "playlist-data"
+LAST_UPDATED = "last-updated"
+HEADER_ART = "header-art"
+
+_TITLES = {
+    GRAPH_DATA: "Graph data",
+    PLAYLIST_DATA: "Playlist data",
+    LAST_UPDATED: "Last updated",
+    HEADER_ART: "Header art",
+}
+_SERVICE_PLAYLIST = "service-playlist:"
+_ETAG_SAFE = re.compile(r"[!#-~]{1,128}")  # visible ASCII without the double quote
+_CACHE_FORMAT = b"tm1"
+
+Status = Literal["success", "error"]
+
+
+def service_playlist_view(service: Service) -> str:
+    """The view name of one service's ranked playlist."""
+    return f"{_SERVICE_PLAYLIST}{service.value}"
+
+
+VIEW_NAMES: tuple[str, ...] = (
+    GRAPH_DATA,
+    PLAYLIST_DATA,
+    *(service_playlist_view(s) for s in Service),
+    LAST_UPDATED,
+    HEADER_ART,
+)
+"""Every view a genre can have, so every cache key of a genre is known without listing keys."""
+
+
+def view_title(name: str) -> str:
+    """The words the success message uses for a view ("Graph data", "Spotify playlist")."""
+    if name.startswith(_SERVICE_PLAYLIST):
+        return f"{name.removeprefix(_SERVICE_PLAYLIST)} playlist"
+    return _TITLES.get(name, name)
+
+
+def envelope(status: Status, message: str, data: object = None) -> dict[str, object]:
+    """The body every JSON answer has, success or error."""
+    return {"status": status, "message": message, "data": data}
+
+
+def encode_json(value: object) -> bytes:
+    """Compact, strict (no NaN) UTF-8 JSON: what the API sends and the cache keeps."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def etag_for(version: str) -> str:
+    """The quoted strong ETag of a view version (hashed when it has unsafe characters)."""
+    if not _ETAG_SAFE.fullmatch(version):
+        version = hashlib.sha256(version.encode()).hexdigest()[:32]
+    return f'"{version}"'
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """One view's encoded success body and its quoted ETag: the value the cache keeps."""
+
+    etag: str
+    body: bytes
+
+    def pack(self) -> bytes:
+        """Bytes for `Cache.set`: a format tag, the ETag and the body, newline-separated."""
+        return b"\n".join((_CACHE_FORMAT, self.etag.encode("ascii"), self.body))
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> CachedAnswer | None:
+        """Read `pack`'s bytes back; None for anything else (treated as a cache miss)."""
+        parts = raw.split(b"\n", 2)
+        if len(parts) != 3 or parts[0] != _CACHE_FORMAT or not parts[1] or not parts[2]:
+            return None
+        try:
+            etag = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        return cls(etag=etag, body=parts[2])
+
+
+def answer_for(doc: ViewDoc) -> CachedAnswer:
+    """The success answer of one stored view, as the API sends and caches it."""
+    message = f"{view_title(doc.name)} for {doc.genre.value}."
+    body = encode_json(envelope("success", message, doc.data))
+    return CachedAnswer(etag=etag_for(doc.version), body=body)
+
+
+@dataclass
+class WarmResult:
+    """What a purge or warm did, per genre: answers written and stale keys removed."""
+
+    warmed: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_warmed(self) -> int:
+        """Answers written over every genre."""
+        return sum(self.warmed.values())
+
+    @property
+    def total_removed(self) -> int:
+        """Keys removed over every genre."""
+        return sum(self.removed.values())
+
+
+def refresh_genre(store: Store, cache: Cache, genre: Genre, ttl_seconds: int) -> tuple[int, int]:
+    """Overwrite every cached answer of `genre` from the store; drop those it no longer has.
+
+    Keys are overwritten rather than deleted first: a shared cache (KV) then never answers a
+    miss storm in between, and each key takes one write. Returns (written, removed).
+    """
+    written = removed = 0
+    for name in VIEW_NAMES:
+        key = view_cache_key(genre, name)
+        doc = store.get_view(genre, name)
+        if doc is None:
+            cache.delete(key)
+            removed += 1
+            continue
+        cache.set(key, answer_for(doc).pack(), ttl_seconds=ttl_seconds)
+        written += 1
+    return written, removed
+
+
+def warm_genres(
+    store: Store, cache: Cache, genres: Iterable[Genre], ttl_seconds: int
+) -> WarmResult:
+    """Fill the cache with every route's answer of every genre in `genres`."""
+    result = WarmResult()
+    for genre in genres:
+        written, removed = refresh_genre(store, cache, genre, ttl_seconds)
+        result.warmed[genre.value] = written
+        result.removed[genre.value] = removed
+    return result
+
+
+def purge_genres(cache: Cache, genres: Iterable[Genre]) -> WarmResult:
+    """Forget every cached answer of the genres (by prefix)."""
+    result = WarmResult()
+    for genre in genres:
+        result.removed[genre.value] = cache.delete_prefix(genre_cache_prefix(genre))
+    return result

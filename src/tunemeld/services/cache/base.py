@@ -1,0 +1,56 @@
+"""The `Cache` protocol every answer cache implements, and the keys the API and the ETL share.
+
+Keys are strings, values are the encoded bytes the API sends, so any backend (memory, Cloudflare
+Workers KV) can hold them. A cache never raises into a request: a backend that fails counts a
+miss or an error and the caller reads the store instead.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from tunemeld.models import Genre
+
+__all__ = ["Cache", "genre_cache_prefix", "view_cache_key"]
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """Where the API keeps encoded answers: MemoryCache, CloudflareKVCache or NullCache."""
+
+    name: str
+    """The backend's name ("memory", "cloudflare", "none"): shown by health, a metrics label."""
+
+    def get(self, key: str) -> bytes | None:
+        """The stored value, or None when absent, expired or unreachable."""
+        ...
+
+    def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
+        """Store `value` for `ttl_seconds` (None: the cache's default TTL)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget one key; absent keys are fine."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Forget every key starting with `prefix`; returns how many were removed."""
+        ...
+
+    def clear(self) -> None:
+        """Forget everything this cache stored."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; safe to repeat."""
+        ...
+
+
+def view_cache_key(genre: Genre, name: str) -> str:
+    """The cache key of one precomputed view's encoded answer."""
+    return f"view:{genre.value}:{name}"
+
+
+def genre_cache_prefix(genre: Genre) -> str:
+    """The prefix of every cached answer of one genre: what the ETL invalidates."""
+    return f"view:{genre.value}:"

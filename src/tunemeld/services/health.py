@@ -1,0 +1,636 @@
+"""Health checks: one typed report that `inv system.health` prints and `GET /health` serves.
+
+Rows: the store (reachable, latency, record counts), the answer cache (type, round trip), each
+provider (credentials present; `live=True` makes one cheap real call each), disk space beside
+the store, the last ETL run, and data freshness per genre. Every row that does not pass says how
+to fix it. Nothing here raises for an unhealthy system: failures become rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from tunemeld.config import Settings, load_catalog
+from tunemeld.exceptions import TunemeldError
+from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
+from tunemeld.services.cache import Cache, NullCache, open_cache
+from tunemeld.services.cache.answers import LAST_UPDATED
+from tunemeld.services.store import Store, open_store
+
+__all__ = [
+    "CheckStatus",
+    "DiskUsage",
+    "HealthCheck",
+    "HealthReport",
+    "check_cache",
+    "check_disk",
+    "check_freshness",
+    "check_last_run",
+    "check_providers",
+    "check_store",
+    "run_health",
+    "store_folder",
+]
+
+log = structlog.get_logger()
+
+PROBE_ISRC = "USUM71703861"
+"""A well-known recording the live Spotify check searches for (one search call)."""
+PROBE_VIDEO = "dQw4w9WgXcQ"
+"""A well-known public video the live YouTube check reads (one videos.list unit)."""
+_RUNNING_TOO_LONG = timedelta(hours=6)
+_PROVIDER_KEYS = {
+    "Spotify": ("RAPIDAPI_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
+    "AppleMusic": ("RAPIDAPI_KEY",),
+    "SoundCloud": ("RAPIDAPI_KEY",),
+    "YouTube": ("YOUTUBE_API_KEY",),
+}
+
+
+class CheckStatus(str, Enum):
+    """One row's verdict: only `fail` makes the system unhealthy."""
+
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class HealthCheck(BaseModel):
+    """One row of the report; `hint` says what to do whenever the status is not `pass`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    group: str
+    status: CheckStatus
+    summary: str
+    hint: str | None = None
+    latency_ms: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """True unless the row failed."""
+        return self.status is not CheckStatus.FAIL
+
+
+class HealthReport(BaseModel):
+    """Every row, when they were checked, and the overall verdict (`ok`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    checked_at: datetime
+    checks: list[HealthCheck]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """True when no row failed."""
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failed(self) -> list[HealthCheck]:
+        """The failing rows, in report order."""
+        return [check for check in self.checks if not check.passed]
+
+    def row(self, name: str) -> HealthCheck | None:
+        """The row called `name`, if any."""
+        return next((check for check in self.checks if check.name == name), None)
+
+    @property
+    def store_ok(self) -> bool:
+        """True when the store row passed (what `GET /health` turns into 200 or 503)."""
+        store = self.row("store")
+        return store is not None and store.passed
+
+
+class DiskUsage(NamedTuple):
+    """What `shutil.disk_usage` returns: bytes."""
+
+    total: int
+    used: int
+    free: int
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+    return HealthCheck(
+        name=name,
+        group=group,
+        status=CheckStatus.FAIL,
+        summary=error.message,
+        hint=error.hint or "See the log for details.",
+        details=details,
+    )
+
+
+# -- store ------------------------------------------------------------------------------------
+
+
+def check_store(store: Store) -> HealthCheck:
+    """Ping the store (timed) and count each collection's records."""
+    started = time.perf_counter()
+    try:
+        store.ping()
+        latency = _ms(started)
+        records = {status.name: status.count for status in store.status()}
+    except TunemeldError as exc:
+        return _fail("store", "store", exc, url=store.url)
+    total = sum(records.values())
+    return HealthCheck(
+        name="store",
+        group="store",
+        status=CheckStatus.PASS,
+        summary=f"reachable in {latency:.2f} ms; {total} records",
+        latency_ms=latency,
+        details={"url": store.url, "records": records},
+    )
+
+
+# -- cache ------------------------------------------------------------------------------------
+
+
+def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
+    """The backend's name and, with `round_trip`, a set / get / delete of a probe key.
+
+    `GET /health` skips the round trip: on a shared KV namespace every write counts against a
+    daily limit, and the API's own hit and error counts already show a failing cache.
+    """
+    details: dict[str, Any] = {"backend": cache.name}
+    for attribute in ("hits", "misses", "errors"):
+        value = getattr(cache, attribute, None)
+        if isinstance(value, int):
+            details[attribute] = value
+    if isinstance(cache, NullCache):
+        return HealthCheck(
+            name="cache",
+            group="cache",
+            status=CheckStatus.PASS,
+            summary="none: caching is off, every answer is read from the store",
+            details=details,
+        )
+    errors_before = getattr(cache, "errors", 0)
+    latency: float | None = None
+    if round_trip:
+        key = f"health:probe:{uuid.uuid4().hex}"
+        value = f"tunemeld-health-{uuid.uuid4().hex}".encode()
+        started = time.perf_counter()
+        cache.set(key, value, ttl_seconds=60)
+        read = cache.get(key)
+        if cache.name != "cloudflare":  # KV: a delete within a second of the write must wait;
+            cache.delete(key)  # the probe expires after its 60 s TTL instead
+        latency = _ms(started)
+        good = read == value
+    else:
+        good = bool(getattr(cache, "available", True))
+    errors_after = getattr(cache, "errors", 0)
+    last_error = getattr(cache, "last_error", None)
+    if good and errors_after == errors_before:
+        summary = (
+            f"{cache.name}: round trip in {latency:.2f} ms"
+            if latency is not None
+            else (f"{cache.name}: in use")
+        )
+        return HealthCheck(
+            name="cache",
+            group="cache",
+            status=CheckStatus.PASS,
+            summary=summary,
+            latency_ms=latency,
+            details=details,
+        )
+    if last_error:
+        details["last_error"] = last_error
+    reason = f" ({last_error})" if last_error else ""
+    return HealthCheck(
+        name="cache",
+        group="cache",
+        status=CheckStatus.FAIL if round_trip else CheckStatus.WARN,
+        summary=f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
+        hint=_cache_hint(cache.name),
+        latency_ms=latency,
+        details=details,
+    )
+
+
+def _cache_hint(backend: str) -> str:
+    if backend == "cloudflare":
+        return (
+            "Check CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_NAMESPACE_ID and CLOUDFLARE_API_TOKEN "
+            "(Workers KV Storage Read and Write) and https://www.cloudflarestatus.com; or set "
+            "TUNEMELD_CACHE__BACKEND=memory."
+        )
+    return "Restart the process; if it persists set TUNEMELD_CACHE__BACKEND=none and report it."
+
+
+# -- providers --------------------------------------------------------------------------------
+
+
+def _credential_rows(settings: Settings) -> list[HealthCheck]:
+    cfg = settings.providers
+    missing = set(cfg.missing_live_keys())
+    rows = []
+    for provider, names in _PROVIDER_KEYS.items():
+        name = f"provider {provider}"
+        if cfg.uses_sample:
+            reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
+            rows.append(
+                HealthCheck(
+                    name=name,
+                    group="provider",
+                    status=CheckStatus.PASS,
+                    summary=f"sample world in use ({reason}); no credentials needed",
+                    details={"sample": True, "needs": list(names)},
+                )
+            )
+            continue
+        absent = [n for n in names if n in missing]
+        if absent:
+            rows.append(
+                HealthCheck(
+                    name=name,
+                    group="provider",
+                    status=CheckStatus.FAIL,
+                    summary=f"missing {', '.join(absent)}",
+                    hint=f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
+                    "or use TUNEMELD_PROVIDERS__MODE=sample.",
+                    details={"sample": False, "missing": absent},
+                )
+            )
+        else:
+            rows.append(
+                HealthCheck(
+                    name=name,
+                    group="provider",
+                    status=CheckStatus.PASS,
+                    summary="credentials present (not called; --live tries one call)",
+                    details={"sample": False, "needs": list(names)},
+                )
+            )
+    return rows
+
+
+def check_providers(
+    settings: Settings,
+    *,
+    live: bool = False,
+    as_of: date | None = None,
+    opener: Callable[..., Any] | None = None,
+) -> list[HealthCheck]:
+    """Credentials per provider; with `live`, one cheap call each through `open_providers`.
+
+    Live calls: Spotify searches one ISRC (token + 1 search), Apple Music reads the pop
+    playlist (1 RapidAPI request), SoundCloud reads its public playlist page (free) and YouTube
+    reads one video's statistics (1 unit). In the sample world they hit the sample world.
+    """
+    rows = _credential_rows(settings)
+    if not live:
+        return rows
+    if opener is None:
+        from tunemeld.services.providers import open_providers
+
+        opener = open_providers
+    day = as_of or datetime.now(timezone.utc).date()
+    try:
+        catalog = load_catalog(settings.etl.catalog_path)
+        providers = opener(settings, as_of=day)
+    except TunemeldError as exc:
+        return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
+    probes: dict[str, Callable[[], object]] = {
+        "Spotify": lambda: providers.spotify.find_by_isrc(PROBE_ISRC),
+        "AppleMusic": lambda: providers.apple_music.fetch_playlist(
+            catalog.entry(Service.APPLE_MUSIC, Genre.POP)
+        ),
+        "SoundCloud": lambda: providers.soundcloud.fetch_meta(
+            catalog.entry(Service.SOUNDCLOUD, Genre.POP)
+        ),
+        "YouTube": lambda: providers.youtube.view_counts([PROBE_VIDEO]),
+    }
+    live_rows = []
+    try:
+        for row in rows:
+            provider = row.name.removeprefix("provider ")
+            if not row.passed:
+                live_rows.append(row)
+                continue
+            started = time.perf_counter()
+            before = providers.ledger.total_calls(provider)
+            try:
+                probes[provider]()
+            except TunemeldError as exc:
+                live_rows.append(_fail(row.name, "provider", exc, live=True))
+                continue
+            except Exception as exc:  # a parser bug must not hide the other rows
+                live_rows.append(
+                    HealthCheck(
+                        name=row.name,
+                        group="provider",
+                        status=CheckStatus.FAIL,
+                        summary=f"unexpected {type(exc).__name__} during the live call",
+                        hint="This is a bug in TuneMeld: please report it with the log.",
+                        details={"live": True},
+                    )
+                )
+                continue
+            latency = _ms(started)
+            calls = providers.ledger.total_calls(provider) - before
+            where = "sample world" if providers.sample else "live API"
+            live_rows.append(
+                HealthCheck(
+                    name=row.name,
+                    group="provider",
+                    status=CheckStatus.PASS,
+                    summary=f"{where} answered in {latency:.0f} ms ({calls} call(s))",
+                    latency_ms=latency,
+                    details={**row.details, "live": True, "calls": calls},
+                )
+            )
+    finally:
+        providers.close()
+    return live_rows
+
+
+# -- disk -------------------------------------------------------------------------------------
+
+
+def _existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def store_folder(settings: Settings) -> Path:
+    """The folder that holds the SQLite file (or the working folder for a MongoDB store)."""
+    if settings.database.is_sqlite:
+        raw = settings.database.url.removeprefix("sqlite:///")
+        return _existing(Path(raw).parent if raw else Path())
+    return _existing(Path())
+
+
+def check_disk(
+    path: Path,
+    min_free_mb: int,
+    disk_usage: Callable[[Path], Any] = shutil.disk_usage,
+) -> HealthCheck:
+    """Free space on the disk holding `path`; fails below `min_free_mb` megabytes."""
+    try:
+        usage = disk_usage(path)
+    except OSError as exc:
+        return HealthCheck(
+            name="disk",
+            group="disk",
+            status=CheckStatus.FAIL,
+            summary=f"cannot read the free space of {path}: {exc.strerror or exc}",
+            hint=f"Check that {path} exists and is readable.",
+            details={"path": str(path)},
+        )
+    free_mb = usage.free / 1024 / 1024
+    details = {
+        "path": str(path),
+        "free_mb": round(free_mb, 1),
+        "total_mb": round(usage.total / 1024 / 1024, 1),
+        "min_free_mb": min_free_mb,
+    }
+    if free_mb < min_free_mb:
+        return HealthCheck(
+            name="disk",
+            group="disk",
+            status=CheckStatus.FAIL,
+            summary=f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
+            hint="Free some space (old logs, exports), move the store to a larger disk, or lower "
+            "TUNEMELD_HEALTH__MIN_FREE_DISK_MB.",
+            details=details,
+        )
+    return HealthCheck(
+        name="disk",
+        group="disk",
+        status=CheckStatus.PASS,
+        summary=f"{free_mb:,.0f} MB free at {path}",
+        details=details,
+    )
+
+
+# -- ETL --------------------------------------------------------------------------------------
+
+
+def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
+    """The newest run record: when, its status, and which units failed."""
+    try:
+        runs = store.list_runs(1)
+    except TunemeldError as exc:
+        return _fail("last run", "etl", exc)
+    if not runs:
+        return HealthCheck(
+            name="last run",
+            group="etl",
+            status=CheckStatus.FAIL,
+            summary="no ETL run recorded",
+            hint="Run `inv etl.run --stage full` (the sample world needs no keys).",
+        )
+    run = runs[0]
+    failed = [unit.label for unit in run.failed_units]
+    details: dict[str, Any] = {
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "as_of": run.as_of.isoformat(),
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "units": len(run.units),
+        "failed_units": failed,
+    }
+    when = (run.finished_at or run.started_at).strftime("%Y-%m-%d %H:%M UTC")
+    if run.status is RunStatus.RUNNING:
+        too_long = now - run.started_at > _RUNNING_TOO_LONG
+        return HealthCheck(
+            name="last run",
+            group="etl",
+            status=CheckStatus.WARN if too_long else CheckStatus.PASS,
+            summary=f"run {run.run_id} running since {when}",
+            hint="It may have been interrupted: start a new run with `inv etl.run --stage full`."
+            if too_long
+            else None,
+            details=details,
+        )
+    if failed:
+        shown = ", ".join(failed[:4]) + (f" and {len(failed) - 4} more" if len(failed) > 4 else "")
+        return HealthCheck(
+            name="last run",
+            group="etl",
+            status=CheckStatus.FAIL,
+            summary=f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
+            hint=f"`inv etl.status --run {run.run_id}` shows each failure's fix; then re-run "
+            "those units, e.g. `inv etl.run --stage full --genre <genre>`.",
+            details=details,
+        )
+    return HealthCheck(
+        name="last run",
+        group="etl",
+        status=CheckStatus.PASS,
+        summary=f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
+        details=details,
+    )
+
+
+def _updated_at(store: Store, genre: Genre) -> datetime | None:
+    view = store.get_view(genre, LAST_UPDATED)
+    if view is not None:
+        return view.updated_at
+    playlist = store.get_playlist(genre, AGGREGATE)
+    return playlist.updated_at if playlist is not None else None
+
+
+def check_freshness(store: Store, *, now: datetime, stale_after_hours: float) -> list[HealthCheck]:
+    """Per genre: how old the served data is; stale past `stale_after_hours`."""
+    rows = []
+    for genre in Genre:
+        name = f"freshness {genre.value}"
+        fix = f"Run `inv etl.run --stage full --genre {genre.value}` (schedule it daily)."
+        try:
+            updated = _updated_at(store, genre)
+        except TunemeldError as exc:
+            rows.append(_fail(name, "freshness", exc))
+            continue
+        if updated is None:
+            rows.append(
+                HealthCheck(
+                    name=name,
+                    group="freshness",
+                    status=CheckStatus.FAIL,
+                    summary="no data yet",
+                    hint=fix,
+                )
+            )
+            continue
+        age_hours = max(0.0, (now - updated).total_seconds() / 3600)
+        details = {
+            "updated_at": updated.isoformat(),
+            "age_hours": round(age_hours, 2),
+            "stale_after_hours": stale_after_hours,
+        }
+        if age_hours > stale_after_hours:
+            rows.append(
+                HealthCheck(
+                    name=name,
+                    group="freshness",
+                    status=CheckStatus.FAIL,
+                    summary=f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
+                    hint=fix,
+                    details=details,
+                )
+            )
+        else:
+            rows.append(
+                HealthCheck(
+                    name=name,
+                    group="freshness",
+                    status=CheckStatus.PASS,
+                    summary=f"updated {age_hours:.1f} h ago",
+                    details=details,
+                )
+            )
+    return rows
+
+
+def _skipped(name: str, group: str) -> HealthCheck:
+    return HealthCheck(
+        name=name,
+        group=group,
+        status=CheckStatus.SKIP,
+        summary="not checked: the store is unavailable",
+        hint="Fix the store first (see the store row).",
+    )
+
+
+# -- the whole report -------------------------------------------------------------------------
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_R = TypeVar("_R", bound=_Closable)
+
+
+@contextmanager
+def _opened(given: _R | None, opener: Callable[[], _R]) -> Iterator[_R | TunemeldError]:
+    """`given` as is, or a fresh one from `opener` closed afterwards; an open error is yielded."""
+    if given is not None:
+        yield given
+        return
+    try:
+        opened = opener()
+    except TunemeldError as exc:
+        yield exc
+        return
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def run_health(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    cache: Cache | None = None,
+    live: bool = False,
+    cache_round_trip: bool = True,
+    disk_usage: Callable[[Path], Any] = shutil.disk_usage,
+    now: datetime | None = None,
+    provider_opener: Callable[..., Any] | None = None,
+) -> HealthReport:
+    """Run every check and return the report; stores and caches it opens are closed again.
+
+    The API passes its own store and cache and `cache_round_trip=False`, and never `live`.
+    """
+    moment = now or datetime.now(timezone.utc)
+    checks: list[HealthCheck] = []
+    with _opened(store, lambda: open_store(settings)) as the_store:
+        if isinstance(the_store, TunemeldError):
+            checks.append(_fail("store", "store", the_store))
+            healthy_store: Store | None = None
+        else:
+            row = check_store(the_store)
+            checks.append(row)
+            healthy_store = the_store if row.passed else None
+        with _opened(cache, lambda: open_cache(settings)) as the_cache:
+            if isinstance(the_cache, TunemeldError):
+                checks.append(_fail("cache", "cache", the_cache, backend=settings.cache.backend))
+            else:
+                checks.append(check_cache(the_cache, round_trip=cache_round_trip))
+        checks += check_providers(settings, live=live, opener=provider_opener)
+        checks.append(
+            check_disk(store_folder(settings), settings.health.min_free_disk_mb, disk_usage)
+        )
+        if healthy_store is None:
+            checks.append(_skipped("last run", "etl"))
+            checks += [_skipped(f"freshness {g.value}", "freshness") for g in Genre]
+        else:
+            checks.append(check_last_run(healthy_store, now=moment))
+            checks += check_freshness(
+                healthy_store, now=moment, stale_after_hours=settings.health.stale_after_hours
+            )
+    report = HealthReport(checked_at=moment, checks=checks)
+    log.info(
+        "health_checked",
+        ok=report.ok,
+        failed=[check.name for check in report.failed],
+        live=live,
+    )
+    return report
