@@ -90,7 +90,7 @@ class DatabaseSettings(_Group):
     name: str = Field(default="tunemeld", description="Database name for MongoDB URLs.")
     timeout_ms: int = Field(default=5000, ge=100, description="Connect / busy timeout in ms.")
     server_selection_timeout_ms: int = Field(
-        default=5000,
+        default=3000,
         ge=100,
         description="MongoDB: how long to look for a usable server before giving up, in ms.",
     )

@@ -167,7 +167,7 @@ class MongoTarget:
     hosts: str
     password: str | None = field(repr=False)
     connect_timeout_ms: int = 5000
-    server_selection_timeout_ms: int = 5000
+    server_selection_timeout_ms: int = 3000
     socket_timeout_ms: int = 30000
 
     @property
@@ -285,7 +285,7 @@ class MongoStore:
         *,
         default_database: str = "tunemeld",
         connect_timeout_ms: int = 5000,
-        server_selection_timeout_ms: int = 5000,
+        server_selection_timeout_ms: int = 3000,
         socket_timeout_ms: int = 30000,
         client_factory: ClientFactory = build_client,
     ) -> MongoStore:
