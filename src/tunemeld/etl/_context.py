@@ -45,6 +45,8 @@ class RunContext:
     budget: QuotaBudget | None = None
     genres: tuple[Genre, ...] = ()
     """Every genre of the run, so a stage can batch calls across genres."""
+    aggregates_started: int = 0
+    """Aggregate units begun so far: the YouTube search bucket is shared fairly among them."""
     deferred: dict[str, set[str]] = field(default_factory=dict)
     """quota bucket -> keys of the lookups deferred to a later run."""
     lookup_failures: dict[str, int] = field(default_factory=dict)
@@ -129,6 +131,19 @@ class RunContext:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tunemeld-etl") as pool:
             futures = [pool.submit(contextvars.copy_context().run, guarded, i) for i in items]
             return [future.result() for future in futures]
+
+    def fair_share(self, provider: str, endpoint: str, *, takers_left: int) -> int | None:
+        """The calls one of `takers_left` remaining units may make so each gets an equal part.
+
+        None when the bucket is unlimited. Rounds up: a bucket of 100 over 4 genres gives 25
+        each, and a genre that needs fewer leaves the rest to the units after it.
+        """
+        if self.budget is None:
+            return None
+        left = self.budget.calls_left(provider, endpoint)
+        if left is None:
+            return None
+        return -(-left // max(1, takers_left))
 
     def can_spend(self, provider: str, endpoint: str) -> bool:
         """False when the endpoint's quota bucket is spent for this run."""

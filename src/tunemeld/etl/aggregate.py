@@ -71,6 +71,8 @@ def build_aggregate(
 
 def aggregate_genre(ctx: RunContext, genre: Genre) -> dict[str, int]:
     """Rebuild and store one genre's Aggregate from whatever service playlists are stored."""
+    ctx.aggregates_started += 1
+    takers_left = max(1, len(ctx.genres) - ctx.aggregates_started + 1)
     playlists = {
         service: playlist
         for service in Service
@@ -87,5 +89,8 @@ def aggregate_genre(ctx: RunContext, genre: Genre) -> dict[str, int]:
     with ctx.store.unit():
         ctx.store.save_playlist(aggregate)
     log.info("aggregate_built", tracks=len(aggregate.tracks), services=len(playlists))
-    videos = resolve_videos(ctx, aggregate.isrcs)
+    # Each genre's top tracks get an equal part of a small search bucket (100 a day by default),
+    # rather than the first genre of the run taking it all; view_count spends what is left.
+    share = ctx.fair_share("YouTube", "search", takers_left=takers_left)
+    videos = resolve_videos(ctx, aggregate.isrcs, max_searches=share)
     return {"tracks": len(aggregate.tracks), **videos}

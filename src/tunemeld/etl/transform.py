@@ -264,11 +264,14 @@ def _check_coverage(
     )
 
 
-def resolve_videos(ctx: RunContext, isrcs: Sequence[str]) -> dict[str, int]:
+def resolve_videos(
+    ctx: RunContext, isrcs: Sequence[str], *, max_searches: int | None = None
+) -> dict[str, int]:
     """Find YouTube videos for the stored tracks among `isrcs` that have none, in that order.
 
     Callers pass the most visible tracks first: with a spent search bucket, the rest are
     deferred (not cached as misses) and served without a YouTube link until a later run.
+    `max_searches` caps this call's searches; tracks past it are left for a later stage.
     """
     tracks = ctx.store.get_tracks(isrcs)
     found: list[Track] = []
@@ -280,6 +283,8 @@ def resolve_videos(ctx: RunContext, isrcs: Sequence[str]) -> dict[str, int]:
             continue
         hit, video = ctx.cached_lookup(YOUTUBE_VIDEO, isrc)
         if not hit:
+            if max_searches is not None and searched + failed >= max_searches:
+                continue  # this caller's share is used: a later stage spends what is left
             if not ctx.can_spend("YouTube", "search"):
                 deferred += 1
                 ctx.defer(ctx.bucket_of("YouTube", "search"), f"{YOUTUBE_VIDEO}:{isrc}")

@@ -244,6 +244,18 @@ class QuotaBudget:
         with self._lock:
             self._closed.setdefault(bucket, reason)
 
+    def calls_left(self, provider: str, endpoint: str) -> int | None:
+        """How many more calls of this endpoint its bucket can pay for; None when unlimited."""
+        name = self.bucket_of(provider, endpoint)
+        bucket = self._settings.bucket(name)
+        units = self._settings.cost(provider, endpoint).units
+        with self._lock:
+            if name in self._closed:
+                return 0
+            if bucket.limit is None or units <= 0:
+                return None
+            return max(0, (bucket.limit - self._spent[name]) // units)
+
     def is_spent(self, provider: str, endpoint: str) -> bool:
         """True when the next call of this endpoint would be refused (the bucket is then closed)."""
         name = self.bucket_of(provider, endpoint)

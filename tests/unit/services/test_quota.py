@@ -124,6 +124,20 @@ class TestBudget:
         fresh = QuotaBudget.from_usage(config, date(2026, 10, 6), lambda d: usage.get(d, {}))
         assert not fresh.is_spent("YouTube", "search")
 
+    def test_calls_left_when_limited_counts_down_and_unlimited_is_none(self) -> None:
+        """What a stage may still spend: the rest of the bucket over the cost per call."""
+        config = quick_settings(
+            buckets={"youtube_search": {"limit": 10}},
+            costs={"youtube_search": {"units": 3, "bucket": "youtube_search"}},
+        )
+        budget = QuotaBudget(config, spent={"youtube_search": 2})
+        assert budget.calls_left("YouTube", "search") == 2  # (10 - 2) // 3
+        budget.reserve("YouTube", "search", 3)
+        assert budget.calls_left("YouTube", "search") == 1
+        assert budget.calls_left("Spotify", "play_count") is None
+        budget.close("youtube_search", "the provider said so")
+        assert budget.calls_left("YouTube", "search") == 0
+
     def test_monthly_bucket_when_opened_sums_the_month_so_far(self) -> None:
         config = quick_settings(buckets={"rapidapi_spotify81": {"limit": 10, "period": "month"}})
         usage = {date(2026, 10, d): {"rapidapi_spotify81": 3} for d in (1, 2, 3)}
