@@ -30,7 +30,16 @@ from tunemeld.models import (
     ViewSource,
 )
 
-__all__ = ["COLLECTIONS", "EXPORT_KEYS", "CollectionStatus", "Lookup", "QuotaUsage", "Store"]
+__all__ = [
+    "COLLECTIONS",
+    "EXPORT_KEYS",
+    "CollectionStatus",
+    "Lookup",
+    "QuotaUsage",
+    "Store",
+    "key_text",
+    "require_aware",
+]
 
 COLLECTIONS = (
     "raw_playlists",
@@ -228,3 +237,24 @@ class Store(Protocol):
         collection.
         """
         ...
+
+
+def require_aware(value: object, where: str) -> None:
+    """Raise ValueError for a naive datetime anywhere in a model: it has no defined instant."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{where} is a naive datetime ({value.isoformat()}); use UTC-aware")
+    elif isinstance(value, BaseModel):
+        for field in type(value).model_fields:
+            require_aware(getattr(value, field), f"{where}.{field}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            require_aware(item, f"{where}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            require_aware(item, f"{where}[{key!r}]")
+
+
+def key_text(value: str) -> str:
+    """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
+    return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)

@@ -80,6 +80,8 @@ from tunemeld.services.store.base import (
     CollectionStatus,
     Lookup,
     QuotaUsage,
+    key_text,
+    require_aware,
 )
 
 __all__ = ["MongoStore", "MongoTarget", "build_client", "mask_mongo_url", "parse_mongo_url"]
@@ -386,7 +388,7 @@ class MongoStore:
         """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
         if keep < 1:
             raise ValueError(f"keep must be >= 1, got {keep}")
-        _require_aware(raw, "RawPlaylist")
+        require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         coll = self._coll("raw_playlists")
         session = self._session()
@@ -432,7 +434,7 @@ class MongoStore:
         """
         incoming: dict[str, list[Track]] = {}
         for track in tracks:
-            _require_aware(track, f"Track {track.isrc}")
+            require_aware(track, f"Track {track.isrc}")
             incoming.setdefault(track.isrc, []).append(track)
         if not incoming:
             return 0
@@ -499,7 +501,7 @@ class MongoStore:
 
     def save_playlist(self, playlist: Playlist) -> None:
         """Replace the ranked playlist of (genre, service_name)."""
-        _require_aware(playlist, "Playlist")
+        require_aware(playlist, "Playlist")
         session = self._session()
         with self._errors():
             key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
@@ -514,7 +516,7 @@ class MongoStore:
         """One ranked playlist (a Service value or "Aggregate"), or None."""
         with self._errors():
             found = self._coll("playlists").find_one(
-                {"genre": Genre(genre).value, "service_name": _text(service_name)},
+                {"genre": Genre(genre).value, "service_name": key_text(service_name)},
                 {"doc": 1},
                 session=self._session(),
             )
@@ -526,7 +528,7 @@ class MongoStore:
         """Upsert samples keyed by (isrc, source, day) in one bulk write; returns the key count."""
         ops: dict[tuple[str, str, str], ReplaceOne[Document]] = {}
         for sample in samples:
-            _require_aware(sample, f"ViewSample {sample.isrc}")
+            require_aware(sample, f"ViewSample {sample.isrc}")
             key = (sample.isrc, sample.source.value, sample.day.isoformat())
             utc_sample = sample.model_copy(update={"timestamp": _utc(sample.timestamp)})
             fields = {"isrc": key[0], "source": key[1], "day": key[2]}
@@ -600,7 +602,7 @@ class MongoStore:
         """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
         with self._errors():
             found = self._coll("lookups").find_one(
-                {"kind": _text(kind), "key": _text(key)}, {"doc": 1}, session=self._session()
+                {"kind": key_text(kind), "key": key_text(key)}, {"doc": 1}, session=self._session()
             )
         return None if found is None else Lookup.model_validate(found["doc"])
 
@@ -632,7 +634,7 @@ class MongoStore:
         session = self._session()
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
-                {"day": day.isoformat(), "bucket": _text(bucket)},
+                {"day": day.isoformat(), "bucket": key_text(bucket)},
                 {"$inc": {"units": units}, "$set": {"updated_at": when, "at": _iso(when)}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
@@ -660,7 +662,7 @@ class MongoStore:
 
     def save_run(self, report: RunReport) -> None:
         """Insert or replace a run record by run_id."""
-        _require_aware(report, f"RunReport {report.run_id}")
+        require_aware(report, f"RunReport {report.run_id}")
         session = self._session()
         with self._errors():
             self._coll("runs").replace_one(
@@ -679,7 +681,7 @@ class MongoStore:
         """One run record."""
         with self._errors():
             found = self._coll("runs").find_one(
-                {"run_id": _text(run_id)}, {"doc": 1}, session=self._session()
+                {"run_id": key_text(run_id)}, {"doc": 1}, session=self._session()
             )
         return None if found is None else RunReport.model_validate(found["doc"])
 
@@ -704,7 +706,7 @@ class MongoStore:
     def save_views(self, docs: Sequence[ViewDoc]) -> None:
         """Replace per-genre API documents by (genre, name), in one bulk write."""
         for doc in docs:
-            _require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
+            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
         ops = [
             ReplaceOne(
                 {"genre": d.genre.value, "name": d.name},
@@ -729,7 +731,7 @@ class MongoStore:
         """One precomputed API document."""
         with self._errors():
             found = self._coll("views").find_one(
-                {"genre": Genre(genre).value, "name": _text(name)},
+                {"genre": Genre(genre).value, "name": key_text(name)},
                 {"doc": 1},
                 session=self._session(),
             )
@@ -998,34 +1000,13 @@ def _doc(model: BaseModel) -> Document:
     return model.model_dump(mode="json")
 
 
-def _require_aware(value: object, where: str) -> None:
-    """Raise ValueError for a naive datetime anywhere in a model: it has no defined instant."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"{where} is a naive datetime ({value.isoformat()}); use UTC-aware")
-    elif isinstance(value, BaseModel):
-        for field in type(value).model_fields:
-            _require_aware(getattr(value, field), f"{where}.{field}")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _require_aware(item, f"{where}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _require_aware(item, f"{where}[{key!r}]")
-
-
 def _utc(value: datetime, where: str = "datetime") -> datetime:
-    _require_aware(value, where)
+    require_aware(value, where)
     return value.astimezone(_UTC)
 
 
 def _iso(value: datetime) -> str:
     return value.astimezone(_UTC).isoformat(timespec="microseconds")
-
-
-def _text(value: str) -> str:
-    """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
-    return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:

@@ -16,8 +16,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
@@ -36,6 +34,8 @@ from tunemeld.services.store.base import (
     CollectionStatus,
     Lookup,
     QuotaUsage,
+    key_text,
+    require_aware,
 )
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
@@ -230,7 +230,7 @@ class SQLiteStore:
         """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
         if keep < 1:
             raise ValueError(f"keep must be >= 1, got {keep}")
-        _require_aware(raw, "RawPlaylist")
+        require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
@@ -267,7 +267,7 @@ class SQLiteStore:
         """
         incoming = list(tracks)
         for track in incoming:
-            _require_aware(track, f"Track {track.isrc}")
+            require_aware(track, f"Track {track.isrc}")
         if not incoming:
             return 0
         with self._errors(), self._transaction(write=True) as conn:
@@ -310,7 +310,7 @@ class SQLiteStore:
 
     def save_playlist(self, playlist: Playlist) -> None:
         """Replace the ranked playlist of (genre, service_name)."""
-        _require_aware(playlist, "Playlist")
+        require_aware(playlist, "Playlist")
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO playlists (genre, service_name, doc, updated_at) VALUES (?, ?, ?, ?)"
@@ -329,7 +329,7 @@ class SQLiteStore:
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM playlists WHERE genre = ? AND service_name = ?",
-                (Genre(genre).value, _text(service_name)),
+                (Genre(genre).value, key_text(service_name)),
             ).fetchone()
         return None if row is None else Playlist.model_validate_json(row[0])
 
@@ -339,7 +339,7 @@ class SQLiteStore:
         """Upsert samples keyed by (isrc, source, day); returns how many keys were written."""
         rows: dict[tuple[str, str, str], tuple[str, str, str, str, int, int, str]] = {}
         for sample in samples:
-            _require_aware(sample, f"ViewSample {sample.isrc}")
+            require_aware(sample, f"ViewSample {sample.isrc}")
             key = (sample.isrc, sample.source.value, sample.day.isoformat())
             rows[key] = (*key, _ts(sample.timestamp), sample.total, sample.delta, sample.run_id)
         if not rows:
@@ -408,7 +408,7 @@ class SQLiteStore:
             row = conn.execute(
                 "SELECT kind, key, value, expires_at, updated_at FROM lookups"
                 " WHERE kind = ? AND key = ?",
-                (_text(kind), _text(key)),
+                (key_text(kind), key_text(key)),
             ).fetchone()
         if row is None:
             return None
@@ -448,11 +448,11 @@ class SQLiteStore:
                 "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (day, bucket) DO UPDATE SET"
                 " units = quota_usage.units + excluded.units, updated_at = excluded.updated_at",
-                (day.isoformat(), _text(bucket), units, _ts(at, "quota_usage.at")),
+                (day.isoformat(), key_text(bucket), units, _ts(at, "quota_usage.at")),
             )
             row = conn.execute(  # same write transaction: no other writer can step in between
                 "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?",
-                (day.isoformat(), _text(bucket)),
+                (day.isoformat(), key_text(bucket)),
             ).fetchone()
         return int(row[0])
 
@@ -469,7 +469,7 @@ class SQLiteStore:
 
     def save_run(self, report: RunReport) -> None:
         """Insert or replace a run record by run_id."""
-        _require_aware(report, f"RunReport {report.run_id}")
+        require_aware(report, f"RunReport {report.run_id}")
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, started_at, status, doc) VALUES (?, ?, ?, ?)"
@@ -486,7 +486,9 @@ class SQLiteStore:
     def get_run(self, run_id: str) -> RunReport | None:
         """One run record."""
         with self._errors(), self._transaction(write=False) as conn:
-            row = conn.execute("SELECT doc FROM runs WHERE run_id = ?", (_text(run_id),)).fetchone()
+            row = conn.execute(
+                "SELECT doc FROM runs WHERE run_id = ?", (key_text(run_id),)
+            ).fetchone()
         return None if row is None else RunReport.model_validate_json(row[0])
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
@@ -504,7 +506,7 @@ class SQLiteStore:
     def save_views(self, docs: Sequence[ViewDoc]) -> None:
         """Replace per-genre API documents by (genre, name), all in one transaction."""
         for doc in docs:
-            _require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
+            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
         rows = [
             (d.genre.value, d.name, d.model_dump_json(), d.version, _ts(d.updated_at)) for d in docs
         ]
@@ -523,7 +525,7 @@ class SQLiteStore:
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM views WHERE genre = ? AND name = ?",
-                (Genre(genre).value, _text(name)),
+                (Genre(genre).value, key_text(name)),
             ).fetchone()
         return None if row is None else ViewDoc.model_validate_json(row[0])
 
@@ -793,35 +795,14 @@ def _memory_refused() -> ConfigError:
     )
 
 
-def _require_aware(value: object, where: str) -> None:
-    """Raise ValueError for a naive datetime anywhere in a model: it has no defined instant."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"{where} is a naive datetime ({value.isoformat()}); use UTC-aware")
-    elif isinstance(value, BaseModel):
-        for field in type(value).model_fields:
-            _require_aware(getattr(value, field), f"{where}.{field}")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _require_aware(item, f"{where}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _require_aware(item, f"{where}[{key!r}]")
-
-
 def _ts(value: datetime, where: str = "datetime") -> str:
     """Fixed-width ISO-8601 UTC text, so that text order is time order."""
-    _require_aware(value, where)
+    require_aware(value, where)
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
-
-
-def _text(value: str) -> str:
-    """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
-    return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
 
 
 def _sample(row: tuple[str, str, str, str, int, int, str]) -> ViewSample:
