@@ -268,10 +268,10 @@ class _BoundLog:
 
     `structlog.get_logger()` resolves the configuration on every call (loggers cannot be cached
     on first use: tests and `configure_logging` reconfigure at run time), so this keeps a bound
-    logger while the configured processors, wrapper, factory and context class are the same
-    objects, and rebuilds it when they change. The request line never carries an exception,
-    so the exception renderers (`dict_tracebacks`, `format_exc_info`) are left out of its chain:
-    for this line they do nothing but cost time.
+    logger while the configured processors (each of them), wrapper, factory and context class
+    are the same objects, and rebuilds it when any changes. The request line never carries an
+    exception, so the exception renderers (`dict_tracebacks`, `format_exc_info`) are left out of
+    its chain: for this line they do nothing but cost time.
     """
 
     def __init__(self) -> None:
@@ -281,14 +281,19 @@ class _BoundLog:
     def get(self) -> structlog.typing.FilteringBoundLogger:
         """The bound logger for the current configuration."""
         config = structlog.get_config()
+        # The processors one by one: `structlog.testing.capture_logs` edits the list in place.
         key = (
-            config["processors"],
+            *config["processors"],
             config["wrapper_class"],
             config["logger_factory"],
             config["context_class"],
         )
         logger = self._logger
-        if logger is None or any(a is not b for a, b in zip(key, self._key, strict=False)):
+        if (
+            logger is None
+            or len(key) != len(self._key)
+            or any(a is not b for a, b in zip(key, self._key, strict=True))
+        ):
             processors = [
                 processor
                 for processor in config["processors"]

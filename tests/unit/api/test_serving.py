@@ -10,6 +10,8 @@ import sys
 
 import bottle
 import pytest
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from tests.unit.api.test_app import WsgiClient, fill_store
 from tunemeld.api import create_app
@@ -146,6 +148,22 @@ class TestServedBytes:
         assert reply.headers["X-Content-Type-Options"] == "nosniff"
         assert reply.headers["Vary"] == "Origin"
         assert reply.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+
+
+class TestRequestLog:
+    """The request line's logger is reused, yet follows every change of the logging setup."""
+
+    def test_request_log_when_logging_is_reconfigured_follows_the_new_setup(
+        self, settings: Settings, store: SQLiteStore
+    ) -> None:
+        client = WsgiClient(create_app(settings, store, MemoryCache()))
+        client.get("/")  # builds the request logger for the first configuration
+        with capture_logs(processors=[merge_contextvars]) as logs:
+            client.get("/", {"X-Request-ID": "after-1"})
+        handled = [e for e in logs if e["event"] == "api_request_handled"]
+        assert [e["request_id"] for e in handled] == ["after-1"]
+        assert handled[0]["status"] == 200
+        assert "exception" not in handled[0]
 
 
 class TestLabelCache:
