@@ -16,6 +16,7 @@ from http import HTTPStatus
 import bottle
 import structlog
 
+from tunemeld.api._access_log import AccessLog
 from tunemeld.exceptions import NotFound, StoreUnavailable, TunemeldError
 from tunemeld.services.cache.answers import CachedAnswer, encode_json, envelope
 from tunemeld.services.monitoring import Metrics
@@ -263,52 +264,6 @@ def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
-class _BoundLog:
-    """The request line's logger: structlog's configuration, bound once, minus no-op processors.
-
-    `structlog.get_logger()` resolves the configuration on every call (loggers cannot be cached
-    on first use: tests and `configure_logging` reconfigure at run time), so this keeps a bound
-    logger while the configured processors (each of them), wrapper, factory and context class
-    are the same objects, and rebuilds it when any changes. The request line never carries an
-    exception, so the exception renderers (`dict_tracebacks`, `format_exc_info`) are left out of
-    its chain: for this line they do nothing but cost time.
-    """
-
-    def __init__(self) -> None:
-        self._key: tuple[object, ...] = ()
-        self._logger: structlog.typing.FilteringBoundLogger | None = None
-
-    def get(self) -> structlog.typing.FilteringBoundLogger:
-        """The bound logger for the current configuration."""
-        config = structlog.get_config()
-        # The processors one by one: `structlog.testing.capture_logs` edits the list in place.
-        key = (
-            *config["processors"],
-            config["wrapper_class"],
-            config["logger_factory"],
-            config["context_class"],
-        )
-        logger = self._logger
-        if (
-            logger is None
-            or len(key) != len(self._key)
-            or any(a is not b for a, b in zip(key, self._key, strict=True))
-        ):
-            processors = [
-                processor
-                for processor in config["processors"]
-                if not isinstance(processor, structlog.processors.ExceptionRenderer)
-            ]
-            logger = structlog.wrap_logger(
-                config["logger_factory"](),
-                processors=processors,
-                wrapper_class=config["wrapper_class"],
-                context_class=config["context_class"],
-            ).bind()
-            self._logger, self._key = logger, key
-        return logger
-
-
 StartResponse = Callable[..., object]
 WsgiCall = Callable[[dict[str, object], StartResponse], Iterable[bytes]]
 
@@ -326,7 +281,7 @@ class RequestObserver:
     def __init__(self, *, metrics: Metrics, cors_origins: Sequence[str]) -> None:
         origins = tuple(cors_origins)
         self._metrics = metrics
-        self._log = _BoundLog()
+        self._log = AccessLog()
 
         def prebuilt(origin: str | None) -> tuple[tuple[str, str], ...]:
             headers = {"X-Content-Type-Options": "nosniff", **cors_headers(origin, origins)}
@@ -387,8 +342,7 @@ class RequestObserver:
             route, method if method in _KNOWN_METHODS else "other", status, seconds
         )
         path = "/" + str(environ.get("PATH_INFO", "")).lstrip("/")
-        self._log.get().info(
-            "api_request_handled",
+        self._log.write(
             method=method,
             route=route,
             path=path[:_MAX_ECHOED_PATH],

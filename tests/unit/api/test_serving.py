@@ -6,15 +6,20 @@ the counts in every metric, whatever is reused between requests.
 
 from __future__ import annotations
 
+import io
+import json
 import sys
+from pathlib import Path
 
 import bottle
 import pytest
+import structlog
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from tests.unit.api.test_app import WsgiClient, fill_store
 from tunemeld.api import create_app
+from tunemeld.api._access_log import AccessLog
 from tunemeld.api.plugins import PreparedAnswer
 from tunemeld.api.server import MAX_WORKERS, check_workers
 from tunemeld.config import Settings
@@ -23,6 +28,7 @@ from tunemeld.models import Genre
 from tunemeld.services import monitoring
 from tunemeld.services.cache import MemoryCache, answer_for, view_cache_key
 from tunemeld.services.cache.answers import AnswerMemo, CachedAnswer
+from tunemeld.services.logging import configure_logging
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import SQLiteStore
 
@@ -217,3 +223,73 @@ class TestCheckWorkers:
         assert check_workers(1) == 1
         with pytest.raises(ConfigError, match="Linux or macOS"):
             check_workers(2)
+
+
+def _lines(settings: Settings, *, bound: dict[str, str]) -> tuple[str, str, AccessLog]:
+    """The same request line written by the compiled path and by structlog itself."""
+    stream = io.StringIO()
+    configure_logging(settings, stream=stream)
+    log = AccessLog()
+    fields = {
+        "method": "GET",
+        "route": "/graph-data/<genre>",
+        "path": "/graph-data/pop-hunter2-secret",
+        "status": 200,
+        "duration_ms": 1.25,
+    }
+    with structlog.contextvars.bound_contextvars(**bound):
+        log.write(**fields)  # type: ignore[arg-type]
+        logger, _ = log._current()
+        logger.info("api_request_handled", **fields)
+    fast, slow = stream.getvalue().splitlines()
+    return fast, slow, log
+
+
+class TestAccessLog:
+    """The compiled request line is the line structlog writes, key for key and byte for byte."""
+
+    @pytest.mark.parametrize("secret", [None, "hunter2-secret"])
+    def test_compiled_line_when_json_is_configured_equals_structlogs(
+        self, tmp_path: Path, secret: str | None
+    ) -> None:
+        providers: dict[str, object] = {"mode": "sample"}
+        if secret is not None:
+            providers["rapidapi_key"] = secret
+        settings = Settings(
+            _env_file=None,
+            database={"url": f"sqlite:///{tmp_path / 'a.db'}"},
+            providers=providers,
+            logging={"format": "json"},
+        )
+        fast, slow, log = _lines(settings, bound={"request_id": "req-7"})
+        assert log._current()[1] is not None  # the compiled path was taken
+        fast_event, slow_event = json.loads(fast), json.loads(slow)
+        assert list(fast_event) == list(slow_event)
+        assert fast.replace(fast_event["timestamp"], "") == slow.replace(
+            slow_event["timestamp"], ""
+        )
+        assert fast_event["request_id"] == "req-7"
+        assert fast_event["timestamp"].endswith("Z")
+        if secret is not None:
+            assert secret not in fast
+            assert fast_event["path"] == slow_event["path"] != "/graph-data/pop-hunter2-secret"
+
+    def test_more_bound_context_when_present_takes_structlogs_path(self, tmp_path: Path) -> None:
+        """Outer context (a run id, say) is kept: only structlog knows how to merge it."""
+        settings = Settings(
+            _env_file=None,
+            database={"url": f"sqlite:///{tmp_path / 'a.db'}"},
+            logging={"format": "json"},
+        )
+        fast, slow, _ = _lines(settings, bound={"request_id": "req-8", "run_id": "outer"})
+        assert json.loads(fast)["run_id"] == "outer"
+        assert list(json.loads(fast)) == list(json.loads(slow))
+
+    def test_console_output_when_configured_is_never_compiled(self, tmp_path: Path) -> None:
+        settings = Settings(
+            _env_file=None,
+            database={"url": f"sqlite:///{tmp_path / 'a.db'}"},
+            logging={"format": "console"},
+        )
+        configure_logging(settings, stream=io.StringIO())
+        assert AccessLog()._current()[1] is None
