@@ -239,6 +239,7 @@ def _lines(settings: Settings, *, bound: dict[str, str]) -> tuple[str, str, Acce
     }
     with structlog.contextvars.bound_contextvars(**bound):
         log.write(**fields)  # type: ignore[arg-type]
+        log.flush()  # the compiled path prints in batches: its line first
         logger, _ = log._current()
         logger.info("api_request_handled", **fields)
     fast, slow = stream.getvalue().splitlines()
