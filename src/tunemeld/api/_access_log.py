@@ -35,6 +35,9 @@ MAX_TEMPLATES = 1024
 FLUSH_SECONDS = 0.05
 """How long a compiled request line may wait in memory before a writer thread prints it."""
 
+_IDLE_ROUNDS = 20
+"""Empty rounds (about a second) after which the writer thread ends until the next line."""
+
 _Fields = tuple[str, str, str, int]  # method, route, path, status
 
 
@@ -54,6 +57,7 @@ class _BatchedWriter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._registered = False
 
     def add(self, line: str) -> None:
         """Queue one line (no system call); starts the writer thread on first use."""
@@ -67,10 +71,21 @@ class _BatchedWriter:
                     target=self._run, name="tunemeld-access-log", daemon=True
                 )
                 self._thread.start()
-                atexit.register(self.close)
+                if not self._registered:
+                    atexit.register(self.close)
+                    self._registered = True
 
     def _run(self) -> None:
+        idle = 0
         while not self._stop.wait(FLUSH_SECONDS):
+            with self._lock:
+                if not self._lines:
+                    idle += 1
+                    if idle >= _IDLE_ROUNDS:  # nothing for a while: end; `add` starts anew
+                        self._thread = None
+                        return
+                    continue
+            idle = 0
             self.flush()
         self.flush()
 

@@ -143,9 +143,12 @@ def serve(app: WsgiApp, *, host: str, port: int, threads: int) -> None:
     socket_map: dict[int, object] = {}
     server = _create_server(app, host, port, threads, socket_map)
     port = int(server.effective_port)
-    log.info("api_server_started", url=_url(host, port), threads=threads, pid=os.getpid())
+
+    def started() -> None:
+        log.info("api_server_started", url=_url(host, port), threads=threads, pid=os.getpid())
+
     try:
-        _run_until_stopped(server, socket_map)
+        _run_until_stopped(server, socket_map, started)
     finally:
         log.info("api_server_stopped", url=_url(host, port), pid=os.getpid())
 
@@ -154,9 +157,12 @@ def serve_socket(app: WsgiApp, sock: socket.socket, *, threads: int) -> None:
     """Serve `app` on an already listening socket (a worker of `serve_workers`) until SIGTERM."""
     socket_map: dict[int, object] = {}
     server = _create_server(app, "", 0, threads, socket_map, sock=sock)
-    log.info("api_worker_started", pid=os.getpid(), threads=threads)
+
+    def started() -> None:
+        log.info("api_worker_started", pid=os.getpid(), threads=threads)
+
     try:
-        _run_until_stopped(server, socket_map)
+        _run_until_stopped(server, socket_map, started)
     finally:
         log.info("api_worker_stopped", pid=os.getpid())
 
@@ -165,19 +171,22 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
-def _run_until_stopped(server: _Server, socket_map: dict[int, object]) -> None:
+def _run_until_stopped(
+    server: _Server, socket_map: dict[int, object], started: Callable[[], None]
+) -> None:
     """Run waitress's loop until SIGTERM/SIGINT (or Ctrl-C), then stop gracefully.
 
     Stopping closes the listening socket (no new connections), lets the loop finish the answers
     in flight for up to `_GRACE_SECONDS`, closes idle keep-alive connections, then ends the
     worker threads. Signal handlers can only be set from the main thread; elsewhere the loop
-    simply runs until interrupted.
+    simply runs until interrupted. `started` is called (to log it) once the handlers are set.
     """
     previous: dict[int, _Handler] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, _raise_stop)
     try:
+        started()  # only now: a SIGTERM from here on is a graceful stop
         with suppress(_Stop, KeyboardInterrupt):
             server.run()
         with suppress(_Stop, KeyboardInterrupt):  # a second signal ends the grace period
