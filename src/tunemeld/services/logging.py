@@ -27,6 +27,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from tunemeld.config import Environment, Settings
+from tunemeld.config._url import REDACTED
 
 __all__ = [
     "DEFAULT_LOG_FILE",
@@ -41,7 +42,6 @@ __all__ = [
     "uses_json",
 ]
 
-REDACTED = "**********"
 DEFAULT_LOG_FILE = Path(".tunemeld") / "logs" / "tunemeld.log"
 """Where `inv api.start --log-file` writes and `inv api.logs` reads when no path is given."""
 
