@@ -384,6 +384,12 @@ class LoggingSettings(_Group):
         default=10 * 1024 * 1024, ge=1024, description="Rotate the log file at this size."
     )
     file_backups: int = Field(default=5, ge=0, le=100, description="Rotated log files kept.")
+    repeat_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A library's repeating log line is written at most once per this many "
+        "seconds (per logger and message); 0 never limits.",
+    )
 
     @field_validator("level", mode="before")
     @classmethod
