@@ -112,14 +112,8 @@ def _usage(flag: str, text: str, expected: str) -> ConfigError:
     return ConfigError(f"{_flag(flag)} {text!r} is not {expected}.")
 
 
-def parse_count(flag: str, text: str | int, *, low: int = 0, high: int | None = None) -> int:
-    """A whole number from `low` to `high` (inclusive), e.g. `-n`, `--workers`, `--threads`."""
+def _whole(flag: str, text: str | int, low: int, high: int | None, expected: str) -> int:
     shown = str(text).strip()
-    expected = (
-        f"a whole number from {low} to {high}"
-        if high is not None
-        else (f"a whole number of at least {low}")
-    )
     try:
         value = int(shown)
     except ValueError:
@@ -129,18 +123,18 @@ def parse_count(flag: str, text: str | int, *, low: int = 0, high: int | None = 
     return value
 
 
+def parse_count(flag: str, text: str | int, *, low: int = 0, high: int | None = None) -> int:
+    """A whole number from `low` to `high` (inclusive), e.g. `-n`, `--workers`, `--threads`."""
+    if high is None:
+        return _whole(flag, text, low, high, f"a whole number of at least {low}")
+    return _whole(flag, text, low, high, f"a whole number from {low} to {high}")
+
+
 def parse_port(flag: str, text: str | int, *, allow_zero: bool = False) -> int:
     """A TCP port, 1-65535 (0 too, meaning any free one, when `allow_zero`)."""
-    shown = str(text).strip()
-    low = 0 if allow_zero else 1
-    expected = "a port from 1 to 65535" + (" (or 0 for any free port)" if allow_zero else "")
-    try:
-        value = int(shown)
-    except ValueError:
-        raise _usage(flag, shown, expected) from None
-    if not low <= value <= 65535:
-        raise _usage(flag, shown, expected)
-    return value
+    if allow_zero:
+        return _whole(flag, text, 0, 65535, "a port from 1 to 65535 (or 0 for any free port)")
+    return _whole(flag, text, 1, 65535, "a port from 1 to 65535")
 
 
 def parse_seconds(flag: str, text: str | float, *, high: float | None = None) -> float:
