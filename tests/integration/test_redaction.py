@@ -58,7 +58,6 @@ def _assert_absent(secret: str, text: str) -> None:
 def _close_file() -> Iterator[None]:
     yield
     close_log_file()
-    logging.getLogger().handlers.clear()
 
 
 @pytest.fixture(name="settings")
