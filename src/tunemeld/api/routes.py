@@ -16,6 +16,7 @@ import bottle
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
     BadRequest,
+    PreparedAnswer,
     envelope,
     json_response,
     raw_header,
@@ -29,6 +30,7 @@ from tunemeld.services.cache.answers import (
     HEADER_ART,
     LAST_UPDATED,
     PLAYLIST_DATA,
+    AnswerMemo,
     CachedAnswer,
     answer_for,
     etag_for,
@@ -96,6 +98,8 @@ class ApiContext:
     cache: Cache
     metrics: Metrics
     health: HealthMemo = field(default_factory=lambda: HealthMemo(0.0))
+    answers: AnswerMemo[PreparedAnswer] = field(default_factory=AnswerMemo)
+    """Each cached answer's responses, built once per cache fill (see `answer_view`)."""
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -141,10 +145,14 @@ def answer_view(
     down only costs a store read: it never fails the request.
     """
     ttl = ctx.settings.cache.ttl_seconds
+
+    def prepare(answer: CachedAnswer) -> PreparedAnswer:
+        return PreparedAnswer(answer, max_age=ttl)
+
     key = view_cache_key(genre, name)
     raw = ctx.cache.get(key)
-    answer = CachedAnswer.unpack(raw) if raw is not None else None
-    if answer is None:
+    prepared = ctx.answers.get(key, raw, prepare) if raw is not None else None
+    if prepared is None:
         doc = ctx.store.get_view(genre, name)
         if doc is None:
             raise NotFound(
@@ -152,11 +160,10 @@ def answer_view(
                 hint="Run `inv etl.run --stage full` to build it.",
             )
         answer = answer_for(doc)
-        ctx.cache.set(key, answer.pack(), ttl_seconds=ttl)
-    headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={ttl}"}
-    if etag_matches(if_none_match, answer.etag):
-        return bottle.HTTPResponse(status=304, headers=headers)
-    return json_response(200, answer.body, headers)
+        packed = answer.pack()
+        ctx.cache.set(key, packed, ttl_seconds=ttl)
+        prepared = ctx.answers.put(key, packed, prepare(answer))
+    return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
 
 
 def _health(ctx: ApiContext) -> bottle.HTTPResponse:
