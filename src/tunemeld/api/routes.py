@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import bottle
 
+from tunemeld.api.page import STATIC_PREFIX, load_assets, wants_html
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
     BadRequest,
@@ -207,10 +208,25 @@ def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
         return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
 
     rules: list[str] = []
+    assets = load_assets()
 
     def index() -> bottle.HTTPResponse:
-        data = {"name": "TuneMeld", "routes": list(rules)}
-        return json_response(200, envelope("success", "TuneMeld API.", data))
+        """The page for a browser; for JSON clients the routes, genres and services."""
+        if wants_html(raw_header("Accept")):
+            return assets.response("index.html", raw_header("If-None-Match"))
+        data = {
+            "name": "TuneMeld",
+            "routes": list(rules),
+            "genres": [genre.value for genre in Genre],
+            "services": [service.value for service in Service],
+        }
+        # `/` answers two shapes on one URL (the global hook owns `Vary`): keep it out of caches.
+        return json_response(
+            200, envelope("success", "TuneMeld API.", data), {"Cache-Control": "no-store"}
+        )
+
+    def asset(name: str) -> bottle.HTTPResponse:
+        return assets.response(name, raw_header("If-None-Match"))
 
     routes: list[tuple[str, Callable[..., bottle.HTTPResponse]]] = [
         ("/", index),
@@ -226,4 +242,6 @@ def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
         app.route(rule, method="GET", callback=callback)
         app.route(rule, method="OPTIONS", callback=_preflight)
         rules.append(rule)
+    # The page's files: not API routes, so not listed in the index.
+    app.route(STATIC_PREFIX + "<name>", method="GET", callback=asset)
     return list(rules)
