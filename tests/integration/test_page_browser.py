@@ -7,13 +7,14 @@ the placeholder). Without chromium the tests skip locally and fail in CI.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,8 +78,14 @@ def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     )
     for day in (DAY1, DAY2):
-        assert etl.run(settings, as_of=day).ok
+        moment = datetime.combine(day, time(13, 0), tzinfo=timezone.utc)
+        assert etl.run(settings, as_of=day, clock=functools.partial(_fixed, moment)).ok
     return path
+
+
+def _fixed(moment: datetime) -> datetime:
+    """A clock stopped at `moment`: the "last 7 days" window then ignores the real date."""
+    return moment
 
 
 def _copy(source: Path, target: Path) -> Path:
@@ -270,29 +277,56 @@ class TestPageWithTwoDaysOfData:
         )
         assert page.console_errors == []
 
-    def test_sort_by_weekly_plays_puts_the_biggest_gain_first(
-        self, sample_db: Path, open_server: Any, watch: Any
+    @pytest.mark.parametrize(
+        ("period", "column", "source", "genre"),
+        [
+            ("Total", "plays", ViewSource.SPOTIFY, Genre.RAP),
+            ("Last 7 days", "plays", ViewSource.SPOTIFY, Genre.COUNTRY),
+            ("Total", "views", ViewSource.YOUTUBE, Genre.POP),
+        ],
+    )
+    def test_sort_by_a_count_puts_the_biggest_first_and_unknown_counts_last(
+        self,
+        sample_db: Path,
+        open_server: Any,
+        watch: Any,
+        period: str,
+        column: str,
+        source: ViewSource,
+        genre: Genre,
     ) -> None:
-        """Last 7 days, then the Spotify plays header: descending, unknown counts last."""
+        """Each row shows the stored count (total, or the change over both days); sorted down."""
         server, store = open_server(sample_db)
         page = watch(server)
-        page.open("?genre=rap")
-        page.page.get_by_label("Last 7 days").check()
-        page.page.get_by_role("button", name="Spotify plays").click()
-        header = page.page.locator('#aggregate th[data-sort="plays"]')
+        page.open(f"?genre={genre.value}")
+        page.page.get_by_label(period, exact=True).check()
+        label = "Spotify plays" if source is ViewSource.SPOTIFY else "YouTube views"
+        page.page.get_by_role("button", name=label, exact=True).click()
+        header = page.page.locator(f'#aggregate th[data-sort="{column}"]')
         assert header.get_attribute("aria-sort") == "descending"
-        cells = page.page.locator('#aggregate tbody td[data-count="plays"]')
-        shown = [_digits(text) for text in cells.all_inner_texts()]
-        known = [value for value in shown if value is not None]
-        assert known == sorted(known, reverse=True)
-        assert shown[: len(known)] == known  # the dashes come after every known count
-        playlist = store.get_playlist(Genre.RAP, AGGREGATE)
+        shown = page.page.eval_on_selector_all(
+            "#aggregate tbody tr",
+            f"rows => rows.map(r => [r.dataset.isrc,"
+            f" r.querySelector('td[data-count={column}]').textContent])",
+        )
+        playlist = store.get_playlist(genre, AGGREGATE)
         assert playlist is not None
-        history = store.view_history(playlist.isrcs, ViewSource.SPOTIFY)
-        gains = [samples[-1].delta for samples in history.values() if len(samples) >= 2]
-        assert known[0] == max(gains)
-        assert len(known) == len(gains)
-        assert page.titles() != _aggregate_titles(store, Genre.RAP)
+        history = store.view_history(playlist.isrcs, source)
+        expected: dict[str, int | None] = {}
+        for isrc in playlist.isrcs:
+            samples = history.get(isrc, [])
+            if not samples:
+                expected[isrc] = None
+            elif period == "Total":
+                expected[isrc] = samples[-1].total
+            else:  # both days lie inside the last 7 days
+                expected[isrc] = samples[-1].total - samples[0].total
+        assert {isrc: _digits(text) for isrc, text in shown} == expected
+        values = [_digits(text) for _, text in shown]
+        known = [value for value in values if value is not None]
+        assert values == known + [None] * (len(values) - len(known))
+        assert known == sorted(known, reverse=True)
+        assert page.titles() != _aggregate_titles(store, genre)
         assert page.console_errors == []
 
     def test_choosing_a_track_opens_its_chart_of_plays_and_views(
@@ -315,6 +349,14 @@ class TestPageWithTwoDaysOfData:
         by_source = {sample.source: sample for sample in history if sample.day == DAY2}
         assert _digits(cells[1]) == by_source[ViewSource.SPOTIFY].delta
         assert _digits(cells[2]) == by_source[ViewSource.YOUTUBE].delta
+        chart.get_by_label("Running total").check()
+        rows = chart.locator("#chart-table tbody tr")
+        rows.nth(1).wait_for(timeout=TIMEOUT_MS)
+        for day, row in zip((DAY1, DAY2), rows.all(), strict=True):
+            cells = row.locator("td").all_inner_texts()
+            totals = {sample.source: sample.total for sample in history if sample.day == day}
+            assert _digits(cells[1]) == totals[ViewSource.SPOTIFY]
+            assert _digits(cells[2]) == totals[ViewSource.YOUTUBE]
         assert page.console_errors == []
 
     def test_theme_toggle_switches_between_light_and_dark(
@@ -362,15 +404,18 @@ class TestPageEdgeCases:
             doc = store.get_view(Genre.POP, name)
             assert doc is not None
             data = doc.data
-            track = data["tracks"][0]
+            playlist = data[0] if isinstance(data, list) else data  # the legacy one-item list
+            track = playlist["tracks"][0]
             track.update(track_name=HOSTILE_NAME, artist_name=HOSTILE_NAME)
-            for key in ("youtube_url", "spotify_url", "url", "album_cover_url"):
+            for key in ("youtube_url", "spotify_url", "url", "track_url", "album_cover_url"):
                 track[key] = HOSTILE_URL
+            track["additional_sources"] = dict.fromkeys(track.get("sources", {}), HOSTILE_URL)
             docs.append(doc.model_copy(update={"data": data, "version": view_version(data)}))
         header = store.get_view(Genre.POP, "header-art")
         assert header is not None
         art = header.data
         art["Spotify"].update(playlist_name=HOSTILE_NAME, playlist_url=HOSTILE_URL)
+        art["Spotify"].update(playlist_cover_url=HOSTILE_URL, playlist_cover_image_url=HOSTILE_URL)
         art["Spotify"]["playlist_cover_description_text"] = HOSTILE_NAME
         docs.append(header.model_copy(update={"data": art, "version": view_version(art)}))
         store.save_views([ViewDoc.model_validate(doc.model_dump()) for doc in docs])

@@ -139,15 +139,20 @@ function seriesOf(graphRow, source) {
   return Array.isArray(found) ? found.filter((p) => Array.isArray(p) && p.length >= 2) : [];
 }
 
+/** TuneMeld's own counts of a source (`counts.Spotify`: total, weekly), or null if not served. */
+function ownCount(row, source) {
+  const own = row.counts && typeof row.counts === "object" ? row.counts[source] : null;
+  return own && typeof own === "object" ? own : null;
+}
+
 /** The newest known total of a source for an aggregate row, or null when none is known. */
 function totalOf(row, source) {
-  const own = row.view_counts ?? row.counts;
-  const fromOwn = own && own[source] ? own[source].total ?? own[source].current : undefined;
-  if (typeof fromOwn === "number") return fromOwn;
+  const own = ownCount(row, source);
+  if (own !== null) return typeof own.total === "number" ? own.total : null;
   const legacy = row.view_count_data_json;
   const block = legacy ? legacy[source] ?? (source === "YouTube" ? legacy.Youtube : undefined) : undefined;
   const current = block && block.current_count_json ? block.current_count_json.current_view_count : undefined;
-  // The legacy block writes 0 for "not known yet"; a real count of zero plays is not a chart hit.
+  // The legacy block writes 0 for "not known yet"; only our own fields can say a real zero.
   return typeof current === "number" && current > 0 ? current : null;
 }
 
@@ -174,8 +179,9 @@ function toRows(playlist, graph) {
         .filter(([t]) => Number.isFinite(t))
         .sort((a, b) => a[0] - b[0]);
       row.series[source] = series;
+      const own = ownCount(track, source);
       row.total[source] = totalOf(track, source);
-      row.weekly[source] = weeklyOf(series);
+      row.weekly[source] = own !== null ? (typeof own.weekly === "number" ? own.weekly : null) : weeklyOf(series);
     }
     return row;
   });
