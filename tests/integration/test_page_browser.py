@@ -26,6 +26,7 @@ from tunemeld import etl
 from tunemeld.api import RunningServer, create_app, start_background_server
 from tunemeld.config import Settings
 from tunemeld.etl.views import LAST_UPDATED, PLAYLIST_DATA, service_playlist_view
+from tunemeld.exceptions import StoreUnavailable
 from tunemeld.models import AGGREGATE, Genre, Service, ViewDoc, ViewSource, view_version
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
@@ -377,6 +378,47 @@ class TestPageWithTwoDaysOfData:
         page.page.locator("#theme[aria-pressed=true]").wait_for(timeout=TIMEOUT_MS)
         assert page.console_errors == []
 
+    def test_keyboard_alone_switches_genre_sorts_and_opens_and_closes_a_chart(
+        self, sample_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Links, sort headers and chart buttons are real controls: Enter works on each."""
+        server, store = open_server(sample_db)
+        page = watch(server)
+        page.open("?genre=pop")
+        keys = page.page.keyboard
+        keys.press("Tab")
+        assert page.page.evaluate("document.activeElement.textContent") == "Skip to the chart"
+        page.page.locator('#genres a[data-genre="rap"]').focus()
+        keys.press("Enter")
+        rap = _aggregate_titles(store, Genre.RAP)
+        page.page.wait_for_function(
+            "title => document.querySelector('#aggregate tbody .track-name')?.textContent"
+            " === title",
+            arg=rap[0],
+            timeout=TIMEOUT_MS,
+        )
+        page.page.locator('#aggregate th[data-sort="rank"] button').focus()
+        keys.press("Enter")
+        assert page.titles() == rap[::-1]
+        chart_button = page.page.locator("#aggregate tbody tr").first.locator("button")
+        chart_button.focus()
+        keys.press("Enter")
+        page.page.locator("#chart").wait_for(state="visible", timeout=TIMEOUT_MS)
+        assert page.page.evaluate("document.activeElement.id") == "chart-title"
+        page.page.locator("#chart-close").focus()
+        keys.press("Enter")
+        assert page.page.locator("#chart").is_hidden()
+        focused = page.page.evaluate("document.activeElement.getAttribute('aria-label')")
+        assert focused == f"Chart of {rap[-1]}"
+        assert page.console_errors == []
+
+
+class _DownStore(SQLiteStore):
+    """A store whose views cannot be read: the API answers 503 with a message."""
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        raise StoreUnavailable("The store did not answer.", hint="Check TUNEMELD_DATABASE__URL.")
+
 
 class TestPageEdgeCases:
     """An empty store, and a store holding hostile provider text."""
@@ -391,6 +433,22 @@ class TestPageEdgeCases:
         message = page.page.locator("#message")
         assert "No data for country yet" in message.inner_text()
         assert "inv etl.run --stage full" in message.inner_text()
+        assert page.page.locator("#aggregate-section").is_hidden()
+
+    def test_api_error_shows_the_servers_message(
+        self, tmp_path: Path, settings: Settings, watch: Any
+    ) -> None:
+        """A 503 from the data routes becomes a visible message, not an empty page."""
+        store = _DownStore.from_url(f"sqlite:///{tmp_path / 'down.db'}")
+        store.init()
+        app = create_app(settings, store, MemoryCache(max_entries=16, ttl_seconds=60))
+        with start_background_server(app) as server:
+            page = watch(server)
+            page.open("?genre=rap")
+            message = page.page.locator("#message").inner_text()
+        store.close()
+        assert "Could not load the chart." in message
+        assert "The store did not answer. Check TUNEMELD_DATABASE__URL." in message
         assert page.page.locator("#aggregate-section").is_hidden()
 
     def test_hostile_names_and_urls_render_as_inert_text(

@@ -253,6 +253,7 @@ function renderHeaders(headerArt) {
     );
   }
   box.replaceChildren(...cards);
+  box.hidden = cards.length === 0;
 }
 
 function renderUpdated(lastUpdated) {
@@ -368,7 +369,17 @@ function renderServices(playlists) {
           "table",
           { class: "tracks compact" },
           caption,
-          el("thead", {}, el("tr", {}, el("th", { scope: "col", class: "num" }, "Rank"), el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Cover")), el("th", { scope: "col" }, "Track"))),
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              el("th", { scope: "col", class: "num" }, "Rank"),
+              el("th", { scope: "col", class: "cover-cell" }, el("span", { class: "sr-only" }, "Cover")),
+              el("th", { scope: "col" }, "Track"),
+            ),
+          ),
           el("tbody", {}, ...rows),
         ),
       ),
