@@ -24,6 +24,7 @@ __all__ = [
     "STATIC_PREFIX",
     "Asset",
     "PageAssets",
+    "asset_response",
     "load_assets",
     "wants_html",
 ]
@@ -71,7 +72,7 @@ def _content_type(name: str) -> str:
 
 @dataclass(frozen=True)
 class PageAssets:
-    """Every file of the page, by name; `response()` answers one with its security headers."""
+    """Every file of the page, by name."""
 
     files: Mapping[str, Asset]
 
@@ -87,22 +88,20 @@ class PageAssets:
             raise NotFound(f"No page asset named {name[:64]!r}.", hint="GET / loads the page.")
         return asset
 
-    def response(self, name: str, if_none_match: str | None) -> bottle.HTTPResponse:
-        """The asset with its ETag and the CSP (304 when the client's copy is current)."""
-        asset = self.get(name)
-        headers = {
-            "Content-Type": asset.content_type,
-            "ETag": asset.etag,
-            # The page shares its URL with the JSON index: never cached; assets revalidate.
-            "Cache-Control": "no-store" if name == PAGE_FILE else "no-cache",
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "Referrer-Policy": "no-referrer",
-        }
-        if if_none_match is not None and asset.etag in {
-            tag.strip().removeprefix("W/") for tag in if_none_match.split(",")
-        }:
-            return bottle.HTTPResponse(status=304, headers=headers)
-        return bottle.HTTPResponse(body=asset.body, status=200, headers=headers)
+
+def asset_response(asset: Asset, *, not_modified: bool) -> bottle.HTTPResponse:
+    """One asset with its ETag and the CSP; 304 without a body when the client's copy is current."""
+    headers = {
+        "Content-Type": asset.content_type,
+        "ETag": asset.etag,
+        # The page shares its URL with the JSON index: never cached; assets revalidate.
+        "Cache-Control": "no-store" if asset.name == PAGE_FILE else "no-cache",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Referrer-Policy": "no-referrer",
+    }
+    if not_modified:
+        return bottle.HTTPResponse(status=304, headers=headers)
+    return bottle.HTTPResponse(body=asset.body, status=200, headers=headers)
 
 
 def load_assets() -> PageAssets:

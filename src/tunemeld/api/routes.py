@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import bottle
 
-from tunemeld.api.page import STATIC_PREFIX, load_assets, wants_html
+from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
     BadRequest,
@@ -210,10 +210,15 @@ def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
     rules: list[str] = []
     assets = load_assets()
 
+    def asset(name: str) -> bottle.HTTPResponse:
+        found = assets.get(name)
+        fresh = etag_matches(raw_header("If-None-Match"), found.etag)
+        return asset_response(found, not_modified=fresh)
+
     def index() -> bottle.HTTPResponse:
         """The page for a browser; for JSON clients the routes, genres and services."""
         if wants_html(raw_header("Accept")):
-            return assets.response("index.html", raw_header("If-None-Match"))
+            return asset(PAGE_FILE)
         data = {
             "name": "TuneMeld",
             "routes": list(rules),
@@ -224,9 +229,6 @@ def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
         return json_response(
             200, envelope("success", "TuneMeld API.", data), {"Cache-Control": "no-store"}
         )
-
-    def asset(name: str) -> bottle.HTTPResponse:
-        return assets.response(name, raw_header("If-None-Match"))
 
     routes: list[tuple[str, Callable[..., bottle.HTTPResponse]]] = [
         ("/", index),

@@ -11,7 +11,7 @@ from tests.unit.api.test_app import WsgiClient
 from tunemeld.api import create_app
 from tunemeld.api.page import CONTENT_SECURITY_POLICY, load_assets, wants_html
 from tunemeld.config import Settings
-from tunemeld.models import Genre, Service
+from tunemeld.models import Genre, Service, ViewSource
 from tunemeld.services.cache import NullCache
 from tunemeld.services.store import SQLiteStore
 
@@ -148,6 +148,19 @@ class TestShippedAssets:
         script = (STATIC / "app.js").read_text()
         for api in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert api not in script
+
+    def test_page_names_no_genre_or_service_itself(self) -> None:
+        """Genres and services come from the API's index: adding one needs no JS change.
+
+        Spotify and YouTube do appear, as the sources of the play and view counts.
+        """
+        shipped = (STATIC / "app.js").read_text() + (STATIC / "index.html").read_text()
+        sources = {source.value for source in ViewSource}
+        services = [service.value for service in Service if service.value not in sources]
+        assert services
+        for name in [genre.value for genre in Genre] + services:
+            assert f'"{name}"' not in shipped
+            assert f">{name}<" not in shipped
 
 
 def _blocks(css: str) -> dict[str, dict[str, str]]:
