@@ -30,6 +30,7 @@ __all__ = [
     "LegacyCount",
     "LegacyCounts",
     "PlaylistDocument",
+    "RouteIndex",
     "ServicePlaylistDocument",
     "ServicePlaylistTrack",
     "SourceCount",
@@ -213,3 +214,10 @@ class WorkerLastUpdated(_Shape):
     """`/api/last-updated`: the old Cloudflare worker's shape."""
 
     last_updated: str = Field(alias="lastUpdated", description="ISO 8601 with offset.")
+
+
+class RouteIndex(_Shape):
+    """`GET /` for a JSON client: the API's name and every route rule."""
+
+    name: str
+    routes: list[str]
