@@ -6,6 +6,7 @@ chart modules): a field it reads missing, renamed or of another type breaks a re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -186,3 +187,50 @@ def test_last_updated_is_an_iso_time(call: ApiCaller, genre: str) -> None:
     """`new Date(data.last_updated)`."""
     data = _data(call, f"/last-updated/{genre}")
     assert data["last_updated"].startswith(DAY2.isoformat())
+
+
+class TestWorkerRoutes:
+    """The old Cloudflare worker's `/api/...` routes: the same data, no envelope."""
+
+    @pytest.mark.parametrize(
+        ("worker", "django"),
+        [
+            ("/api/main-playlist?genre=pop", "/playlist-data/pop"),
+            ("/api/graph-data?genre=rap", "/graph-data/rap"),
+            ("/api/header-art?genre=dance", "/header-art/dance"),
+            ("/api/service-playlist?genre=country&service=AppleMusic", None),
+        ],
+    )
+    def test_answers_exactly_the_data_of_the_django_route(
+        self, call: ApiCaller, worker: str, django: str | None
+    ) -> None:
+        django = django or "/service-playlist/country/AppleMusic"
+        status, body = call(worker)
+        assert status == 200
+        assert json.loads(body) == _data(call, django)
+
+    def test_last_updated_is_camel_case(self, call: ApiCaller) -> None:
+        status, body = call("/api/last-updated?genre=pop")
+        assert status == 200
+        assert json.loads(body) == {"lastUpdated": _data(call, "/last-updated/pop")["last_updated"]}
+
+    @pytest.mark.parametrize(
+        ("path", "expected", "words"),
+        [
+            ("/api/main-playlist", 400, "'genre' is missing"),
+            ("/api/main-playlist?genre=", 400, "'genre' is missing"),
+            ("/api/service-playlist?genre=pop", 400, "'service' is missing"),
+            ("/api/last-updated?genre=jazz", 404, "Unknown genre 'jazz'"),
+            ("/api/service-playlist?genre=pop&service=Tidal", 404, "Unknown service 'Tidal'"),
+            ("/api/graph-data?genre=" + "x" * 65, 400, "at most 64"),
+        ],
+    )
+    def test_bad_parameters_get_a_json_error_envelope(
+        self, call: ApiCaller, path: str, expected: int, words: str
+    ) -> None:
+        status, body = call(path)
+        assert status == expected
+        error = json.loads(body)
+        assert error["status"] == "error"
+        assert words in error["message"]
+        assert error["data"] is None

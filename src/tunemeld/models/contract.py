@@ -30,6 +30,7 @@ __all__ = [
     "LegacyCount",
     "LegacyCounts",
     "PlaylistDocument",
+    "RouteIndex",
     "ServicePlaylistDocument",
     "ServicePlaylistTrack",
     "SourceCount",
@@ -213,3 +214,12 @@ class WorkerLastUpdated(_Shape):
     """`/api/last-updated`: the old Cloudflare worker's shape."""
 
     last_updated: str = Field(alias="lastUpdated", description="ISO 8601 with offset.")
+
+
+class RouteIndex(_Shape):
+    """`GET /` for a JSON client: the API's name, every route rule, the genres and services."""
+
+    name: str
+    routes: list[str]
+    genres: list[Genre] = Field(description="Every genre, in order (the page's switcher).")
+    services: list[Service] = Field(description="Every playlist service, in aggregate priority.")
