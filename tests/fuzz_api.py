@@ -18,24 +18,14 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from tests.sample import sample_settings
 from tunemeld import etl
 from tunemeld.api import create_app, start_background_server
-from tunemeld.config import Settings
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
 
 AS_OF = (date(2026, 11, 24), date(2026, 11, 25))
 """Two days, so the counts and series hold real deltas."""
-
-
-def _settings(folder: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        env="testing",
-        database={"url": f"sqlite:///{folder / 'tunemeld.db'}"},
-        providers={"mode": "sample", "backoff_initial": 0.0, "backoff_max": 0.0},
-        logging={"level": "WARNING"},
-    )
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -56,7 +46,7 @@ def main(argv: list[str]) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="tunemeld-fuzz-") as tmp:
         folder = Path(tmp)
-        settings = _settings(folder)
+        settings = sample_settings(folder / "tunemeld.db")
         for day in AS_OF:
             report = etl.run(settings, as_of=day)
             if not report.ok:
