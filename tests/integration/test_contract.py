@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.integration.api_calls import ApiCaller, api_for, data_of
+from tests.sample import sample_settings
 from tunemeld import etl
-from tunemeld.config import Settings
 from tunemeld.models import Genre, Service
 from tunemeld.services.store import SQLiteStore
 
@@ -26,18 +26,7 @@ DAY2 = date(2026, 11, 25)
 @pytest.fixture(scope="module", name="call")
 def _call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCaller]:
     """The in-process API over a store filled by full runs on two consecutive days."""
-    path = tmp_path_factory.mktemp("contract") / "tunemeld.db"
-    settings = Settings(
-        _env_file=None,
-        env="testing",
-        database={"url": f"sqlite:///{path}"},
-        providers={
-            "mode": "sample",
-            "backoff_initial": 0.0,
-            "backoff_max": 0.0,
-            "buckets": {"youtube_search": {"limit": 10_000}},
-        },
-    )
+    settings = sample_settings(tmp_path_factory.mktemp("contract") / "tunemeld.db")
     for day in (DAY1, DAY2):
         assert etl.run(settings, as_of=day).ok
     store = SQLiteStore.from_url(settings.database.url)

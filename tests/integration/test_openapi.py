@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -17,10 +18,10 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.integration.api_calls import ApiCaller, api_for
+from tests.sample import sample_settings
 from tunemeld import etl
 from tunemeld.api.check import route_paths
 from tunemeld.api.routes import ROUTES
-from tunemeld.config import Settings
 from tunemeld.models import Genre
 from tunemeld.services.store import SQLiteStore
 
@@ -38,18 +39,9 @@ ERROR_PATHS = [
 """Answers 400 or 404: each must be a documented status with a body in the error schema."""
 
 
-def _settings(path: str) -> Settings:
-    return Settings(
-        _env_file=None,
-        env="testing",
-        database={"url": f"sqlite:///{path}"},
-        providers={"mode": "sample", "backoff_initial": 0.0, "backoff_max": 0.0},
-    )
-
-
 @pytest.fixture(scope="module", name="filled")
 def _filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCaller]:
-    settings = _settings(str(tmp_path_factory.mktemp("openapi") / "tunemeld.db"))
+    settings = sample_settings(tmp_path_factory.mktemp("openapi") / "tunemeld.db")
     assert etl.run(settings, as_of=date(2026, 11, 24)).ok
     store = SQLiteStore.from_url(settings.database.url)
     try:
@@ -60,8 +52,8 @@ def _filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCaller]:
 
 
 @pytest.fixture(name="empty")
-def _empty(tmp_path: Any) -> Iterator[ApiCaller]:
-    settings = _settings(str(tmp_path / "empty.db"))
+def _empty(tmp_path: Path) -> Iterator[ApiCaller]:
+    settings = sample_settings(tmp_path / "empty.db")
     store = SQLiteStore.from_url(settings.database.url)
     store.init()
     try:
@@ -118,7 +110,7 @@ def test_document_has_every_route_of_the_table_and_no_other(document: dict[str, 
         assert set(item) == {"get", "options"}
 
 
-@pytest.mark.parametrize("path", [*route_paths(list(Genre)), "/"])
+@pytest.mark.parametrize("path", [*route_paths(list(Genre)), "/", "/openapi.json"])
 def test_every_real_success_answer_fits_the_schema(
     filled: ApiCaller, document: dict[str, Any], path: str
 ) -> None:

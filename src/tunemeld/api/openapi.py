@@ -204,8 +204,11 @@ def build_document(version: str) -> dict[str, Any]:
             },
             "options": {
                 "operationId": f"{route.operation_id}Preflight",
-                "summary": "CORS preflight.",
-                "parameters": [p for p in parameters if p["in"] != "header"],
+                "summary": "CORS preflight: answered whatever the path's names are.",
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in route.path_params
+                ],
                 "responses": {"204": {"description": "The allowed methods and headers."}},
             },
         }

@@ -68,13 +68,23 @@ WEEK = timedelta(days=7)
 """The window of the "weekly" counts: current minus the first count inside the last 7 days."""
 
 
+def _window(
+    samples: list[ViewSample], now: datetime
+) -> tuple[ViewSample | None, ViewSample | None]:
+    """(initial, current): the first sample inside the last 7 days and the newest one.
+
+    When no sample is that recent, the newest is both (a weekly change of 0).
+    """
+    newest = samples[-1] if samples else None
+    since = now - WEEK
+    return next((s for s in samples if s.timestamp >= since), newest), newest
+
+
 def _source_count(samples: list[ViewSample], now: datetime) -> SourceCount:
     """Newest total, and its change since the first sample inside the last 7 days."""
-    if not samples:
+    initial, newest = _window(samples, now)
+    if initial is None or newest is None:
         return SourceCount(total=None, weekly=None, timestamp=None)
-    newest = samples[-1]
-    since = now - WEEK
-    initial = next((s for s in samples if s.timestamp >= since), newest)
     return SourceCount(
         total=newest.total,
         weekly=newest.total - initial.total,
@@ -84,9 +94,7 @@ def _source_count(samples: list[ViewSample], now: datetime) -> SourceCount:
 
 def _legacy_count(samples: list[ViewSample], now: datetime) -> LegacyCount:
     """The old client's block: initial = first count inside the last 7 days, 0 when unknown."""
-    newest = samples[-1] if samples else None
-    since = now - WEEK
-    initial = next((s for s in samples if s.timestamp >= since), newest)
+    initial, newest = _window(samples, now)
     return LegacyCount(
         initial_count_json=InitialCount(
             initial_timestamp=_epoch_ms(initial.timestamp) if initial else None,
