@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from tunemeld.models.genre import AGGREGATE, Genre, Service, ViewSource
 
 __all__ = [
-    "AGGREGATE_NAME",
     "LEGACY_YOUTUBE",
     "AggregateTrack",
     "CurrentCount",
@@ -37,9 +36,6 @@ __all__ = [
     "SourceCounts",
     "WorkerLastUpdated",
 ]
-
-AGGREGATE_NAME = AGGREGATE
-"""`service_name` of the aggregate playlist document."""
 
 LEGACY_YOUTUBE = "Youtube"
 """The key the old pipeline wrote for YouTube series and counts (our own fields say YouTube)."""
@@ -129,7 +125,7 @@ class PlaylistDocument(_Shape):
 
     genre: Genre
     genre_name: str
-    service_name: str = Field(description=f"Always {AGGREGATE_NAME!r}.")
+    service_name: str = Field(description=f"Always {AGGREGATE!r}.")
     tracks: list[AggregateTrack]
 
 
