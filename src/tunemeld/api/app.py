@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bottle
 
+from tunemeld import __version__
+from tunemeld.api.openapi import document_bytes
 from tunemeld.api.plugins import (
     ErrorEnvelopePlugin,
     ObservedBottle,
@@ -43,7 +45,8 @@ def create_app(
     install_error_pages(app)
     install_request_hooks(app, metrics=metrics, cors_origins=settings.api.cors_origins)
     health = HealthMemo(settings.health.cache_seconds)
-    add_routes(app, ApiContext(settings, store, cache, metrics, health))
+    context = ApiContext(settings, store, cache, metrics, health)
+    add_routes(app, context, openapi=lambda: document_bytes(__version__))
     return app
 
 
