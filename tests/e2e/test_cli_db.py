@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.test_cli import tunemeld
 from tests.integration.conftest import _mongo_server, _mongo_url  # noqa: F401 (fixtures)
-from tunemeld.services.store import COLLECTIONS
+from tunemeld.services.store import COLLECTIONS, EXPORTED
 
 DAY = "2026-03-01"
 
@@ -30,7 +30,7 @@ def _filled_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {name: (folder / f"{name}.jsonl").read_bytes() for name in COLLECTIONS}
+    return {name: (folder / f"{name}.jsonl").read_bytes() for name in EXPORTED}
 
 
 class TestUnreachableMongo:

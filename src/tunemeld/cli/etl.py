@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from invoke.collection import Collection
@@ -25,9 +26,9 @@ from tunemeld.cli._common import (
     parse_date,
     sample_notice,
 )
-from tunemeld.etl.status import UnitState, latest_unit_states
-from tunemeld.exceptions import NotFound
-from tunemeld.models import RunReport
+from tunemeld.etl.status import UnitState, as_seen_now, current_writer, latest_unit_states
+from tunemeld.exceptions import ConfigError, NotFound
+from tunemeld.models import RunReport, RunStatus
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
@@ -42,6 +43,8 @@ __all__ = ["collection"]
         "Spotify, AppleMusic, SoundCloud",
         "dry-run": "print the plan and the calls it would make; change nothing",
         "date": "the day to run as, YYYY-MM-DD (default today); the sample world evolves with it",
+        "wait": "if another run is writing to the store, wait up to SECONDS for it to finish "
+        "(default 0: exit 2 at once, naming it)",
     },
 )
 def run(
@@ -51,10 +54,12 @@ def run(
     service: list[str] | None = None,
     dry_run: bool = False,
     date_: str = "",
+    wait: str = "0",
 ) -> None:
-    """Run ETL stages and print the run report; exit 1 if any unit failed."""
+    """Run ETL stages and print the run report; exit 1 if a unit failed, 2 if the store is busy."""
     with errors_to_exit():
         as_of = parse_date(date_) if date_ else None
+        wait_seconds = _parse_wait(wait)
         settings = load_cli_settings()
         sample_notice(settings)
         interactive = sys.stderr.isatty() and not dry_run
@@ -68,6 +73,7 @@ def run(
                 dry_run=dry_run,
                 as_of=as_of,
                 progress=progress,
+                wait=wait_seconds,
             )
         finally:
             if progress is not None:
@@ -77,11 +83,30 @@ def run(
         raise Exit(code=FAILED)
 
 
+def _parse_wait(text: str) -> float:
+    """`--wait SECONDS`: a number of seconds, 0 or more; ConfigError (exit 2) otherwise."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(
+            f"--wait {text!r} is not a number of seconds.",
+            hint="Use --wait 0 (the default: do not wait) or e.g. --wait 600 for ten minutes.",
+        )
+    return seconds
+
+
 @task(name="status", help={"run": "show this run's record in detail (run id from etl.run)"})
 def status(c: Context, run: str = "") -> None:
-    """Show the newest result of every (stage, service, genre) unit, or one run's details."""
+    """Show the newest result of every (stage, service, genre) unit, or one run's details.
+
+    Read-only: it never waits for, nor takes, the run lease. A `running` record whose process
+    is gone shows as `abandoned`.
+    """
     report: RunReport | None = None
     states: list[UnitState] = []
+    writer: str | None = None
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
         store = open_store(settings)
@@ -98,6 +123,9 @@ def status(c: Context, run: str = "") -> None:
                 states = latest_unit_states(store)
                 newest = store.list_runs(1)
                 report = newest[0] if newest else None
+            if report is not None:
+                report = as_seen_now(store, report)
+            writer = current_writer(store)
         finally:
             store.close()
     console = out_console()
@@ -105,9 +133,16 @@ def status(c: Context, run: str = "") -> None:
         print_report(report, console)
         return
     print_unit_states(states, console)
+    if writer is not None:
+        console.print(f"Writing now: {writer}.")
     if report is not None:
+        seen = (
+            f", last seen alive {report.last_seen_at:%Y-%m-%d %H:%M:%S} UTC"
+            if report.status is RunStatus.ABANDONED and report.last_seen_at
+            else ""
+        )
         console.print(
-            f"Newest run {report.run_id} (as of {report.as_of}, {report.status.value}); "
+            f"Newest run {report.run_id} (as of {report.as_of}, {report.status.value}{seen}); "
             f"`inv etl.status --run {report.run_id}` shows all of it."
         )
         print_run_usage(report, console)
