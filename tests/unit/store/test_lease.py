@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -161,6 +162,25 @@ class TestTakeRunLease:
         lease = take_run_lease(store, run_id="r2", seconds=60)
         assert store.get_run("far1").status is RunStatus.ABANDONED  # type: ignore[union-attr]
         lease.release()
+
+    def test_lease_when_held_is_renewed_by_its_thread_without_the_run_doing_anything(
+        self, store: SQLiteStore
+    ) -> None:
+        """A slow unit cannot let the lease lapse: the renewer thread extends it on its own."""
+        lease = take_run_lease(store, run_id="r1", seconds=1)
+        try:
+            first = store.get_lease(RUN_LEASE)
+            assert first is not None
+            deadline = time.monotonic() + 60
+            current = first
+            while current.token == first.token and time.monotonic() < deadline:
+                time.sleep(0.05)  # polling the store: the observable effect of a renewal
+                current = store.get_lease(RUN_LEASE) or first
+            assert current.token != first.token, "the lease was never renewed"
+            assert current.expires_at > first.expires_at
+        finally:
+            lease.release()
+        assert store.get_lease(RUN_LEASE) is None
 
     def test_renew_when_another_run_took_over_sets_lost_and_keeps_their_lease(
         self, store: SQLiteStore

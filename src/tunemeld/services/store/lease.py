@@ -199,6 +199,7 @@ def take_run_lease(
     """
     deadline = time.monotonic() + max(0.0, wait)
     started = clock()
+    waiting = False
     while True:
         current = store.get_lease(RUN_LEASE)
         now = clock()
@@ -224,6 +225,9 @@ def take_run_lease(
         left = deadline - time.monotonic()
         if left <= 0:
             raise _held(current, waited=wait, seconds=seconds)
+        if not waiting:
+            waiting = True
+            log.info("run_lease_waiting", holder=describe_lease(current), wait_seconds=wait)
         sleep(min(_POLL_SECONDS, left))
 
 
