@@ -313,6 +313,67 @@ def _assert_quota_agrees(store: Store, world: World, run_ids: list[str]) -> None
     assert summed == recorded
 
 
+SPENDER = """
+import sys, time, pathlib
+from datetime import date, datetime, timezone
+from tunemeld.config import Settings
+from tunemeld.services.store import open_store_url
+
+url, folder, name = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+store = open_store_url(url, Settings(_env_file=None, env="testing"))
+(folder / (name + ".ready")).touch()
+deadline = time.monotonic() + 300
+while not (folder / "go").exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+now = datetime.now(timezone.utc)
+granted = [store.spend_quota(date(2026, 3, 2), "youtube_search", 1, limit=50, at=now)
+           for _ in range(60)]
+print(sum(g is not None for g in granted))
+store.close()
+"""
+"""A process that spends 60 units of a 50-unit bucket as soon as the file `go` appears."""
+
+
+class TestSharedQuota:
+    """Processes sharing a store (two machines on MongoDB) never pass a limit together."""
+
+    def test_two_processes_spending_at_once_get_exactly_the_limit_between_them(
+        self, target: StoreTarget, tmp_path: Path
+    ) -> None:
+        new_url, _ = target
+        url = new_url()
+        _store(url).close()  # created before the race
+        spenders = [
+            subprocess.Popen(
+                [sys.executable, "-c", SPENDER, url, str(tmp_path), f"p{n}"],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for n in (0, 1)
+        ]
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while not all((tmp_path / f"p{n}.ready").exists() for n in (0, 1)):
+                assert time.monotonic() < deadline, "the spenders never got ready"
+                assert all(p.poll() is None for p in spenders), "a spender died"
+                time.sleep(0.02)
+            (tmp_path / "go").touch()
+            outputs = [p.communicate(timeout=TIMEOUT)[0] for p in spenders]
+        finally:
+            for process in spenders:
+                if process.poll() is None:
+                    process.kill()
+                process.wait(timeout=60)
+        assert [p.returncode for p in spenders] == [0, 0]
+        assert sum(int(out.strip()) for out in outputs) == 50
+        store = _store(url)
+        try:
+            assert store.quota_usage(DAY) == {"youtube_search": 50}
+        finally:
+            store.close()
+
+
 class TestKilledRuns:
     """SIGKILL at 10 moments of a run's life: units recorded >= calls made; the run is abandoned."""
 

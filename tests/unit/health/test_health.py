@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 
 from tunemeld.config import Settings
+from tunemeld.config.settings import QuotaBucket
 from tunemeld.exceptions import ProviderAuthError, StoreUnavailable
 from tunemeld.models import Genre, RunReport, RunStatus, Stage, UnitResult, UnitStatus, ViewDoc
 from tunemeld.services.cache import MemoryCache, NullCache
@@ -223,6 +224,35 @@ class TestProviders:
         rows = check_providers(settings, live=True, as_of=NOW.date())
         assert all(r.status is CheckStatus.PASS for r in rows), rows
         assert all(r.details["live"] and r.details["calls"] >= 1 for r in rows)
+
+    def test_live_check_with_a_store_records_its_units_there_first(
+        self, settings: Settings, store: SQLiteStore
+    ) -> None:
+        """Beside a run, a live check spends from the same quota_usage, never past a limit."""
+        rows = check_providers(settings, live=True, as_of=NOW.date(), store=store)
+        assert all(r.status is CheckStatus.PASS for r in rows), rows
+        usage = store.quota_usage(NOW.date())
+        assert usage["youtube"] == 1  # one videos.list
+        assert usage["spotify_web"] >= 1
+
+    def test_live_check_when_the_store_says_a_bucket_is_spent_does_not_call(
+        self, settings: Settings, store: SQLiteStore
+    ) -> None:
+        spent = settings.model_copy(
+            update={
+                "providers": settings.providers.model_copy(
+                    update={
+                        "buckets": {**settings.providers.buckets, "youtube": QuotaBucket(limit=3)}
+                    }
+                )
+            }
+        )
+        store.add_quota_usage(NOW.date(), "youtube", 3, at=NOW)
+        rows = {r.name: r for r in check_providers(spent, live=True, as_of=NOW.date(), store=store)}
+        youtube = rows["provider YouTube"]
+        assert youtube.status is CheckStatus.FAIL
+        assert "quota bucket is spent" in youtube.summary
+        assert store.quota_usage(NOW.date())["youtube"] == 3
 
     def test_live_check_when_a_provider_refuses_fails_that_row_with_the_hint(
         self, settings: Settings
