@@ -1,5 +1,7 @@
 """The run lease: one writing run per store at a time, across processes and machines.
 
+`db.reset`, `db.import` and `db.copy` (on its target) hold it too while they write.
+
 A run takes the `etl` lease (a record in the store's `leases` collection) before it writes,
 renews it from a background thread while it works (so a slow unit cannot let it lapse) and
 releases it at the end, also on an error or Ctrl-C. A second run waits up to `wait` seconds
@@ -235,7 +237,7 @@ def _held(lease: Lease, *, waited: float, seconds: float) -> RunLeaseHeld:
     holder = describe_lease(lease)
     after = f" after waiting {waited:g} s" if waited > 0 else ""
     return RunLeaseHeld(
-        f"Another ETL run is writing to this store{after}: {holder} "
+        f"Another run is writing to this store{after}: {holder} "
         f"(last renewed {_when(lease.renewed_at)}).",
         holder=holder,
         hint=f"Let it finish (`inv etl.status` shows it), or start this run with --wait SECONDS "
