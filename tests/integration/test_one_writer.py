@@ -400,6 +400,10 @@ class TestKilledRuns:
             store = _store(url)
             try:
                 _assert_recorded_covers_calls(store, fresh_world, f"after kill {trial}")
+                if trial == 0:  # read-only status already calls the dead run abandoned
+                    shown = _status(url, fresh_world, tmp_path)
+                    assert "abandoned, last seen alive" in shown, shown
+                    assert "Writing now" not in shown
                 settle()
                 rerun = _start(url, fresh_world, tmp_path / f"rerun{trial}.log")
                 assert rerun.wait() == 0, rerun.stderr()[-3000:]
@@ -412,6 +416,21 @@ class TestKilledRuns:
                 assert runs[rerun.process.pid].status is RunStatus.OK
             finally:
                 store.close()
+
+
+def _status(url: str, world: World, cwd: Path) -> str:
+    """`tunemeld etl.status` output (it never waits for, nor takes, the lease)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tunemeld", "etl.status"],
+        cwd=cwd,
+        env={**_env(url, world), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.split())
 
 
 def _calls_reached(world: World, moment: int) -> Callable[[], bool]:
