@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 
 from invoke.collection import Collection
@@ -24,10 +23,14 @@ from tunemeld.cli._common import (
     errors_to_exit,
     load_cli_settings,
     parse_date,
+    parse_genres,
+    parse_seconds,
+    parse_services,
+    parse_stages,
     sample_notice,
 )
 from tunemeld.etl.status import UnitState, as_seen_now, current_writer, latest_unit_states
-from tunemeld.exceptions import ConfigError, NotFound
+from tunemeld.exceptions import NotFound
 from tunemeld.models import RunReport, RunStatus
 from tunemeld.services.store import open_store
 
@@ -37,9 +40,9 @@ __all__ = ["collection"]
 @task(
     iterable=["genre", "service"],
     help={
-        "stage": "extract|transform|aggregate|view_count|full (default full)",
-        "genre": "only this genre (repeatable): country, dance, pop, rap",
-        "service": "only this service for extract/transform (repeatable): "
+        "stage": "extract|transform|aggregate|view_count|full, or a comma list (default full)",
+        "genre": "only this genre (repeatable or a comma list): country, dance, pop, rap",
+        "service": "only this service for extract/transform (repeatable or a comma list): "
         "Spotify, AppleMusic, SoundCloud",
         "dry-run": "print the plan and the calls it would make; change nothing",
         "date": "the day to run as, YYYY-MM-DD (default today); the sample world evolves with it",
@@ -58,8 +61,11 @@ def run(
 ) -> None:
     """Run ETL stages and print the run report; exit 1 if a unit failed, 2 if the store is busy."""
     with errors_to_exit():
+        stages = parse_stages(stage)
+        genres = parse_genres(genre)
+        services = parse_services(service)
         as_of = parse_date(date_) if date_ else None
-        wait_seconds = _parse_wait(wait)
+        wait_seconds = parse_seconds("wait", wait)
         settings = load_cli_settings()
         sample_notice(settings)
         interactive = sys.stderr.isatty() and not dry_run
@@ -67,9 +73,9 @@ def run(
         try:
             report = etl.run(
                 settings,
-                stages=[s for s in stage.split(",") if s],
-                genres=genre or None,
-                services=service or None,
+                stages=stages,
+                genres=genres or None,
+                services=services or None,
                 dry_run=dry_run,
                 as_of=as_of,
                 progress=progress,
@@ -81,20 +87,6 @@ def run(
     print_report(report, out_console())
     if not report.ok:
         raise Exit(code=FAILED)
-
-
-def _parse_wait(text: str) -> float:
-    """`--wait SECONDS`: a number of seconds, 0 or more; ConfigError (exit 2) otherwise."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ConfigError(
-            f"--wait {text!r} is not a number of seconds.",
-            hint="Use --wait 0 (the default: do not wait) or e.g. --wait 600 for ten minutes.",
-        )
-    return seconds
 
 
 @task(name="status", help={"run": "show this run's record in detail (run id from etl.run)"})
