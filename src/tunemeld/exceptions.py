@@ -10,6 +10,7 @@ TunemeldError                           .hint: what the user should do next
 │                                          `PayloadError` is the same class under its old name
 ├── LookupsDeferred                     a spent bucket left too many lookups for later: skipped
 ├── StoreError ── StoreUnavailable(+Transient)                                  -> HTTP 503
+├── RunLeaseHeld                        another run holds the store's run lease (.holder) -> exit 2
 └── NotFound(+LookupError)              unknown genre/service, or no data yet   -> HTTP 404
 
 This module imports nothing from tunemeld, so every layer can raise these.
@@ -27,6 +28,7 @@ __all__ = [
     "ProviderPayloadError",
     "ProviderUnavailable",
     "QuotaExhausted",
+    "RunLeaseHeld",
     "StoreError",
     "StoreUnavailable",
     "Transient",
@@ -168,6 +170,17 @@ class StoreError(TunemeldError):
 
 class StoreUnavailable(StoreError, Transient):
     """The store cannot be reached or opened; the API answers 503."""
+
+
+class RunLeaseHeld(TunemeldError):
+    """Another run holds the store's run lease (one writer at a time); the CLI exits with code 2.
+
+    `holder` describes the running run (id, start, host, pid) in words.
+    """
+
+    def __init__(self, message: str, *, holder: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.holder = holder
 
 
 class NotFound(TunemeldError, LookupError):

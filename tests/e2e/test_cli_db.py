@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_cli import tunemeld
 from tests.integration.conftest import _mongo_server, _mongo_url  # noqa: F401 (fixtures)
-from tunemeld.services.store import COLLECTIONS
+from tunemeld.services.store import COLLECTIONS, EXPORTED, RUN_LEASE, Lease, SQLiteStore
 
 DAY = "2026-03-01"
 
@@ -30,7 +31,7 @@ def _filled_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {name: (folder / f"{name}.jsonl").read_bytes() for name in COLLECTIONS}
+    return {name: (folder / f"{name}.jsonl").read_bytes() for name in EXPORTED}
 
 
 class TestUnreachableMongo:
@@ -149,3 +150,42 @@ class TestTransferTasks:
         assert result.returncode == 2
         assert "not a complete export" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+class TestWritersTakeTheLease:
+    """db.reset and db.import write the whole store: not while a run holds its lease."""
+
+    @pytest.mark.parametrize("task", [("db.reset", "--yes"), ("db.import", "--replace", "x")])
+    def test_task_when_a_run_is_writing_exits_2_naming_it_and_changes_nothing(
+        self, filled_sqlite: Path, tmp_path: Path, task: tuple[str, ...]
+    ) -> None:
+        copy = tmp_path / "copy.db"
+        copy.write_bytes(filled_sqlite.read_bytes())
+        assert tunemeld(tmp_path, "db.export", "x", env=_sqlite_env(filled_sqlite)).returncode == 0
+        store = SQLiteStore(copy)
+        now = datetime.now(timezone.utc)
+        lease = Lease(
+            name=RUN_LEASE,
+            token="t1",
+            run_id="busyrun12345",
+            host="etl-box",
+            pid=777,
+            started_at=now,
+            renewed_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+        try:
+            assert store.swap_lease(lease, expected=None)
+            before = {s.name: s.count for s in store.status()}
+
+            result = tunemeld(tmp_path, *task, env=_sqlite_env(copy))
+
+            assert result.returncode == 2, result.stderr
+            said = " ".join(result.stderr.split())
+            assert "run busyrun12345" in said
+            assert "on etl-box, pid 777" in said
+            assert "Traceback" not in said
+            assert {s.name: s.count for s in store.status()} == before
+            assert store.get_lease(RUN_LEASE) == lease
+        finally:
+            store.close()

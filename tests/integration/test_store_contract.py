@@ -50,6 +50,9 @@ from tunemeld.models import (
 from tunemeld.services.store import (
     COLLECTIONS,
     EXPORT_KEYS,
+    EXPORTED,
+    RUN_LEASE,
+    Lease,
     Lookup,
     MongoStore,
     SQLiteStore,
@@ -225,6 +228,19 @@ def _run(run_id: str, started_at: datetime, *, status: RunStatus = RunStatus.OK)
 def _view(genre: Genre, name: str, data: object, *, updated_at: datetime = T0) -> ViewDoc:
     return ViewDoc(
         genre=genre, name=name, data=data, version=view_version(data), updated_at=updated_at
+    )
+
+
+def _lease(run_id: str, token: str, *, at: datetime = T0, pid: int = 4242) -> Lease:
+    return Lease(
+        name=RUN_LEASE,
+        token=token,
+        run_id=run_id,
+        host="db1.example.net",
+        pid=pid,
+        started_at=T0,
+        renewed_at=at,
+        expires_at=at + timedelta(minutes=2),
     )
 
 
@@ -789,6 +805,130 @@ class TestQuotaUsage:
         assert any_store.quota_usage(DAY0) == {"rapidapi": 100}
 
 
+class TestQuotaSpending:
+    """spend_quota: recorded before the call, atomically, never past a limit, across stores."""
+
+    def test_spend_quota_when_under_the_limit_records_and_returns_the_total(
+        self, any_store: Store
+    ) -> None:
+        assert any_store.spend_quota(DAY0, "youtube_search", 2, limit=3, at=T0) == 2
+        assert any_store.spend_quota(DAY0, "youtube_search", 1, limit=3, at=T0) == 3
+        assert any_store.quota_usage(DAY0) == {"youtube_search": 3}
+
+    def test_spend_quota_when_it_would_pass_the_limit_records_nothing(
+        self, any_store: Store
+    ) -> None:
+        """Refused spending is not recorded, for a new bucket and for a used one."""
+        assert any_store.spend_quota(DAY0, "youtube_search", 4, limit=3, at=T0) is None
+        assert any_store.quota_usage(DAY0) == {}
+        assert any_store.spend_quota(DAY0, "youtube_search", 2, limit=3, at=T0) == 2
+        assert any_store.spend_quota(DAY0, "youtube_search", 2, limit=3, at=T0) is None
+        assert any_store.quota_usage(DAY0) == {"youtube_search": 2}
+
+    def test_spend_quota_when_unlimited_always_records(self, any_store: Store) -> None:
+        any_store.add_quota_usage(DAY0, "pages", 10, at=T0)
+        assert any_store.spend_quota(DAY0, "pages", 5, limit=None, at=T0) == 15
+
+    def test_refund_quota_when_a_request_never_left_gives_units_back_not_below_zero(
+        self, any_store: Store
+    ) -> None:
+        any_store.spend_quota(DAY0, "youtube_search", 3, limit=10, at=T0)
+        assert any_store.refund_quota(DAY0, "youtube_search", 1, at=T0) == 2
+        assert any_store.refund_quota(DAY0, "youtube_search", 5, at=T0) == 0
+        assert any_store.refund_quota(DAY0, "never_used", 1, at=T0) == 0
+        assert any_store.quota_usage(DAY0)["youtube_search"] == 0
+
+    def test_spend_quota_when_inside_a_unit_is_refused(self, any_store: Store) -> None:
+        """A unit's rollback would unrecord spent units: spending never joins one."""
+        with pytest.raises(StoreError, match="inside a unit"), any_store.unit():
+            any_store.spend_quota(DAY0, "youtube_search", 1, limit=3, at=T0)
+        assert any_store.quota_usage(DAY0) == {}
+
+    def test_spend_quota_when_two_stores_race_never_passes_the_limit(
+        self, store_opener: StoreOpener
+    ) -> None:
+        """Two stores on one database (two processes' view) x 4 threads: exactly the limit."""
+        stores = [store_opener(), store_opener()]
+        start = threading.Barrier(8)
+        granted: list[int] = []
+        lock = threading.Lock()
+
+        def work(store: Store) -> None:
+            start.wait(timeout=30)
+            for _ in range(20):
+                if store.spend_quota(DAY0, "youtube_search", 1, limit=50, at=T0) is not None:
+                    with lock:
+                        granted.append(1)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = [pool.submit(work, stores[n % 2]) for n in range(8)]
+            for future in futures:
+                future.result(timeout=300)
+
+        assert len(granted) == 50
+        assert stores[0].quota_usage(DAY0) == {"youtube_search": 50}
+
+
+class TestLeases:
+    """The run lease: compare and set, so of two takers exactly one wins."""
+
+    def test_swap_lease_when_free_takes_it_and_a_second_taker_loses(self, any_store: Store) -> None:
+        assert any_store.get_lease(RUN_LEASE) is None
+        assert any_store.swap_lease(_lease("a", "t1"), expected=None)
+        assert not any_store.swap_lease(_lease("b", "t2"), expected=None)
+        assert any_store.get_lease(RUN_LEASE) == _lease("a", "t1")
+
+    def test_swap_lease_when_expected_is_current_replaces_it(self, any_store: Store) -> None:
+        """A renewal (or a take-over) swaps from the lease as it was read."""
+        any_store.swap_lease(_lease("a", "t1"), expected=None)
+        renewed = _lease("a", "t2", at=T0 + timedelta(seconds=30))
+        assert any_store.swap_lease(renewed, expected=_lease("a", "t1"))
+        assert any_store.get_lease(RUN_LEASE) == renewed
+
+    def test_swap_lease_when_expected_is_stale_changes_nothing(self, any_store: Store) -> None:
+        """Two takers read the same expired lease; the second swap finds a new token."""
+        any_store.swap_lease(_lease("dead", "t0"), expected=None)
+        stale = _lease("dead", "t0")
+        assert any_store.swap_lease(_lease("b", "t1"), expected=stale)
+        assert not any_store.swap_lease(_lease("c", "t2"), expected=stale)
+        assert any_store.get_lease(RUN_LEASE) == _lease("b", "t1")
+
+    def test_swap_lease_when_many_threads_take_over_at_once_lets_exactly_one_win(
+        self, store_opener: StoreOpener
+    ) -> None:
+        stores = [store_opener(), store_opener()]
+        stores[0].swap_lease(_lease("dead", "t0"), expected=None)
+        stale = stores[0].get_lease(RUN_LEASE)
+        start = threading.Barrier(6)
+
+        def take(n: int) -> bool:
+            start.wait(timeout=30)
+            return stores[n % 2].swap_lease(_lease(f"r{n}", f"t{n + 1}"), expected=stale)
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            won = [f.result(timeout=120) for f in [pool.submit(take, n) for n in range(6)]]
+
+        assert won.count(True) == 1
+        holder = stores[1].get_lease(RUN_LEASE)
+        assert holder is not None
+        assert holder.run_id == f"r{won.index(True)}"
+
+    def test_release_lease_when_token_matches_deletes_else_keeps(self, any_store: Store) -> None:
+        any_store.swap_lease(_lease("a", "t1"), expected=None)
+        assert not any_store.release_lease(RUN_LEASE, "someone-else")
+        assert any_store.get_lease(RUN_LEASE) is not None
+        assert any_store.release_lease(RUN_LEASE, "t1")
+        assert any_store.get_lease(RUN_LEASE) is None
+        assert not any_store.release_lease(RUN_LEASE, "t1")
+
+    def test_leases_when_exporting_are_not_an_exported_collection(self, any_store: Store) -> None:
+        """A lease is a live process's claim on this store: export/import/copy leave it."""
+        assert "leases" in COLLECTIONS
+        assert "leases" not in EXPORTED
+        with pytest.raises(ValueError, match="unknown collection"):
+            list(any_store.export_records("leases"))
+
+
 class TestViews:
     """Per-genre API documents, replaced by (genre, name)."""
 
@@ -819,6 +959,7 @@ class TestAdministration:
     ) -> None:
         """Each collection reports its size and its newest time, timezone-aware."""
         _fill_every_collection(any_store)
+        assert any_store.swap_lease(_lease("run-1", "t1"), expected=None)
         later = T0 + timedelta(days=3)
         any_store.upsert_tracks([_track(_isrc(2), updated_at=later)])
 
@@ -833,20 +974,26 @@ class TestAdministration:
             "runs": 1,
             "views": 1,
             "quota_usage": 1,
+            "leases": 1,
         }
+        assert statuses["leases"].newest == T0
         assert statuses["tracks"].newest == later
         assert statuses["view_counts"].newest == _sample(_isrc(1), DAY0).timestamp
         for status in statuses.values():
             assert status.newest is not None
             assert status.newest.utcoffset() == timedelta(0)
 
-    def test_reset_when_filled_empties_every_collection(self, any_store: Store) -> None:
-        """reset leaves a usable, empty store."""
+    def test_reset_when_filled_empties_every_collection_but_keeps_the_lease(
+        self, any_store: Store
+    ) -> None:
+        """reset leaves a usable, empty store; a running run's lease stays (EXPORTED)."""
         _fill_every_collection(any_store)
+        assert any_store.swap_lease(_lease("run-1", "t1"), expected=None)
 
         any_store.reset()
 
-        assert set(_counts(any_store).values()) == {0}
+        assert _counts(any_store) == {name: int(name == "leases") for name in COLLECTIONS}
+        assert any_store.get_lease(RUN_LEASE) == _lease("run-1", "t1")
         assert any_store.get_tracks([_isrc(1)]) == {}
         assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre.POP) is None
         any_store.upsert_tracks([_track(_isrc(1))])
@@ -950,6 +1097,7 @@ class TestUnits:
             failing_unit()
 
         assert _counts(any_store) == {name: int(name == "tracks") for name in COLLECTIONS}
+        # (leases are never written in a unit: see TestLeases)
         assert any_store.get_tracks([_isrc(1)])[_isrc(1)].title == "Before"
 
     def test_unit_when_body_succeeds_commits_every_write(self, store_opener: StoreOpener) -> None:
@@ -959,7 +1107,7 @@ class TestUnits:
         with writer.unit():
             _fill_every_collection(writer)
 
-        assert set(_counts(reader).values()) == {1}
+        assert {_counts(reader)[name] for name in EXPORTED} == {1}
 
     @pytest.mark.needs_isolation
     def test_unit_when_open_hides_its_writes_from_reader_threads(self, any_store: Store) -> None:
@@ -1066,6 +1214,7 @@ class TestSecondStore:
         first, second = store_opener(), store_opener()
 
         _fill_every_collection(first)
+        assert first.swap_lease(_lease("run-1", "t1"), expected=None)
 
         assert set(_counts(second).values()) == {1}
         assert second.get_tracks([_isrc(1)]) == first.get_tracks([_isrc(1)])

@@ -21,7 +21,7 @@ from tests.mongo_server import MongoServer
 from tunemeld import etl
 from tunemeld.config import Settings
 from tunemeld.models import RunStatus
-from tunemeld.services.store import COLLECTIONS, Store, open_store
+from tunemeld.services.store import EXPORTED, Store, open_store
 
 DAYS = (date(2026, 11, 24), date(2026, 11, 25))
 
@@ -100,7 +100,7 @@ def test_stores_when_both_ran_the_pipeline_hold_the_same_records(filled: Filled)
     """Record for record, in the same order, apart from run ids and spending times."""
     _, sqlite_store = filled["sqlite"]
     _, mongo_store = filled["mongo"]
-    for name in COLLECTIONS:
+    for name in EXPORTED:
         if name == "runs":
             continue
         from_sqlite = [_comparable(name, r) for r in sqlite_store.export_records(name)]

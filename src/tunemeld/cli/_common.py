@@ -16,7 +16,13 @@ from invoke.exceptions import Exit
 
 from tunemeld._console import LiveStderr, err_console
 from tunemeld.config import Settings, TunemeldDeprecationWarning, load_settings
-from tunemeld.exceptions import ConfigError, NotFound, StoreUnavailable, TunemeldError
+from tunemeld.exceptions import (
+    ConfigError,
+    NotFound,
+    RunLeaseHeld,
+    StoreUnavailable,
+    TunemeldError,
+)
 from tunemeld.models import Genre, Service, Stage
 from tunemeld.services.logging import configure_logging
 
@@ -55,10 +61,13 @@ def _show_warning(
 
 @contextmanager
 def errors_to_exit() -> Iterator[None]:
-    """ConfigError, bad names and an unreachable store exit 2; other TuneMeld errors exit 1."""
+    """Bad settings or names, an unreachable store, a store another run is writing: exit 2.
+
+    Other TuneMeld errors exit 1.
+    """
     try:
         yield
-    except (ConfigError, NotFound, StoreUnavailable) as exc:
+    except (ConfigError, NotFound, StoreUnavailable, RunLeaseHeld) as exc:
         print_error(exc)
         raise Exit(code=USAGE) from None
     except TunemeldError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tunemeld._console import err_console, out_console, print_store_status
 from tunemeld.cli._common import errors_to_exit, load_cli_settings
+from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
-from tunemeld.services.store import open_store, open_store_url
+from tunemeld.services.store import Store, open_store, open_store_url
+from tunemeld.services.store.lease import RunLease, take_run_lease
 from tunemeld.services.store.transfer import (
     Progress as TransferProgress,
 )
@@ -74,7 +77,8 @@ def reset(c: Context, yes: bool = False) -> None:
                 if answer.strip().lower() != "yes":
                     out_console().print("Nothing deleted.")
                     return
-            store.reset()
+            with _writing(store, "db.reset", settings):
+                store.reset()
             url = store.url
         finally:
             store.close()
@@ -109,7 +113,7 @@ def import_(c: Context, path: str, replace: bool = False) -> None:
         settings = load_cli_settings(logs=False)
         store = open_store(settings)
         try:
-            with _progress() as progress:
+            with _writing(store, "db.import", settings), _progress() as progress:
                 counts = import_store(store, Path(path), replace=replace, progress=progress)
             url = store.url
         finally:
@@ -137,7 +141,7 @@ def copy(c: Context, to: str = "", replace: bool = False) -> None:
         try:
             target = open_store_url(to, settings)
             try:
-                with _progress() as progress:
+                with _writing(target, "db.copy", settings), _progress() as progress:
                     counts = copy_store(source, target, replace=replace, progress=progress)
                 urls = (source.url, target.url)
             finally:
@@ -169,6 +173,13 @@ def _progress() -> Iterator[TransferProgress]:
 
     with bar:
         yield report
+
+
+def _writing(store: Store, task: str, settings: Settings) -> RunLease:
+    """The run lease for a task that writes the whole store: no ETL run may write meanwhile."""
+    return take_run_lease(
+        store, run_id=f"{task}-{uuid.uuid4().hex[:8]}", seconds=settings.etl.lease_seconds
+    )
 
 
 def _total(counts: dict[str, int]) -> int:

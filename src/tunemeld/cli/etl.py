@@ -24,13 +24,14 @@ from tunemeld.cli._common import (
     load_cli_settings,
     parse_date,
     parse_genres,
+    parse_seconds,
     parse_services,
     parse_stages,
     sample_notice,
 )
-from tunemeld.etl.status import UnitState, latest_unit_states
+from tunemeld.etl.status import UnitState, as_seen_now, current_writer, latest_unit_states
 from tunemeld.exceptions import NotFound
-from tunemeld.models import RunReport
+from tunemeld.models import RunReport, RunStatus
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
@@ -45,6 +46,8 @@ __all__ = ["collection"]
         "Spotify, AppleMusic, SoundCloud",
         "dry-run": "print the plan and the calls it would make; change nothing",
         "date": "the day to run as, YYYY-MM-DD (default today); the sample world evolves with it",
+        "wait": "if another run is writing to the store, wait up to SECONDS for it to finish "
+        "(default 0: exit 2 at once, naming it)",
     },
 )
 def run(
@@ -54,13 +57,15 @@ def run(
     service: list[str] | None = None,
     dry_run: bool = False,
     date_: str = "",
+    wait: str = "0",
 ) -> None:
-    """Run ETL stages and print the run report; exit 1 if any unit failed."""
+    """Run ETL stages and print the run report; exit 1 if a unit failed, 2 if the store is busy."""
     with errors_to_exit():
         stages = parse_stages(stage)
         genres = parse_genres(genre)
         services = parse_services(service)
         as_of = parse_date(date_) if date_ else None
+        wait_seconds = parse_seconds("wait", wait)
         settings = load_cli_settings()
         sample_notice(settings)
         interactive = sys.stderr.isatty() and not dry_run
@@ -74,6 +79,7 @@ def run(
                 dry_run=dry_run,
                 as_of=as_of,
                 progress=progress,
+                wait=wait_seconds,
             )
         finally:
             if progress is not None:
@@ -85,9 +91,14 @@ def run(
 
 @task(name="status", help={"run": "show this run's record in detail (run id from etl.run)"})
 def status(c: Context, run: str = "") -> None:
-    """Show the newest result of every (stage, service, genre) unit, or one run's details."""
+    """Show the newest result of every (stage, service, genre) unit, or one run's details.
+
+    Read-only: it never waits for, nor takes, the run lease. A `running` record whose process
+    is gone shows as `abandoned`.
+    """
     report: RunReport | None = None
     states: list[UnitState] = []
+    writer: str | None = None
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
         store = open_store(settings)
@@ -104,6 +115,9 @@ def status(c: Context, run: str = "") -> None:
                 states = latest_unit_states(store)
                 newest = store.list_runs(1)
                 report = newest[0] if newest else None
+            if report is not None:
+                report = as_seen_now(store, report)
+            writer = current_writer(store)
         finally:
             store.close()
     console = out_console()
@@ -111,9 +125,16 @@ def status(c: Context, run: str = "") -> None:
         print_report(report, console)
         return
     print_unit_states(states, console)
+    if writer is not None:
+        console.print(f"Writing now: {writer}.")
     if report is not None:
+        seen = (
+            f", last seen alive {report.last_seen_at:%Y-%m-%d %H:%M:%S} UTC"
+            if report.status is RunStatus.ABANDONED and report.last_seen_at
+            else ""
+        )
         console.print(
-            f"Newest run {report.run_id} (as of {report.as_of}, {report.status.value}); "
+            f"Newest run {report.run_id} (as of {report.as_of}, {report.status.value}{seen}); "
             f"`inv etl.status --run {report.run_id}` shows all of it."
         )
         print_run_usage(report, console)

@@ -346,6 +346,14 @@ class EtlSettings(_Group):
         "(a week: daily runs must not spend scarce search quota on the same misses).",
     )
     max_workers: int = Field(default=4, ge=1, le=32, description="Units run in parallel.")
+    lease_seconds: float = Field(
+        default=120.0,
+        ge=1,
+        le=86_400,
+        description="A run renews its lease on the store every quarter of this; a lease not "
+        "renewed for this long is expired and the next run takes it over (at once when its "
+        "process on this same host has ended).",
+    )
 
 
 class ApiSettings(_Group):

@@ -1,12 +1,14 @@
-"""The run's quota budget: opened from the store's spending, flushed after each unit, reported.
+"""The run's quota budget: opened on the store's `quota_usage`, and reported.
 
-Spending is written to the store's `quota_usage` per day and bucket, so two runs on one day
-share one budget; a run stops spending on a bucket once it is spent and says so in its notes.
+Every unit is recorded in `quota_usage` before the call that spends it, by the store's atomic
+conditional increment (`Store.spend_quota`), so a killed run never leaves units unrecorded and
+runs or health checks sharing the store never pass a bucket's limit together. A run stops
+spending on a bucket once it is spent and says so in its notes.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import structlog
 
@@ -17,7 +19,7 @@ from tunemeld.models.run import BucketUsage
 from tunemeld.services.http import CallLedger, QuotaBudget
 from tunemeld.services.store import Store
 
-__all__ = ["flush_quota", "open_budget", "record_quota"]
+__all__ = ["open_budget", "record_quota"]
 
 log = structlog.get_logger()
 
@@ -29,17 +31,8 @@ _FIELDS = {
 
 
 def open_budget(settings: Settings, store: Store, day: date) -> QuotaBudget:
-    """A budget for `day` that already counts what earlier runs spent (day or month buckets)."""
-    return QuotaBudget.from_usage(settings.providers, day, store.quota_usage)
-
-
-def flush_quota(ctx: RunContext) -> None:
-    """Write the units spent since the last flush to the store (one increment per bucket)."""
-    if ctx.budget is None:
-        return
-    at = datetime.now(timezone.utc)
-    for bucket, units in ctx.budget.take_pending().items():
-        ctx.store.add_quota_usage(ctx.as_of, bucket, units, at=at)
+    """A budget for `day` recording in `store`, counting what others spent (day or month)."""
+    return QuotaBudget.from_usage(settings.providers, day, store.quota_usage, recorder=store)
 
 
 def record_quota(report: RunReport, ledger: CallLedger, ctx: RunContext) -> None:
@@ -49,6 +42,7 @@ def record_quota(report: RunReport, ledger: CallLedger, ctx: RunContext) -> None
     report.deferred = ctx.deferred_counts()
     if ctx.budget is None:
         return
+    ctx.budget.refresh()  # the period's totals as the store has them now, others' runs included
     closed = ctx.budget.closed()
     for name, (units, total) in ctx.budget.usage().items():
         bucket = ctx.settings.providers.bucket(name)

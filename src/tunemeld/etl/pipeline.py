@@ -1,11 +1,14 @@
 """Plan and run ETL stages unit by unit; one failing unit never stops the others.
 
 `run(...)` returns the RunReport it also stores in `runs`: per-unit status, counts, errors with
-hints, calls and quota units per provider, and durations.
+hints, calls and quota units per provider, and durations. A run that writes holds the store's
+run lease (`tunemeld.services.store.lease`) from before its record is first saved until after
+its last save; a dry run never takes it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,19 +21,20 @@ import structlog
 
 from tunemeld.config import Settings, load_catalog
 from tunemeld.etl._context import RunContext
-from tunemeld.etl._quota import flush_quota, open_budget, record_quota
+from tunemeld.etl._quota import open_budget, record_quota
 from tunemeld.etl.aggregate import aggregate_genre
 from tunemeld.etl.extract import extract_playlist, planned_calls
 from tunemeld.etl.transform import transform_playlist
 from tunemeld.etl.view_count import count_views
 from tunemeld.exceptions import ConfigError, LookupsDeferred, TunemeldError
-from tunemeld.models import Genre, RunReport, Service, Stage, UnitResult, UnitStatus
+from tunemeld.models import Genre, RunReport, RunStatus, Service, Stage, UnitResult, UnitStatus
 from tunemeld.services.cache import Cache, open_cache, warm_genres
 from tunemeld.services.http import CallLedger
 from tunemeld.services.logging import debug_context
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.providers import open_providers
 from tunemeld.services.store import Store, open_store
+from tunemeld.services.store.lease import HOST, RunLease, take_run_lease
 
 __all__ = ["Progress", "Unit", "plan", "run"]
 
@@ -150,12 +154,19 @@ def run(
     metrics: Metrics | None = None,
     progress: Progress | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    wait: float = 0.0,
 ) -> RunReport:
     """Run the chosen stages for the chosen genres and services, and return the run record.
 
-    Unknown names raise NotFound and bad settings ConfigError before any work starts; after
+    Unknown names raise NotFound and bad settings ConfigError before any work starts, and
+    RunLeaseHeld when another run still holds the store's lease after `wait` seconds; after
     that, failures are recorded per unit and the run ends `partial` or `failed`.
     """
+    if wait < 0:
+        raise ConfigError(
+            f"wait must be 0 or more seconds, got {wait:g}.",
+            hint="Pass --wait SECONDS (0, the default, does not wait).",
+        )
     stage_list, genre_list, service_list = _parse_filters(stages, genres, services)
     today = clock().date()
     day = as_of or today
@@ -199,61 +210,140 @@ def run(
     own_store = store is None
     own_cache = cache is None
     the_store = store if store is not None else open_store(settings)
-    the_cache = cache if cache is not None else open_cache(settings, metrics=metrics)
+    try:
+        lease = take_run_lease(
+            the_store, run_id=run_id, seconds=settings.etl.lease_seconds, wait=wait
+        )
+    except BaseException:
+        if own_store:
+            the_store.close()
+        raise
+    report.started_at = clock()  # after any wait for the lease
+    report.host, report.pid = HOST, os.getpid()
+    try:
+        the_cache = cache if cache is not None else open_cache(settings, metrics=metrics)
+    except BaseException:
+        lease.release()
+        if own_store:
+            the_store.close()
+        raise
     ledger = CallLedger()
     on_call = metrics.record_provider_call if metrics is not None else None
-    budget = open_budget(settings, the_store, day)
-    providers = open_providers(settings, as_of=day, ledger=ledger, on_call=on_call, budget=budget)
-    ctx = RunContext(
-        settings=settings,
-        store=the_store,
-        providers=providers,
-        catalog=catalog,
-        cache=the_cache,
-        run_id=run_id,
-        as_of=day,
-        now=_as_of_moment(day, today),
-        budget=budget,
-        genres=tuple(genre_list),
-    )
-    failed: set[tuple[Service | None, Genre]] = set()
+    providers = None
     try:
-        with structlog.contextvars.bound_contextvars(run_id=run_id):
-            log.info(
-                "run_started",
-                as_of=day.isoformat(),
-                stages=[s.value for s in stage_list],
-                units=len(units),
-                sample_world=providers.sample,
-            )
-            the_store.save_run(report)
-            for unit in units:
-                result = _execute(ctx, unit, failed, progress, metrics)
-                report.units.append(result)
-                flush_quota(ctx)
-            _record_usage(report, ledger, ctx)
-            record_quota(report, ledger, ctx)
-            # A memory cache opened just for this run dies with it: only a shared one is warmed.
-            if not own_cache or the_cache.name == "cloudflare":
-                _refresh_answers(report, the_store, the_cache, settings)
-            _feed_metrics(report, ctx, metrics)
-            report.finish(clock())
-            the_store.save_run(report)
-            log.info(
-                "run_finished",
-                status=report.status.value,
-                units_ok=sum(u.status is UnitStatus.OK for u in report.units),
-                units_failed=len(report.failed_units),
-                calls=ledger.total_calls(),
-                duration_ms=round(report.duration_ms),
-            )
+        budget = open_budget(settings, the_store, day)
+        providers = open_providers(
+            settings, as_of=day, ledger=ledger, on_call=on_call, budget=budget
+        )
+        ctx = RunContext(
+            settings=settings,
+            store=the_store,
+            providers=providers,
+            catalog=catalog,
+            cache=the_cache,
+            run_id=run_id,
+            as_of=day,
+            now=_as_of_moment(day, today),
+            budget=budget,
+            genres=tuple(genre_list),
+        )
+        _run_units(report, ctx, units, ledger, lease, progress, metrics, own_cache, clock)
+    except BaseException as exc:  # Ctrl-C or a store failure: say so in the record, then stop
+        _record_interruption(report, the_store, exc, clock)
+        raise
     finally:
-        providers.close()
+        if providers is not None:
+            providers.close()
+        lease.release()
         if own_cache:
             the_cache.close()
         if own_store:
             the_store.close()
     return report
+
+
+def _run_units(
+    report: RunReport,
+    ctx: RunContext,
+    units: Sequence[Unit],
+    ledger: CallLedger,
+    lease: RunLease,
+    progress: Progress | None,
+    metrics: Metrics | None,
+    own_cache: bool,
+    clock: Callable[[], datetime],
+) -> None:
+    """Run every unit in order (stopping if the lease is lost), then finish and save the record."""
+    failed: set[tuple[Service | None, Genre]] = set()
+    the_store, the_cache, settings = ctx.store, ctx.cache, ctx.settings
+    with structlog.contextvars.bound_contextvars(run_id=ctx.run_id):
+        log.info(
+            "run_started",
+            as_of=ctx.as_of.isoformat(),
+            stages=[s.value for s in report.stages],
+            units=len(units),
+            sample_world=ctx.providers.sample,
+        )
+        the_store.save_run(report)
+        for unit in units:
+            if lease.lost.is_set():
+                report.units.append(_lease_lost(unit, lease))
+                continue
+            report.units.append(_execute(ctx, unit, failed, progress, metrics))
+        _record_usage(report, ledger, ctx)
+        record_quota(report, ledger, ctx)
+        # A memory cache opened just for this run dies with it: only a shared one is warmed.
+        if not own_cache or the_cache.name == "cloudflare":
+            _refresh_answers(report, the_store, the_cache, settings)
+        _feed_metrics(report, ctx, metrics)
+        report.finish(clock())
+        if lease.lost.is_set():
+            report.status = RunStatus.FAILED
+            report.notes.append(
+                "Another run took this run's lease over (this process could not renew it in "
+                "time): the units after that were not run."
+            )
+        the_store.save_run(report)
+        log.info(
+            "run_finished",
+            status=report.status.value,
+            units_ok=sum(u.status is UnitStatus.OK for u in report.units),
+            units_failed=len(report.failed_units),
+            calls=ledger.total_calls(),
+            duration_ms=round(report.duration_ms),
+        )
+
+
+def _lease_lost(unit: Unit, lease: RunLease) -> UnitResult:
+    """The result of a unit not run because another run holds the lease now."""
+    return UnitResult(
+        stage=unit.stage,
+        genre=unit.genre,
+        service=unit.service,
+        status=UnitStatus.FAILED,
+        started_at=datetime.now(timezone.utc),
+        error="not run: another run took over this run's lease",
+        hint="Check that only one scheduler starts runs, and that the store is reachable; "
+        f"etl.lease_seconds is {lease.seconds:g} s.",
+    )
+
+
+def _record_interruption(
+    report: RunReport, store: Store, exc: BaseException, clock: Callable[[], datetime]
+) -> None:
+    """Best effort: mark a run stopped by Ctrl-C or an error as failed, with why, in `runs`."""
+    if report.finished_at is not None:
+        return
+    report.finish(clock())
+    report.status = RunStatus.FAILED
+    report.notes.append(
+        f"Interrupted by {type(exc).__name__} after {len(report.units)} unit(s); "
+        "the rest were not run."
+    )
+    try:
+        store.save_run(report)
+    except Exception as error:  # the store may be what failed; the lease is released anyway
+        log.warning("run_record_not_saved", error=type(error).__name__)
 
 
 def _refresh_answers(report: RunReport, store: Store, cache: Cache, settings: Settings) -> None:

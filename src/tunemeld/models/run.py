@@ -22,13 +22,18 @@ class UnitStatus(str, Enum):
 
 
 class RunStatus(str, Enum):
-    """How a whole run ended: `partial` when some units failed and others succeeded."""
+    """How a whole run ended: `partial` when some units failed and others succeeded.
+
+    `abandoned`: the run's process died (or stopped renewing its lease) before it finished;
+    the next run took its lease over and recorded when it was last seen alive.
+    """
 
     RUNNING = "running"
     OK = "ok"
     PARTIAL = "partial"
     FAILED = "failed"
     DRY_RUN = "dry_run"
+    ABANDONED = "abandoned"
 
 
 class UnitResult(BaseModel):
@@ -85,6 +90,11 @@ class RunReport(BaseModel):
     services: list[Service]
     dry_run: bool = False
     status: RunStatus = RunStatus.RUNNING
+    host: str | None = Field(default=None, description="the machine the run ran on")
+    pid: int | None = Field(default=None, description="its process id there")
+    last_seen_at: datetime | None = Field(
+        default=None, description="for an abandoned run: when its lease was last renewed"
+    )
     units: list[UnitResult] = Field(default_factory=list)
     calls: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="provider -> endpoint -> attempts (retries included)"

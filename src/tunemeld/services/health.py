@@ -26,8 +26,10 @@ from tunemeld.exceptions import TunemeldError
 from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
 from tunemeld.services.cache import Cache, NullCache, open_cache
 from tunemeld.services.cache.answers import LAST_UPDATED
+from tunemeld.services.http import QuotaBudget
 from tunemeld.services.logging import SecretRedactor
-from tunemeld.services.store import Store, open_store
+from tunemeld.services.store import RUN_LEASE, Store, open_store
+from tunemeld.services.store.lease import shown_status
 
 __all__ = [
     "CheckStatus",
@@ -292,12 +294,15 @@ def check_providers(
     live: bool = False,
     as_of: date | None = None,
     opener: Callable[..., Any] | None = None,
+    store: Store | None = None,
 ) -> list[HealthCheck]:
     """Credentials per provider; with `live`, one cheap call each through `open_providers`.
 
     Live calls: Spotify searches one ISRC (token + 1 search), Apple Music reads the pop
     playlist (1 RapidAPI request), SoundCloud reads its public playlist page (free) and YouTube
     reads one video's statistics (1 unit). In the sample world they hit the sample world.
+    With a `store`, the calls spend from its `quota_usage` like a run's (recorded first, never
+    past a limit), so a health check beside a run cannot overspend a bucket.
     """
     rows = _credential_rows(settings)
     if not live:
@@ -309,7 +314,13 @@ def check_providers(
     day = as_of or datetime.now(timezone.utc).date()
     try:
         catalog = load_catalog(settings.etl.catalog_path)
-        providers = opener(settings, as_of=day)
+        if store is None:
+            providers = opener(settings, as_of=day)
+        else:
+            budget = QuotaBudget.from_usage(
+                settings.providers, day, store.quota_usage, recorder=store
+            )
+            providers = opener(settings, as_of=day, budget=budget)
     except TunemeldError as exc:
         return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
     probes: dict[str, Callable[[], object]] = {
@@ -431,9 +442,10 @@ def check_disk(
 
 
 def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
-    """The newest run record: when, its status, and which units failed."""
+    """The newest run record: when, its status (`abandoned` if its process is gone), what failed."""
     try:
         runs = store.list_runs(1)
+        lease = store.get_lease(RUN_LEASE)
     except TunemeldError as exc:
         return _fail("last run", "etl", exc)
     if not runs:
@@ -445,10 +457,14 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
             hint="Run `inv etl.run --stage full` (the sample world needs no keys).",
         )
     run = runs[0]
+    status, last_seen = shown_status(run, lease, now)
     failed = [unit.label for unit in run.failed_units]
     details: dict[str, Any] = {
         "run_id": run.run_id,
-        "status": run.status.value,
+        "status": status.value,
+        "host": run.host,
+        "pid": run.pid,
+        "last_seen_at": last_seen.isoformat() if last_seen else None,
         "as_of": run.as_of.isoformat(),
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -456,7 +472,18 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         "failed_units": failed,
     }
     when = (run.finished_at or run.started_at).strftime("%Y-%m-%d %H:%M UTC")
-    if run.status is RunStatus.RUNNING:
+    if status is RunStatus.ABANDONED:
+        seen = f", last seen alive {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
+        return HealthCheck(
+            name="last run",
+            group="etl",
+            status=CheckStatus.WARN,
+            summary=f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
+            hint="Its process died or lost the store; the next `inv etl.run --stage full` takes "
+            "over and redoes the unfinished units.",
+            details=details,
+        )
+    if status is RunStatus.RUNNING:
         too_long = now - run.started_at > _RUNNING_TOO_LONG
         return HealthCheck(
             name="last run",
@@ -626,7 +653,7 @@ def run_health(
                 checks.append(_fail("cache", "cache", the_cache, backend=settings.cache.backend))
             else:
                 checks.append(check_cache(the_cache, round_trip=cache_round_trip))
-        checks += check_providers(settings, live=live, opener=provider_opener)
+        checks += check_providers(settings, live=live, opener=provider_opener, store=healthy_store)
         checks.append(
             check_disk(store_folder(settings), settings.health.min_free_disk_mb, disk_usage)
         )

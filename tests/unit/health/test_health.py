@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -9,6 +12,7 @@ from typing import Any, cast
 import pytest
 
 from tunemeld.config import Settings
+from tunemeld.config.settings import QuotaBucket
 from tunemeld.exceptions import ProviderAuthError, StoreUnavailable
 from tunemeld.models import Genre, RunReport, RunStatus, Stage, UnitResult, UnitStatus, ViewDoc
 from tunemeld.services.cache import MemoryCache, NullCache
@@ -24,7 +28,8 @@ from tunemeld.services.health import (
     check_store,
     run_health,
 )
-from tunemeld.services.store import SQLiteStore, Store
+from tunemeld.services.store import RUN_LEASE, Lease, SQLiteStore, Store
+from tunemeld.services.store.lease import HOST
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 KEYS = {
@@ -220,6 +225,35 @@ class TestProviders:
         assert all(r.status is CheckStatus.PASS for r in rows), rows
         assert all(r.details["live"] and r.details["calls"] >= 1 for r in rows)
 
+    def test_live_check_with_a_store_records_its_units_there_first(
+        self, settings: Settings, store: SQLiteStore
+    ) -> None:
+        """Beside a run, a live check spends from the same quota_usage, never past a limit."""
+        rows = check_providers(settings, live=True, as_of=NOW.date(), store=store)
+        assert all(r.status is CheckStatus.PASS for r in rows), rows
+        usage = store.quota_usage(NOW.date())
+        assert usage["youtube"] == 1  # one videos.list
+        assert usage["spotify_web"] >= 1
+
+    def test_live_check_when_the_store_says_a_bucket_is_spent_does_not_call(
+        self, settings: Settings, store: SQLiteStore
+    ) -> None:
+        spent = settings.model_copy(
+            update={
+                "providers": settings.providers.model_copy(
+                    update={
+                        "buckets": {**settings.providers.buckets, "youtube": QuotaBucket(limit=3)}
+                    }
+                )
+            }
+        )
+        store.add_quota_usage(NOW.date(), "youtube", 3, at=NOW)
+        rows = {r.name: r for r in check_providers(spent, live=True, as_of=NOW.date(), store=store)}
+        youtube = rows["provider YouTube"]
+        assert youtube.status is CheckStatus.FAIL
+        assert "quota bucket is spent" in youtube.summary
+        assert store.quota_usage(NOW.date())["youtube"] == 3
+
     def test_live_check_when_a_provider_refuses_fails_that_row_with_the_hint(
         self, settings: Settings
     ) -> None:
@@ -305,10 +339,71 @@ class TestLastRun:
         report = finished_run("r1")
         stuck = report.model_copy(update={"status": RunStatus.RUNNING, "finished_at": None})
         store.save_run(stuck)
+        assert store.swap_lease(_lease("r1", pid=os.getpid(), hours=8), expected=None)
         assert check_last_run(store, now=NOW).status is CheckStatus.PASS
         later = check_last_run(store, now=NOW + timedelta(hours=7))
         assert later.status is CheckStatus.WARN
         assert later.hint is not None
+
+    def test_running_record_when_its_process_has_ended_shows_abandoned_with_last_seen(
+        self, store: SQLiteStore
+    ) -> None:
+        """The lease names a pid on this host that no longer exists: abandoned at once."""
+        ended = subprocess.Popen([sys.executable, "-c", "pass"])
+        ended.wait()
+        report = finished_run("r1")
+        store.save_run(report.model_copy(update={"status": RunStatus.RUNNING, "finished_at": None}))
+        assert store.swap_lease(_lease("r1", pid=ended.pid, hours=8), expected=None)
+        row = check_last_run(store, now=NOW)
+        assert row.status is CheckStatus.WARN
+        assert "abandoned" in row.summary
+        assert row.details["status"] == "abandoned"
+        assert row.details["last_seen_at"] == NOW.isoformat()
+        assert row.hint is not None
+        assert "inv etl.run" in row.hint
+
+    def test_running_record_when_no_lease_backs_it_shows_abandoned(
+        self, store: SQLiteStore
+    ) -> None:
+        report = finished_run("r1")
+        store.save_run(report.model_copy(update={"status": RunStatus.RUNNING, "finished_at": None}))
+        row = check_last_run(store, now=NOW)
+        assert row.status is CheckStatus.WARN
+        assert row.details["status"] == "abandoned"
+
+    def test_running_record_when_its_lease_expired_shows_abandoned(
+        self, store: SQLiteStore
+    ) -> None:
+        """Another host's run (pid unknown here) is abandoned once its lease lapses."""
+        report = finished_run("r1")
+        store.save_run(report.model_copy(update={"status": RunStatus.RUNNING, "finished_at": None}))
+        assert store.swap_lease(_lease("r1", host="db2", pid=1, hours=1), expected=None)
+        assert check_last_run(store, now=NOW).details["status"] == "running"
+        row = check_last_run(store, now=NOW + timedelta(hours=1))
+        assert row.details["status"] == "abandoned"
+
+    def test_abandoned_record_when_newest_warns(self, store: SQLiteStore) -> None:
+        report = finished_run("r1").model_copy(
+            update={"status": RunStatus.ABANDONED, "finished_at": None, "last_seen_at": NOW}
+        )
+        store.save_run(report)
+        row = check_last_run(store, now=NOW)
+        assert row.status is CheckStatus.WARN
+        assert "abandoned" in row.summary
+        assert "12:00:00" in row.summary
+
+
+def _lease(run_id: str, *, pid: int, hours: float, host: str = HOST) -> Lease:
+    return Lease(
+        name=RUN_LEASE,
+        token=f"token-{run_id}",
+        run_id=run_id,
+        host=host,
+        pid=pid,
+        started_at=NOW,
+        renewed_at=NOW,
+        expires_at=NOW + timedelta(hours=hours),
+    )
 
 
 class TestFreshness:

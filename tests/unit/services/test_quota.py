@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import requests
@@ -112,8 +112,7 @@ class TestBudget:
         assert "LIMIT" in info.value.hint
         assert len(adapter.requests) == 2
         assert budget.is_spent("YouTube", "search")
-        assert budget.take_pending() == {"youtube_search": 2}
-        assert budget.take_pending() == {}
+        assert budget.usage() == {"youtube_search": (2, 2)}
         assert budget.closed()["youtube_search"].startswith("2/2")
 
     def test_budget_when_earlier_runs_spent_the_day_starts_from_their_total(self) -> None:
@@ -192,7 +191,113 @@ class TestBudget:
         for thread in threads:
             thread.join()
         assert len(granted) == 50
-        assert budget.take_pending() == {"youtube_search": 50}
+        assert budget.usage() == {"youtube_search": (50, 50)}
+
+
+class MemoryRecorder:
+    """A QuotaRecorder keeping totals in a dict, the store's semantics in miniature."""
+
+    def __init__(self, usage: dict[tuple[date, str], int] | None = None) -> None:
+        self.usage = dict(usage or {})
+        self.lock = threading.Lock()
+        self.spends: list[tuple[date, str, int, int | None]] = []
+
+    def spend_quota(
+        self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
+    ) -> int | None:
+        with self.lock:
+            self.spends.append((day, bucket, units, limit))
+            total = self.usage.get((day, bucket), 0) + units
+            if limit is not None and total > limit:
+                return None
+            self.usage[(day, bucket)] = total
+            return total
+
+    def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        with self.lock:
+            self.usage[(day, bucket)] = max(0, self.usage.get((day, bucket), 0) - units)
+            return self.usage[(day, bucket)]
+
+    def quota_usage(self, day: date) -> dict[str, int]:
+        with self.lock:
+            return {b: n for (d, b), n in self.usage.items() if d == day}
+
+
+class TestBudgetWithRecorder:
+    """With a recorder (the store), every unit is recorded before its request is sent."""
+
+    DAY = date(2026, 10, 5)
+
+    def _budget(self, config: ProvidersSettings, recorder: MemoryRecorder) -> QuotaBudget:
+        return QuotaBudget.from_usage(config, self.DAY, recorder.quota_usage, recorder=recorder)
+
+    def test_reserve_when_a_request_is_sent_has_already_recorded_its_units(self) -> None:
+        """At the moment the request leaves, the store counts it: a crash then loses nothing."""
+        config = quick_settings(buckets={"youtube_search": {"limit": 5}})
+        recorder = MemoryRecorder()
+        seen_at_send: list[int] = []
+
+        def answer(request: requests.PreparedRequest) -> Reply:
+            seen_at_send.append(recorder.usage.get((self.DAY, "youtube_search"), 0))
+            return Reply({"items": []})
+
+        client = make_http(FakeAdapter(handler=answer), "YouTube", settings=config)
+        client.budget = self._budget(config, recorder)
+        for _ in range(3):
+            client.get_json("search", URL, units=1)
+        assert seen_at_send == [1, 2, 3]
+        assert client.budget.usage() == {"youtube_search": (3, 3)}
+
+    def test_reserve_when_the_store_refuses_raises_without_sending(self) -> None:
+        """Another process spent the bucket meanwhile: the store's answer wins over ours."""
+        config = quick_settings(buckets={"youtube_search": {"limit": 5}})
+        recorder = MemoryRecorder()
+        adapter = FakeAdapter(*[Reply({"items": []})] * 3)
+        client = make_http(adapter, "YouTube", settings=config)
+        client.budget = self._budget(config, recorder)
+        client.get_json("search", URL, units=1)
+        recorder.usage[(self.DAY, "youtube_search")] = 5  # the other process's spending
+        with pytest.raises(QuotaExhausted):
+            client.get_json("search", URL, units=1)
+        assert len(adapter.requests) == 1
+        assert recorder.usage[(self.DAY, "youtube_search")] == 5
+        assert client.budget.closed()["youtube_search"].startswith("5/5")
+
+    def test_refund_when_no_request_left_gives_the_units_back_in_the_store(self) -> None:
+        config = quick_settings(buckets={"youtube_search": {"limit": 1}}, max_attempts=2)
+        recorder = MemoryRecorder()
+        adapter = FakeAdapter(requests.exceptions.ConnectionError("down"), Reply({"items": []}))
+        client = make_http(adapter, "YouTube", settings=config)
+        client.budget = self._budget(config, recorder)
+        client.get_json("search", URL, units=1)
+        assert recorder.usage[(self.DAY, "youtube_search")] == 1
+        assert client.budget.usage()["youtube_search"] == (1, 1)
+
+    def test_monthly_bucket_when_recorded_goes_on_the_first_with_earlier_days_counted(
+        self,
+    ) -> None:
+        """A month's spending lives on its 1st; units older versions put on other days count."""
+        config = quick_settings(buckets={"rapidapi_spotify81": {"limit": 10, "period": "month"}})
+        recorder = MemoryRecorder(
+            {
+                (date(2026, 10, 1), "rapidapi_spotify81"): 3,
+                (date(2026, 10, 2), "rapidapi_spotify81"): 6,
+            }
+        )
+        budget = self._budget(config, recorder)
+        budget.reserve("Spotify", "play_count", 1)
+        with pytest.raises(QuotaExhausted):
+            budget.reserve("Spotify", "play_count", 1)
+        assert recorder.spends[0] == (date(2026, 10, 1), "rapidapi_spotify81", 1, 4)
+        assert recorder.usage[(date(2026, 10, 1), "rapidapi_spotify81")] == 4
+        assert budget.usage()["rapidapi_spotify81"] == (1, 10)
+
+    def test_free_calls_when_reserved_write_nothing(self) -> None:
+        """A zero-unit call (a token, a page) costs no store round trip."""
+        recorder = MemoryRecorder()
+        budget = self._budget(quick_settings(), recorder)
+        budget.reserve("Spotify", "token", 0)
+        assert recorder.spends == []
 
 
 class TestLedgerPerEndpoint:

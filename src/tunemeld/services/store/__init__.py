@@ -6,7 +6,10 @@ from tunemeld.config import Settings
 from tunemeld.services.store.base import (
     COLLECTIONS,
     EXPORT_KEYS,
+    EXPORTED,
+    RUN_LEASE,
     CollectionStatus,
+    Lease,
     Lookup,
     QuotaUsage,
     Store,
@@ -16,8 +19,11 @@ from tunemeld.services.store.sqlite import SQLiteStore
 
 __all__ = [
     "COLLECTIONS",
+    "EXPORTED",
     "EXPORT_KEYS",
+    "RUN_LEASE",
     "CollectionStatus",
+    "Lease",
     "Lookup",
     "MongoStore",
     "QuotaUsage",

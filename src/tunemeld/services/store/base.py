@@ -32,8 +32,11 @@ from tunemeld.models import (
 
 __all__ = [
     "COLLECTIONS",
+    "EXPORTED",
     "EXPORT_KEYS",
+    "RUN_LEASE",
     "CollectionStatus",
+    "Lease",
     "Lookup",
     "QuotaUsage",
     "Store",
@@ -50,8 +53,17 @@ COLLECTIONS = (
     "runs",
     "views",
     "quota_usage",
+    "leases",
 )
-"""The logical collections, with the same names in every store."""
+"""The logical collections, with the same names in every store (`db.status` lists them all)."""
+
+EXPORTED = tuple(name for name in COLLECTIONS if name != "leases")
+"""The collections `db.export`, `db.import` and `db.copy` move, and `db.reset` empties.
+
+`leases` is left out on purpose: a lease is a live process's claim on *this* store (its host and
+pid mean nothing elsewhere), so copying one would block every run on the target until it expired,
+and deleting a live one would let a second writer in beside the running run.
+"""
 
 EXPORT_KEYS: dict[str, tuple[str, ...]] = {
     "raw_playlists": ("service", "genre", "fetched_at"),
@@ -63,7 +75,10 @@ EXPORT_KEYS: dict[str, tuple[str, ...]] = {
     "views": ("genre", "name"),
     "quota_usage": ("day", "bucket"),
 }
-"""Each collection's natural key (unique in every store): the order `export_records` yields."""
+"""Each exported collection's natural key (unique in every store): `export_records`' order."""
+
+RUN_LEASE = "etl"
+"""The name of the lease every writing run takes (one writer at a time per store)."""
 
 
 class Lookup(BaseModel):
@@ -91,6 +106,25 @@ class QuotaUsage(BaseModel):
     bucket: str
     units: int
     updated_at: datetime
+
+
+class Lease(BaseModel):
+    """Who holds a named lease on the store, since when, and until when unless renewed.
+
+    `token` changes with every take and renewal: taking a lease over compares it (compare and
+    set), so of two processes taking over the same expired lease only one succeeds.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    token: str
+    run_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
 
 
 class CollectionStatus(BaseModel):
@@ -189,8 +223,42 @@ class Store(Protocol):
         """
         ...
 
+    def spend_quota(
+        self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
+    ) -> int | None:
+        """Record `units` about to be spent from (day, bucket) unless that would pass `limit`.
+
+        One atomic conditional increment in its own short write (never part of a unit): it
+        returns the new total, or None (and records nothing) when `used + units > limit`. Call
+        it before the request that spends the units, so a crash never leaves units unrecorded
+        and processes sharing the store never pass a limit together. `limit=None`: no limit.
+        """
+        ...
+
+    def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        """Give back `units` recorded by `spend_quota` for a request that never left; new total."""
+        ...
+
     def quota_usage(self, day: date) -> dict[str, int]:
         """Units spent per bucket on `day`; buckets never drawn on are absent."""
+        ...
+
+    # leases
+    def get_lease(self, name: str) -> Lease | None:
+        """The current holder of a lease (expired or not: the caller decides), or None."""
+        ...
+
+    def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
+        """Compare and set: store `new` if the lease is still `expected` (None: not held).
+
+        True when `new` was stored; False when another process took, renewed or released the
+        lease in between (its token differs), so two takers can never both win. A renewal is
+        a swap from the holder's own current lease.
+        """
+        ...
+
+    def release_lease(self, name: str, token: str) -> bool:
+        """Delete the lease if it still holds `token`; False when it was not ours any more."""
         ...
 
     # runs
@@ -221,7 +289,7 @@ class Store(Protocol):
         ...
 
     def reset(self) -> None:
-        """Delete every record of every collection (the CLI asks first)."""
+        """Delete every record of every EXPORTED collection (the CLI asks first); leases stay."""
         ...
 
     def iter_view_samples(self) -> Iterator[ViewSample]:

@@ -25,7 +25,12 @@ Same semantics as SQLiteStore, checked by the same contract suite:
   timezone-aware (UTC) via the codec options; days are ISO text, which sorts by time.
 - **Records are written whole** (`replace_one` with upsert on the natural key): a re-run
   writes the same document again, and no update operator rewrites a stored datetime.
-- **Increments** (`add_quota_usage`) are one `$inc` with upsert, returning the new total.
+- **Increments** (`add_quota_usage`) are one `$inc` with upsert, returning the new total;
+  `spend_quota` is one `find_one_and_update` filtered on `units <= limit - n` (an insert when
+  the day's bucket has no document yet), outside any unit's transaction, so it is durable
+  before the call it pays for and two processes can never pass a limit together.
+- **Leases** are one document per name (`_id`), swapped with a filter on the holder's token
+  (compare and set): of two takers, only one matches.
 - **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
 
 Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
@@ -78,7 +83,9 @@ from tunemeld.models import (
 from tunemeld.services.store.base import (
     COLLECTIONS,
     EXPORT_KEYS,
+    EXPORTED,
     CollectionStatus,
+    Lease,
     Lookup,
     QuotaUsage,
     key_text,
@@ -136,6 +143,7 @@ _INDEXES: dict[str, list[IndexModel]] = {
     "quota_usage": [
         IndexModel([("day", ASCENDING), ("bucket", ASCENDING)], unique=True, name="day_bucket")
     ],
+    "leases": [],  # keyed by _id (the lease name)
 }
 """Created by `init`, idempotently: the unique ones are the natural keys (EXPORT_KEYS)."""
 
@@ -148,6 +156,7 @@ _NEWEST_FIELD = {
     "runs": "started_at",
     "views": "updated_at",
     "quota_usage": "at",
+    "leases": "renewed_at",
 }
 """The field each collection's newest record is found by: a BSON date whose exact value is
 `doc.<field>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
@@ -294,7 +303,8 @@ class MongoStore:
         """Create every index (unique on natural keys); safe to call again."""
         with self._errors():
             for name in COLLECTIONS:
-                self._db[name].create_indexes(_INDEXES[name])
+                if _INDEXES[name]:
+                    self._db[name].create_indexes(_INDEXES[name])
 
     def close(self) -> None:
         """Close the client's connections; the store is unusable afterwards."""
@@ -601,8 +611,65 @@ class MongoStore:
         """Add `units` to (day, bucket) with one `$inc` upsert; return the day's new total."""
         if units < 0:
             raise ValueError(f"quota units must not be negative, got {units}")
+        return self._increment(day, bucket, units, at, session=self._session())
+
+    def spend_quota(
+        self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
+    ) -> int | None:
+        """A conditional `$inc` (or the first insert) outside any unit; None when over `limit`."""
+        self._outside_unit("spend_quota")
+        if units < 0:
+            raise ValueError(f"quota units must not be negative, got {units}")
+        if limit is None:
+            return self._increment(day, bucket, units, at, session=None)
+        if units > limit:
+            return None
         when = _utc(at, "quota_usage.at")
-        session = self._session()
+        key = {"day": day.isoformat(), "bucket": key_text(bucket)}
+        coll = self._coll("quota_usage")
+        while True:
+            with self._errors():
+                found = coll.find_one_and_update(
+                    {**key, "units": {"$lte": limit - units}},
+                    {"$inc": {"units": units}, "$set": {"updated_at": when, "at": _iso(when)}},
+                    return_document=ReturnDocument.AFTER,
+                )
+                if found is not None:
+                    return int(found["units"])
+                if coll.find_one(key, {"_id": 1}) is not None:
+                    return None  # the bucket is spent: nothing recorded
+            with self._errors():
+                try:
+                    coll.insert_one({**key, "units": units, "updated_at": when, "at": _iso(when)})
+                except DuplicateKeyError:
+                    continue  # another process inserted first: try the conditional update again
+            return units
+
+    def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        """`$inc` by `-units` outside any unit (never below zero); the new total."""
+        self._outside_unit("refund_quota")
+        if units < 0:
+            raise ValueError(f"quota units must not be negative, got {units}")
+        when = _utc(at, "quota_usage.at")
+        key = {"day": day.isoformat(), "bucket": key_text(bucket)}
+        with self._errors():
+            found = self._coll("quota_usage").find_one_and_update(
+                {**key, "units": {"$gte": units}},
+                {"$inc": {"units": -units}, "$set": {"updated_at": when, "at": _iso(when)}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if found is None:  # fewer recorded than refunded (or none): floor at zero
+                found = self._coll("quota_usage").find_one_and_update(
+                    key,
+                    {"$set": {"units": 0, "updated_at": when, "at": _iso(when)}},
+                    return_document=ReturnDocument.AFTER,
+                )
+        return 0 if found is None else int(found["units"])
+
+    def _increment(
+        self, day: date, bucket: str, units: int, at: datetime, *, session: ClientSession | None
+    ) -> int:
+        when = _utc(at, "quota_usage.at")
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
                 {"day": day.isoformat(), "bucket": key_text(bucket)},
@@ -628,6 +695,45 @@ class MongoStore:
                 session=self._session(),
             )
             return {str(d["bucket"]): int(d["units"]) for d in found}
+
+    # -- leases -------------------------------------------------------------------------------
+
+    def get_lease(self, name: str) -> Lease | None:
+        """The current holder of a lease, or None."""
+        with self._errors():
+            found = self._coll("leases").find_one({"_id": name}, {"doc": 1})
+        return None if found is None else Lease.model_validate(found["doc"])
+
+    def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
+        """Insert (when `expected` is None) or replace filtered on the expected token."""
+        self._outside_unit("swap_lease")
+        require_aware(new, f"Lease {new.name}")
+        if expected is not None and expected.name != new.name:
+            raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+        document = {
+            "_id": new.name,
+            "token": new.token,
+            "renewed_at": _utc(new.renewed_at),
+            "doc": _doc(new),
+        }
+        coll = self._coll("leases")
+        if expected is None:
+            with self._errors():
+                try:
+                    coll.insert_one(document)
+                except DuplicateKeyError:
+                    return False  # someone holds it
+            return True
+        with self._errors():
+            result = coll.replace_one({"_id": new.name, "token": expected.token}, document)
+        return result.matched_count == 1
+
+    def release_lease(self, name: str, token: str) -> bool:
+        """Delete the lease if it still holds `token`."""
+        self._outside_unit("release_lease")
+        with self._errors():
+            result = self._coll("leases").delete_one({"_id": name, "token": token})
+        return result.deleted_count == 1
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -729,10 +835,10 @@ class MongoStore:
         return result
 
     def reset(self) -> None:
-        """Delete every record of every collection (inside the caller's unit, if any)."""
+        """Delete every record of every exported collection (in the caller's unit); leases stay."""
         session = self._session()
         with self._errors():
-            for name in COLLECTIONS:
+            for name in EXPORTED:
                 self._coll(name).delete_many({}, session=session)
 
     def iter_view_samples(self) -> Iterator[ViewSample]:
@@ -747,7 +853,7 @@ class MongoStore:
         """
         keys = EXPORT_KEYS.get(collection)
         if keys is None:
-            raise ValueError(f"unknown collection {collection!r}; expected one of {COLLECTIONS}")
+            raise ValueError(f"unknown collection {collection!r}; expected one of {EXPORTED}")
         coll = self._coll(collection)
         projection = dict.fromkeys(keys, 1) | {"doc": 1, "units": 1, "at": 1, "_id": 0}
         after: Document | None = None
@@ -777,6 +883,14 @@ class MongoStore:
     def _session(self) -> ClientSession | None:
         """This thread's unit session, or None outside a unit."""
         return self._local.session
+
+    def _outside_unit(self, what: str) -> None:
+        """Refuse a write that must be durable at once (quota, leases) inside a unit."""
+        if self._local.depth > 0:
+            raise StoreError(
+                f"MongoStore.{what} was called inside a unit of work.",
+                hint="Call it outside `with store.unit():` (it commits on its own at once).",
+            )
 
     def _check_open(self) -> None:
         if self._closed:

@@ -31,7 +31,9 @@ from tunemeld.models import (
 from tunemeld.services.store.base import (
     COLLECTIONS,
     EXPORT_KEYS,
+    EXPORTED,
     CollectionStatus,
+    Lease,
     Lookup,
     QuotaUsage,
     key_text,
@@ -112,6 +114,12 @@ _SCHEMA = (
         updated_at TEXT NOT NULL,
         PRIMARY KEY (day, bucket)
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        renewed_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+    )""",
 )
 
 _NEWEST_COLUMN = {
@@ -123,6 +131,7 @@ _NEWEST_COLUMN = {
     "runs": "started_at",
     "views": "updated_at",
     "quota_usage": "updated_at",
+    "leases": "renewed_at",
 }
 _SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
 _EXPORT_COLUMNS = {
@@ -456,6 +465,51 @@ class SQLiteStore:
             ).fetchone()
         return int(row[0])
 
+    def spend_quota(
+        self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
+    ) -> int | None:
+        """One conditional UPDATE (`units + n <= limit`) in its own short write transaction."""
+        if units < 0:
+            raise ValueError(f"quota units must not be negative, got {units}")
+        key = (day.isoformat(), key_text(bucket))
+        when = _ts(at, "quota_usage.at")
+        with self._errors(), self._own_write("spend_quota") as conn:
+            updated = conn.execute(
+                "UPDATE quota_usage SET units = units + ?, updated_at = ?"
+                " WHERE day = ? AND bucket = ? AND (? IS NULL OR units + ? <= ?)",
+                (units, when, *key, limit, units, limit),
+            )
+            if updated.rowcount == 0:
+                exists = conn.execute(
+                    "SELECT 1 FROM quota_usage WHERE day = ? AND bucket = ?", key
+                ).fetchone()
+                if exists is not None or (limit is not None and units > limit):
+                    return None  # spent: nothing recorded, the caller must not send
+                conn.execute(
+                    "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)",
+                    (*key, units, when),
+                )
+            row = conn.execute(
+                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key
+            ).fetchone()
+        return int(row[0])
+
+    def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
+        """Subtract `units` (never below zero) in its own short write transaction."""
+        if units < 0:
+            raise ValueError(f"quota units must not be negative, got {units}")
+        key = (day.isoformat(), key_text(bucket))
+        with self._errors(), self._own_write("refund_quota") as conn:
+            conn.execute(
+                "UPDATE quota_usage SET units = max(0, units - ?), updated_at = ?"
+                " WHERE day = ? AND bucket = ?",
+                (units, _ts(at, "quota_usage.at"), *key),
+            )
+            row = conn.execute(
+                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
     def quota_usage(self, day: date) -> dict[str, int]:
         """Units spent per bucket on `day`."""
         with self._errors(), self._transaction(write=False) as conn:
@@ -464,6 +518,41 @@ class SQLiteStore:
                 (day.isoformat(),),
             ).fetchall()
         return {bucket: int(units) for bucket, units in rows}
+
+    # -- leases -------------------------------------------------------------------------------
+
+    def get_lease(self, name: str) -> Lease | None:
+        """The current holder of a lease, or None."""
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute("SELECT doc FROM leases WHERE name = ?", (name,)).fetchone()
+        return None if row is None else Lease.model_validate_json(row[0])
+
+    def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
+        """Compare tokens and write in one IMMEDIATE transaction: no other writer in between."""
+        require_aware(new, f"Lease {new.name}")
+        if expected is not None and expected.name != new.name:
+            raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+        row = (new.name, new.token, _ts(new.renewed_at), new.model_dump_json())
+        with self._errors(), self._own_write("swap_lease") as conn:
+            found = conn.execute("SELECT token FROM leases WHERE name = ?", (new.name,)).fetchone()
+            current = None if found is None else str(found[0])
+            if current != (None if expected is None else expected.token):
+                return False
+            conn.execute(
+                "INSERT INTO leases (name, token, renewed_at, doc) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET token = excluded.token,"
+                " renewed_at = excluded.renewed_at, doc = excluded.doc",
+                row,
+            )
+        return True
+
+    def release_lease(self, name: str, token: str) -> bool:
+        """Delete the lease if it still holds `token`."""
+        with self._errors(), self._own_write("release_lease") as conn:
+            deleted = conn.execute(
+                "DELETE FROM leases WHERE name = ? AND token = ?", (name, token)
+            ).rowcount
+        return deleted == 1
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -550,9 +639,9 @@ class SQLiteStore:
         return result
 
     def reset(self) -> None:
-        """Delete every record of every collection in one transaction."""
+        """Delete every record of every exported collection in one transaction; leases stay."""
         with self._errors(), self._transaction(write=True) as conn:
-            for name in COLLECTIONS:
+            for name in EXPORTED:
                 conn.execute(f"DELETE FROM {name}")  # noqa: S608 (fixed names)
 
     def iter_view_samples(self) -> Iterator[ViewSample]:
@@ -588,7 +677,7 @@ class SQLiteStore:
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
         keys = EXPORT_KEYS.get(collection)
         if keys is None:
-            raise ValueError(f"unknown collection {collection!r}; expected one of {COLLECTIONS}")
+            raise ValueError(f"unknown collection {collection!r}; expected one of {EXPORTED}")
         key_list = ", ".join(keys)
         columns = f"{key_list}, {_EXPORT_COLUMNS[collection]}"
         after: tuple[object, ...] | None = None
@@ -700,6 +789,21 @@ class SQLiteStore:
                 raise
         elif write:
             conn.execute(f"RELEASE {savepoint}")
+
+    @contextmanager
+    def _own_write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A short write transaction of its own, refused inside a unit.
+
+        A unit's rollback would undo the write and its commit come too late: quota units must
+        be recorded before the call that spends them.
+        """
+        if self._local.depth > 0:
+            raise StoreError(
+                f"SQLiteStore.{what} was called inside a unit of work.",
+                hint="Call it outside `with store.unit():` (it commits on its own at once).",
+            )
+        with self._transaction(write=True) as conn:
+            yield conn
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

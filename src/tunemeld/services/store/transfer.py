@@ -11,6 +11,9 @@ counts, every record against its model, unique keys), so a bad file is reported 
 and line and nothing is loaded. Records are then written in units of `batch` records; the
 counts are compared at the end. Progress goes to an optional `progress(collection, done,
 total)` callback.
+
+The `leases` collection is not moved (`EXPORTED` leaves it out): a lease names a live process
+of the source's deployment, so on the target it would only block runs until it expired.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from tunemeld.exceptions import ConfigError, StoreError
 from tunemeld.models import Playlist, RawPlaylist, RunReport, Track, ViewDoc, ViewSample
-from tunemeld.services.store.base import COLLECTIONS, EXPORT_KEYS, Lookup, QuotaUsage, Store
+from tunemeld.services.store.base import EXPORT_KEYS, EXPORTED, Lookup, QuotaUsage, Store
 
 __all__ = [
     "FORMAT",
@@ -83,7 +86,7 @@ def export_store(
         ) from exc
     totals = {status.name: status.count for status in store.status()}
     collections: dict[str, dict[str, Any]] = {}
-    for name in COLLECTIONS:
+    for name in EXPORTED:
         path = folder / f"{name}.jsonl"
         digest = hashlib.sha256()
         count = 0
@@ -134,11 +137,11 @@ def import_store(
     """
     folder = Path(folder)
     manifest = _read_manifest(folder)
-    counts = {name: int(manifest["collections"][name]["count"]) for name in COLLECTIONS}
-    for name in COLLECTIONS:  # first pass: check everything, write nothing
+    counts = {name: int(manifest["collections"][name]["count"]) for name in EXPORTED}
+    for name in EXPORTED:  # first pass: check everything, write nothing
         _check_file(folder, name, manifest["collections"][name])
     _prepare_target(store, replace=replace, source=str(folder))
-    for name in COLLECTIONS:
+    for name in EXPORTED:
         records = (record for _line, record in _read_records(folder / f"{name}.jsonl", name))
         _load(store, name, records, total=counts[name], progress=progress, batch=batch)
     _verify_counts(store, counts)
@@ -162,7 +165,7 @@ def copy_store(
     _prepare_target(target, replace=replace, source=source.url)
     totals = {status.name: status.count for status in source.status()}
     counts: dict[str, int] = {}
-    for name in COLLECTIONS:
+    for name in EXPORTED:
         model = MODELS[name]
         records = (
             _validated(model, r, f"{source.url} {name}") for r in source.export_records(name)
@@ -178,7 +181,7 @@ def copy_store(
 
 
 def _prepare_target(store: Store, *, replace: bool, source: str) -> None:
-    filled = {status.name: status.count for status in store.status() if status.count}
+    filled = {s.name: s.count for s in store.status() if s.count and s.name in EXPORTED}
     if not filled:
         return
     if not replace:
@@ -233,7 +236,7 @@ def _write(store: Store, name: str, chunk: list[Any], *, keep: int) -> None:
     elif name == "quota_usage":
         for usage in chunk:
             store.add_quota_usage(usage.day, usage.bucket, usage.units, at=usage.updated_at)
-    else:  # pragma: no cover - COLLECTIONS and this list are kept together
+    else:  # pragma: no cover - EXPORTED and this list are kept together
         raise ValueError(f"unknown collection {name!r}")
 
 
@@ -275,9 +278,9 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
             hint="Upgrade tunemeld, or export again with this version.",
         )
     collections = manifest.get("collections")
-    if not isinstance(collections, dict) or set(collections) != set(COLLECTIONS):
+    if not isinstance(collections, dict) or set(collections) != set(EXPORTED):
         raise ConfigError(
-            f"{path} does not list exactly the collections {', '.join(COLLECTIONS)}.",
+            f"{path} does not list exactly the collections {', '.join(EXPORTED)}.",
             hint=hint,
         )
     for name, info in collections.items():
