@@ -12,6 +12,7 @@ from rich.table import Table
 
 from tunemeld.etl import Unit
 from tunemeld.etl.status import UnitState
+from tunemeld.etl.validate import ValidationReport
 from tunemeld.models import AGGREGATE, Genre, RunReport, Service, Stage, UnitResult, UnitStatus
 from tunemeld.services.health import HealthReport
 from tunemeld.services.store import CollectionStatus
@@ -25,6 +26,7 @@ __all__ = [
     "print_report",
     "print_store_status",
     "print_unit_states",
+    "print_validation",
 ]
 
 
@@ -266,3 +268,21 @@ def print_health(report: HealthReport, console: Console) -> None:
             text,
         )
     console.print(table)
+
+
+def print_validation(report: ValidationReport, console: Console) -> None:
+    """`inv etl.validate`: one row per check, the fix under each row that did not pass."""
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "yellow"}
+    verdict = "[green]ready[/green]" if report.ok else f"[red]{len(report.failed)} problem(s)[/red]"
+    table = Table(title=f"TuneMeld set-up ({report.profile} profile): {verdict}")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("result")
+    for check in report.checks:
+        status = check.status.value
+        colour = colours.get(status, "white")
+        text = check.summary
+        if check.hint and status != "pass":
+            text += f"\n[bold]fix:[/bold] {check.hint}"
+        table.add_row(check.name, f"[{colour}]{status}[/{colour}]", text)
+    console.print(table, highlight=False)
