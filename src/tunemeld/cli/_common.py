@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TextIO
+from typing import Any, TextIO
 
 from invoke.exceptions import Exit
 
@@ -63,12 +63,15 @@ def print_error(exc: TunemeldError) -> None:
         console.print(f"[bold]Hint:[/bold] {exc.hint}", highlight=False)
 
 
-def load_cli_settings(*, logs: bool = True) -> Settings:
-    """Load settings (deprecations shown once, briefly) and set up logging."""
+def load_cli_settings(*, logs: bool = True, **overrides: Any) -> Settings:
+    """Load settings (deprecations shown once, briefly) and set up logging.
+
+    `overrides` go to `load_settings`, e.g. `env=...` for another profile.
+    """
     warnings.showwarning = _show_warning
     with warnings.catch_warnings():
         warnings.simplefilter("always", TunemeldDeprecationWarning)
-        settings = load_settings()
+        settings = load_settings(**overrides)
     if logs:
         configure_logging(settings, stream=LiveStderr())  # type: ignore[arg-type]
     return settings
