@@ -11,8 +11,12 @@ from nbclient import NotebookClient
 NOTEBOOK = Path(__file__).parents[2] / "examples" / "explore.ipynb"
 
 
+def _read() -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
+
+
 def test_notebook_is_committed_without_outputs() -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = _read()
     nbformat.validate(notebook)
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -24,7 +28,7 @@ def test_notebook_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyP
     """Its own assertions (last cells) check the frames and the plot; any error fails here."""
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core's future default, no warning
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = _read()
     client = NotebookClient(
         notebook,
         timeout=600,
