@@ -12,7 +12,8 @@ NOTEBOOK = Path(__file__).parents[2] / "examples" / "explore.ipynb"
 
 
 def _read() -> nbformat.NotebookNode:
-    return nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
+    notebook: nbformat.NotebookNode = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
+    return notebook
 
 
 def test_notebook_is_committed_without_outputs() -> None:
