@@ -18,13 +18,19 @@ from importlib import metadata
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
+from pydantic import ValidationError
 
 from tunemeld.config import Catalog, Environment, Settings, load_catalog, load_settings
 from tunemeld.etl.pipeline import plan
 from tunemeld.exceptions import ConfigError, TunemeldError
 from tunemeld.models import Genre, Service, Stage
-from tunemeld.services.health import CheckStatus, HealthCheck, check_providers, check_store
+from tunemeld.services.health import (
+    CheckStatus,
+    HealthCheck,
+    HealthReport,
+    check_providers,
+    check_store,
+)
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.providers import ENDPOINTS
 from tunemeld.services.store import Lookup, Store, open_store
@@ -56,25 +62,13 @@ class _RolledBack(Exception):
     """Internal: ends the write probe's unit so that nothing it wrote is kept."""
 
 
-class ValidationReport(BaseModel):
-    """Every row of `inv etl.validate` and the exit code they add up to."""
+class ValidationReport(HealthReport):
+    """Every row of `inv etl.validate`, the profile checked, and the exit code the rows add up to.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A HealthReport (`ok`, `failed`, `row`) whose rows are the set-up checks.
+    """
 
-    checked_at: datetime
     profile: str
-    checks: list[HealthCheck]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def ok(self) -> bool:
-        """True when no row failed (warnings allowed)."""
-        return all(check.passed for check in self.checks)
-
-    @property
-    def failed(self) -> list[HealthCheck]:
-        """The failing rows, in report order."""
-        return [check for check in self.checks if not check.passed]
 
     @property
     def exit_code(self) -> int:
@@ -82,10 +76,6 @@ class ValidationReport(BaseModel):
         if self.ok:
             return 0
         return 2 if any(is_usage_problem(check) for check in self.failed) else 1
-
-    def row(self, name: str) -> HealthCheck | None:
-        """The row called `name`, if any."""
-        return next((check for check in self.checks if check.name == name), None)
 
 
 def is_usage_problem(check: HealthCheck) -> bool:
