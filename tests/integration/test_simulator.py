@@ -2,7 +2,12 @@
 
 TuneMeld runs in `mode=live` with made-up keys and `providers.base_url` pointing at a simulator
 on 127.0.0.1: the production client code path, over the network. Seeds are fixed, latency is 0,
-backoff waits are 0 and the read timeout is short, so the fault runs stay fast and repeatable.
+backoff waits are 0, so the fault runs stay repeatable.
+
+Timeouts are robust on a loaded machine: the read timeout is generous (a loopback answer never
+takes `READ_TIMEOUT` even on a busy 2-core box, so no timeout fires spuriously) and an injected
+hang lasts far longer (`HANG`), so every injected timeout does fire. Hung handler threads are
+released before each test, so they never pile up.
 """
 
 from __future__ import annotations
@@ -34,15 +39,18 @@ DAY1 = date(2026, 10, 5)  # not today: runs for another day are stamped at that 
 DAY2 = date(2026, 10, 6)
 DAY3 = date(2026, 10, 7)
 SEED = 2026
-READ_TIMEOUT = 0.2
+READ_TIMEOUT = 2.0
+"""Seconds; an ordinary answer takes milliseconds, so only an injected hang reaches it."""
+HANG = 30 * READ_TIMEOUT
+"""Seconds an injected `timeout` fault holds its answer: always past the read timeout."""
 
 
 @pytest.fixture(scope="module", name="running_simulator")
 def _running_simulator() -> Iterator[SimulatorServer]:
     """One simulator on a free port for the module (servers are the slow part to start)."""
-    sim = Simulator(SampleWorld(seed=SEED), seed=SEED, as_of=DAY1, hang=0.6, retry_after=0.01)
+    sim = Simulator(SampleWorld(seed=SEED), seed=SEED, as_of=DAY1, hang=HANG, retry_after=0.01)
     sim.quiet = True
-    with start_simulator(sim, threads=16) as server:
+    with start_simulator(sim, threads=32) as server:
         yield server
 
 
@@ -50,6 +58,8 @@ def _running_simulator() -> Iterator[SimulatorServer]:
 def _simulator(running_simulator: SimulatorServer) -> SimulatorServer:
     """The module's simulator as a fresh one: no faults, no counts, DAY1."""
     sim = running_simulator.simulator
+    sim.stopping.set()  # wake handlers still holding a hung answer from an earlier test
+    sim.stopping.clear()
     sim.faults = FaultPlan()
     sim.as_of = DAY1
     sim.reset()

@@ -259,9 +259,14 @@ class TestLifeCycle:
         assert isinstance(any_store.url, str)
         assert any_store.url
 
-    def test_ping_when_store_is_healthy_does_not_raise(self, any_store: Store) -> None:
-        """A reachable store answers a ping."""
-        any_store.ping()
+    def test_ping_when_store_is_healthy_passes_and_when_closed_raises(
+        self, any_store: Store
+    ) -> None:
+        """A reachable store answers a ping; a ping really asks it (a closed one cannot answer)."""
+        any_store.ping()  # raises StoreUnavailable when the store does not answer
+        any_store.close()
+        with pytest.raises(StoreError):
+            any_store.ping()
 
     def test_init_when_called_again_keeps_the_data(self, any_store: Store) -> None:
         """init is idempotent: it creates what is missing and touches nothing else."""

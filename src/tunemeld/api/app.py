@@ -28,6 +28,7 @@ def create_app(
     """
     configure_logging(settings)
     metrics = metrics if metrics is not None else Metrics()
+    metrics.hide(settings.secret_values())
     metrics.watch_runs(lambda: _newest_finished_run(store))
     bottle.debug(False)
     app = bottle.Bottle()

@@ -13,7 +13,14 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tunemeld._console import err_console, out_console
-from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings
+from tunemeld.cli._common import (
+    FAILED,
+    errors_to_exit,
+    load_cli_settings,
+    parse_count,
+    parse_port,
+    parse_seconds,
+)
 from tunemeld.config import Settings
 from tunemeld.services.logging import DEFAULT_LOG_FILE
 from tunemeld.services.store import open_store
@@ -25,12 +32,12 @@ __all__ = ["collection"]
     optional=["log_file"],
     help={
         "host": "interface to bind (default from settings: 127.0.0.1)",
-        "port": "port (default 8000)",
+        "port": "port, 1-65535 (default from settings: 8000)",
         "log-file": "also write JSON logs to this file, rotated by size "
         "(without a value: TUNEMELD_LOGGING__FILE or .tunemeld/logs/tunemeld.log)",
     },
 )
-def start(c: Context, host: str = "", port: int = 0, log_file: str | bool = "") -> None:
+def start(c: Context, host: str = "", port: str = "", log_file: str | bool = "") -> None:
     """Serve the JSON API with waitress until interrupted."""
     from tunemeld.api import create_app
     from tunemeld.api.server import serve
@@ -39,6 +46,7 @@ def start(c: Context, host: str = "", port: int = 0, log_file: str | bool = "") 
     from tunemeld.services.monitoring import Metrics
 
     with errors_to_exit():
+        bind_port = parse_port("port", port) if port else None
         settings = load_cli_settings()
         path = _log_path(settings, log_file)
         if path is not None:
@@ -50,7 +58,7 @@ def start(c: Context, host: str = "", port: int = 0, log_file: str | bool = "") 
         try:
             app = create_app(settings, store, cache, metrics=metrics)
             bind_host = host or settings.api.host
-            bind_port = port or settings.api.port
+            bind_port = bind_port or settings.api.port
             where = f"; logs to {settings.logging.file}" if settings.logging.file else ""
             err_console().print(
                 f"Serving on http://{bind_host}:{bind_port} (store {store.url}, "
@@ -101,19 +109,22 @@ def health(c: Context, url: str = "") -> None:
 
 @task(
     help={
-        "n": "how many of the last lines to show (default 50)",
+        "n": "how many of the last lines to show, 0 or more (default 50)",
         "follow": "keep printing new lines until Ctrl-C",
         "file": "the log file (default TUNEMELD_LOGGING__FILE or .tunemeld/logs/tunemeld.log)",
-        "seconds": "with --follow, stop after this many seconds (default: until Ctrl-C)",
+        "seconds": "with --follow, stop after this many seconds, 0 or more "
+        "(default 0: until Ctrl-C)",
     }
 )
 def logs(
-    c: Context, n: int = 50, follow: bool = False, file: str = "", seconds: float = 0.0
+    c: Context, n: str = "50", follow: bool = False, file: str = "", seconds: str = "0"
 ) -> None:
     """Show the API server's log file: the last lines, and with --follow the new ones."""
     from tunemeld.exceptions import ConfigError
 
     with errors_to_exit():
+        lines = parse_count("n", n)
+        until = parse_seconds("seconds", seconds)
         settings = load_cli_settings(logs=False)
         path = Path(file) if file else settings.logging.file or DEFAULT_LOG_FILE
         if not path.is_file() and not follow:
@@ -123,7 +134,7 @@ def logs(
                 "TUNEMELD_LOGGING__FILE), or name the file with --file.",
             )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the output quietly
-        _print_log(path, n, follow, seconds)
+        _print_log(path, lines, follow, until)
 
 
 def _print_log(path: Path, n: int, follow: bool, seconds: float) -> None:

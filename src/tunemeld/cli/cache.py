@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tunemeld._console import out_console
-from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings
+from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings, parse_genres
 from tunemeld.models import Genre
 from tunemeld.services.store import open_store
 
@@ -16,12 +16,14 @@ __all__ = ["collection"]
 
 
 def _genres(names: list[str] | None) -> list[Genre]:
-    return [Genre.parse(name) for name in names] if names else list(Genre)
+    return parse_genres(names) or list(Genre)
 
 
 @task(
     iterable=["genre"],
-    help={"genre": "only this genre (repeatable); default: everything the cache holds"},
+    help={
+        "genre": "only this genre (repeatable or a comma list); default: everything the cache holds"
+    },
 )
 def clear(c: Context, genre: list[str] | None = None) -> None:
     """Forget cached API answers (all, or the given genres'); the API then reads the store."""
@@ -53,7 +55,7 @@ def clear(c: Context, genre: list[str] | None = None) -> None:
 
 @task(
     iterable=["genre"],
-    help={"genre": "only this genre (repeatable); default every genre"},
+    help={"genre": "only this genre (repeatable or a comma list); default every genre"},
 )
 def warm(c: Context, genre: list[str] | None = None) -> None:
     """Fill the cache with every route's answer for every genre, from the stored views."""

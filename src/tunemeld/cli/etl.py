@@ -25,6 +25,9 @@ from tunemeld.cli._common import (
     errors_to_exit,
     load_cli_settings,
     parse_date,
+    parse_genres,
+    parse_services,
+    parse_stages,
     sample_notice,
 )
 from tunemeld.config import Settings
@@ -40,9 +43,9 @@ __all__ = ["collection"]
 @task(
     iterable=["genre", "service"],
     help={
-        "stage": "extract|transform|aggregate|view_count|full (default full)",
-        "genre": "only this genre (repeatable): country, dance, pop, rap",
-        "service": "only this service for extract/transform (repeatable): "
+        "stage": "extract|transform|aggregate|view_count|full, or a comma list (default full)",
+        "genre": "only this genre (repeatable or a comma list): country, dance, pop, rap",
+        "service": "only this service for extract/transform (repeatable or a comma list): "
         "Spotify, AppleMusic, SoundCloud",
         "dry-run": "print the plan and the calls it would make; change nothing",
         "date": "the day to run as, YYYY-MM-DD (default today); the sample world evolves with it",
@@ -58,6 +61,9 @@ def run(
 ) -> None:
     """Run ETL stages and print the run report; exit 1 if any unit failed."""
     with errors_to_exit():
+        stages = parse_stages(stage)
+        genres = parse_genres(genre)
+        services = parse_services(service)
         as_of = parse_date(date_) if date_ else None
         settings = load_cli_settings()
         sample_notice(settings)
@@ -66,9 +72,9 @@ def run(
         try:
             report = etl.run(
                 settings,
-                stages=[s for s in stage.split(",") if s],
-                genres=genre or None,
-                services=service or None,
+                stages=stages,
+                genres=genres or None,
+                services=services or None,
                 dry_run=dry_run,
                 as_of=as_of,
                 progress=progress,

@@ -13,7 +13,13 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from tunemeld._console import err_console, out_console
-from tunemeld.cli._common import errors_to_exit, load_cli_settings, parse_date
+from tunemeld.cli._common import (
+    errors_to_exit,
+    load_cli_settings,
+    parse_count,
+    parse_date,
+    parse_port,
+)
 from tunemeld.exceptions import TunemeldError
 
 __all__ = ["collection"]
@@ -39,30 +45,30 @@ def _print_counts(counts: Mapping[str, Mapping[str, int]], title: str) -> None:
 
 @task(
     help={
-        "port": f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
+        "port": f"port to listen on, 0-65535 (default {DEFAULT_PORT}; 0 picks a free one)",
         "host": "interface to bind (default 127.0.0.1: this machine only)",
         "faults": "KIND=RATE list, e.g. 429=0.1,500=0.05,timeout=0.02,malformed=0.02,"
         "truncated=0.01,drift=0.01",
         "latency": "added delay per request, e.g. 50ms±20ms (or 50ms+-20ms)",
-        "seed": "world and fault seed (default providers.sample_seed)",
+        "seed": "world and fault seed, a whole number 0 or more (default providers.sample_seed)",
         "date": "the simulated day, YYYY-MM-DD (default today; POST /__date changes it)",
         "hang": "how long a timeout fault sleeps (default 35s: above the 30 s read timeout)",
         "retry-after": "the Retry-After of 429s, e.g. 1s or 200ms (default 1s)",
-        "threads": "worker threads (default 32)",
+        "threads": "worker threads, 1-256 (default 32)",
         "quiet": "do not log every request",
     }
 )
 def serve(
     c: Context,
-    port: int = DEFAULT_PORT,
+    port: str = str(DEFAULT_PORT),
     host: str = "127.0.0.1",
     faults: str = "",
     latency: str = "",
-    seed: int = -1,
+    seed: str = "",
     date_: str = "",
     hang: str = "35s",
     retry_after: str = "1s",
-    threads: int = 32,
+    threads: str = "32",
     quiet: bool = False,
 ) -> None:
     """Serve every provider endpoint from the sample world on HTTP until Ctrl-C (or SIGTERM).
@@ -80,8 +86,11 @@ def serve(
     )
 
     with errors_to_exit():
+        listen_port = parse_port("port", port, allow_zero=True)
+        workers = parse_count("threads", threads, low=1, high=256)
+        given_seed = parse_count("seed", seed) if seed else None
         settings = load_cli_settings()
-        world_seed = seed if seed >= 0 else settings.providers.sample_seed
+        world_seed = given_seed if given_seed is not None else settings.providers.sample_seed
         simulator = Simulator(
             SampleWorld(seed=world_seed),
             faults=FaultPlan.parse(faults),
@@ -92,7 +101,7 @@ def serve(
             retry_after=parse_duration(retry_after),
             quiet=quiet,
         )
-        server = start_simulator(simulator, host=host, port=port, threads=threads)
+        server = start_simulator(simulator, host=host, port=listen_port, threads=workers)
     err_console().print(
         f"Sandbox providers on {server.url} (seed {world_seed}, faults {simulator.faults}, "
         f"latency {simulator.latency}, day {simulator.today()}); Ctrl-C stops.\n"

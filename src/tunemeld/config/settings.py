@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -27,6 +27,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from tunemeld.config._url import REDACTED, mask_url, unencoded_userinfo, url_passwords
 from tunemeld.exceptions import ConfigError
 
 __all__ = [
@@ -47,8 +48,6 @@ __all__ = [
     "load_settings",
     "mask_url",
 ]
-
-REDACTED = "**********"
 
 
 class TunemeldDeprecationWarning(DeprecationWarning):
@@ -72,19 +71,6 @@ class Environment(str, Enum):
             raise ConfigError(
                 f"{flag} {text!r} is not a profile.", hint=f"Use one of: {names}."
             ) from None
-
-
-def mask_url(url: str) -> str:
-    """Replace the password in a URL's user-info with asterisks; leave everything else."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:{REDACTED}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class _Group(BaseModel):
@@ -116,6 +102,11 @@ class DatabaseSettings(_Group):
             raise ValueError(
                 "must start with sqlite:///, mongodb:// or mongodb+srv:// "
                 "(e.g. sqlite:///.tunemeld/tunemeld.db)"
+            )
+        if value.startswith("mongodb") and unencoded_userinfo(value):
+            raise ValueError(
+                "the user name and password must be percent-encoded: write @ / ? # : % as "
+                "%40 %2F %3F %23 %3A %25 (Python: urllib.parse.quote(password, safe=''))"
             )
         return value
 
@@ -404,6 +395,12 @@ class LoggingSettings(_Group):
         default=10 * 1024 * 1024, ge=1024, description="Rotate the log file at this size."
     )
     file_backups: int = Field(default=5, ge=0, le=100, description="Rotated log files kept.")
+    repeat_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A library's repeating log line is written at most once per this many "
+        "seconds (per logger and message); 0 never limits.",
+    )
 
     @field_validator("level", mode="before")
     @classmethod
@@ -579,9 +576,7 @@ class Settings(BaseSettings):
                     walk(value)
 
         walk(self)
-        password = urlsplit(self.database.url).password
-        if password:
-            found.append(password)
+        found.extend(url_passwords(self.database.url))
         return sorted(set(found), key=len, reverse=True)
 
     def redacted(self) -> dict[str, Any]:
@@ -636,6 +631,8 @@ def _describe(error: ValidationError) -> str:
         name = _env_var_for(item["loc"])
         value = item.get("input")
         shown = "" if isinstance(value, (dict, list)) or value is None else f" = {value!r}"
+        if isinstance(value, str):
+            shown = f" = {mask_url(value)!r}"
         if any(s in name.lower() for s in ("key", "secret", "token", "password")):
             shown = ""
         lines.append(f"  - {name}{shown}: {item['msg']}")

@@ -26,6 +26,7 @@ from tunemeld.exceptions import TunemeldError
 from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
 from tunemeld.services.cache import Cache, NullCache, open_cache
 from tunemeld.services.cache.answers import LAST_UPDATED
+from tunemeld.services.logging import SecretRedactor
 from tunemeld.services.store import Store, open_store
 
 __all__ = [
@@ -584,6 +585,17 @@ def _opened(given: _R | None, opener: Callable[[], _R]) -> Iterator[_R | Tunemel
         opened.close()
 
 
+def _redacted(report: HealthReport, settings: Settings) -> HealthReport:
+    """`report` with every configured secret masked: an error's text may quote one."""
+    redactor = SecretRedactor(settings.secret_values())
+    if not redactor.secrets:
+        return report
+    checks = [
+        HealthCheck.model_validate(redactor.scrub(check.model_dump())) for check in report.checks
+    ]
+    return HealthReport(checked_at=report.checked_at, checks=checks)
+
+
 def run_health(
     settings: Settings,
     *,
@@ -626,7 +638,7 @@ def run_health(
             checks += check_freshness(
                 healthy_store, now=moment, stale_after_hours=settings.health.stale_after_hours
             )
-    report = HealthReport(checked_at=moment, checks=checks)
+    report = _redacted(HealthReport(checked_at=moment, checks=checks), settings)
     log.info(
         "health_checked",
         ok=report.ok,

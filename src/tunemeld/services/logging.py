@@ -5,6 +5,12 @@
 to that file, rotated by size. `tail_log` / `follow_log` read it back for `inv api.logs`, and
 `debug_context` gathers what an error report needs (versions, environment, settings) with every
 secret redacted.
+
+Libraries that log through the standard library (waitress, urllib3) are bridged: their records
+go through the same processors and renderer as structlog's own events (`StdlibBridge`, a
+`structlog.stdlib.ProcessorFormatter`), and a line that repeats (waitress's "Task queue depth
+is N" under load) is written at most once per `logging.repeat_seconds` per logger and message
+template, the next one carrying `suppressed`: how many were dropped (`RepeatLimiter`).
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from tunemeld.config import Environment, Settings
+from tunemeld.config._url import REDACTED
 
 __all__ = [
     "DEFAULT_LOG_FILE",
     "REDACTED",
     "FileTee",
+    "RepeatLimiter",
     "SecretRedactor",
     "close_log_file",
     "configure_logging",
@@ -41,7 +49,6 @@ __all__ = [
     "uses_json",
 ]
 
-REDACTED = "**********"
 DEFAULT_LOG_FILE = Path(".tunemeld") / "logs" / "tunemeld.log"
 """Where `inv api.start --log-file` writes and `inv api.logs` reads when no path is given."""
 
@@ -59,6 +66,9 @@ _PACKAGES = (
     "invoke",
 )
 _file_handler: logging.handlers.RotatingFileHandler | None = None
+_console_handler: logging.Handler | None = None
+_BRIDGED = ("waitress", "urllib3")
+"""Libraries whose stdlib loggers are capped at WARNING (their INFO lines are noise)."""
 
 
 class SecretRedactor:
@@ -107,6 +117,58 @@ class FileTee:
         return event
 
 
+class RepeatLimiter(logging.Filter):
+    """Let a stdlib record through at most once per `seconds` per logger, level and template.
+
+    The key is the message *template* (`record.msg`, before `%` arguments), so "Task queue
+    depth is 12" and "... is 13" are one line repeating. The first record after a quiet window
+    passes with `record.suppressed` set to the number dropped since the last one passed. The
+    decision is made once per record, so one limiter can guard several handlers. `clock` is
+    injectable (monotonic seconds) so tests need no sleeping.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._clock = clock
+        self._last: dict[tuple[str, int, str], float] = {}
+        self._dropped: dict[tuple[str, int, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        decided = record.__dict__.get("_tunemeld_repeat_ok")
+        if decided is not None:
+            return bool(decided)
+        ok = self._decide(record)
+        record.__dict__["_tunemeld_repeat_ok"] = ok
+        return ok
+
+    def _decide(self, record: logging.LogRecord) -> bool:
+        if self.seconds <= 0 or record.name == "tunemeld":
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.seconds:
+            self._dropped[key] = self._dropped.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        dropped = self._dropped.pop(key, 0)
+        if dropped:
+            record.__dict__["suppressed"] = dropped
+        return True
+
+
+def _stdlib_fields(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """A bridged record's logger name and, when repeats were dropped, how many."""
+    record = event.get("_record")
+    if isinstance(record, logging.LogRecord):
+        event.setdefault("logger", record.name)
+        suppressed = record.__dict__.get("suppressed")
+        if suppressed:
+            event["suppressed"] = suppressed
+    return event
+
+
 class _JsonLineFormatter(logging.Formatter):
     """Stdlib records (waitress, urllib3) as JSON lines beside structlog's, secrets redacted."""
 
@@ -123,6 +185,8 @@ class _JsonLineFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
         }
+        if record.__dict__.get("suppressed"):
+            event["suppressed"] = record.__dict__["suppressed"]
         return json.dumps(self._redactor.scrub(event), ensure_ascii=False)
 
 
@@ -171,8 +235,18 @@ def _open_log_file(settings: Settings, redactor: SecretRedactor) -> FileTee | No
     return FileTee(handler)
 
 
-def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> None:
-    """Route structlog (and stdlib logging) to `stream` (stderr) and the log file, if set."""
+def configure_logging(
+    settings: Settings,
+    *,
+    stream: TextIO | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Route structlog and stdlib logging to `stream` (stderr) and the log file, if set.
+
+    Stdlib records get the same processors (level, timestamp, redaction) and renderer as
+    structlog's events; repeats are limited per `logging.repeat_seconds` (`clock` for tests).
+    """
+    global _console_handler
     out = stream or sys.stderr
     level = getattr(logging, settings.logging.level)
     redactor = SecretRedactor(settings.secret_values())
@@ -197,15 +271,26 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
-    # Libraries logging through stdlib (waitress, urllib3) stay quiet below WARNING.
-    logging.basicConfig(
-        level=max(level, logging.WARNING), stream=out, format="%(levelname)s %(name)s: %(message)s"
+    limiter = RepeatLimiter(settings.logging.repeat_seconds, clock)
+    root = logging.getLogger()
+    if _console_handler is not None:
+        root.removeHandler(_console_handler)
+    _console_handler = logging.StreamHandler(out)
+    _console_handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, _stdlib_fields, redactor],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
     )
-    for name in ("waitress", "urllib3"):
+    _console_handler.addFilter(limiter)
+    root.addHandler(_console_handler)
+    root.setLevel(max(level, logging.WARNING))
+    for name in _BRIDGED:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
     if _file_handler is not None:
         _file_handler.setLevel(max(level, logging.WARNING))
-        logging.getLogger().addHandler(_file_handler)
+        _file_handler.addFilter(limiter)
+        root.addHandler(_file_handler)
 
 
 # -- reading the log file ---------------------------------------------------------------------

@@ -25,6 +25,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from tunemeld.config._url import REDACTED
+
 if TYPE_CHECKING:
     from tunemeld.models import RunReport
 
@@ -124,6 +126,12 @@ class Metrics:
             buckets=API_LATENCY_BUCKETS,
         )
         self._run_collector: RunRecordCollector | None = None
+        self._secrets: list[bytes] = []
+
+    def hide(self, secrets: Iterable[str]) -> None:
+        """Mask these values (the configured secrets) wherever a label carries one in `render`."""
+        found = {s.encode() for s in secrets if len(s) >= 4}
+        self._secrets = sorted(found, key=len, reverse=True)
 
     def record_provider_call(
         self, provider: str, endpoint: str, status: int | str, units: int
@@ -162,8 +170,11 @@ class Metrics:
         self.registry.register(self._run_collector)
 
     def render(self) -> tuple[bytes, str]:
-        """The registry in the Prometheus text format, and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The registry in the Prometheus text format (secrets masked), and its content type."""
+        body = generate_latest(self.registry)
+        for secret in self._secrets:
+            body = body.replace(secret, REDACTED.encode())
+        return body, CONTENT_TYPE_LATEST
 
 
 _RESULTS = {"hits": "hit", "misses": "miss"}

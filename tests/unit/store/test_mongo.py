@@ -14,10 +14,10 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from tunemeld.config import Settings
+from tunemeld.config import Settings, mask_url
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable, Transient
 from tunemeld.services.store import MongoStore, open_store
-from tunemeld.services.store.mongo import MongoTarget, mask_mongo_url, parse_mongo_url
+from tunemeld.services.store.mongo import MongoTarget, parse_mongo_url
 
 URL = "mongodb://app:s3cr%40t@db1.example.net:27017,db2.example.net:27018/charts?replicaSet=rs0"
 
@@ -100,23 +100,23 @@ class TestMaskMongoUrl:
     """Printable URLs: password and secret options hidden, everything else kept."""
 
     def test_mask_when_password_in_url_replaces_it_and_keeps_hosts(self) -> None:
-        masked = mask_mongo_url(URL)
+        masked = mask_url(URL)
 
         assert "s3cr" not in masked
         assert masked == (
-            "mongodb://app:***@db1.example.net:27017,db2.example.net:27018/charts?replicaSet=rs0"
+            "mongodb://app:**********@db1.example.net:27017,db2.example.net:27018/charts?replicaSet=rs0"
         )
 
     def test_mask_when_secret_option_hides_its_value(self) -> None:
-        masked = mask_mongo_url(
+        masked = mask_url(
             "mongodb+srv://c.example.net/?tlsCertificateKeyFilePassword=pw1&appName=x"
         )
 
         assert "pw1" not in masked
-        assert masked.endswith("?tlsCertificateKeyFilePassword=***&appName=x")
+        assert masked.endswith("?tlsCertificateKeyFilePassword=**********&appName=x")
 
     def test_mask_when_no_password_returns_the_url_unchanged(self) -> None:
-        assert mask_mongo_url("mongodb://h:1/db") == "mongodb://h:1/db"
+        assert mask_url("mongodb://h:1/db") == "mongodb://h:1/db"
 
     def test_target_repr_when_password_given_leaves_it_out(self) -> None:
         target = MongoTarget(url=URL, database="charts", hosts="h", password="s3cr@t")
@@ -127,7 +127,7 @@ class TestMaskMongoUrl:
         store = _store_failing_with(AutoReconnect("x"))
 
         assert "s3cr" not in store.url
-        assert "app:***@" in store.url
+        assert "app:**********@" in store.url
         assert "s3cr" not in repr(store)
 
 

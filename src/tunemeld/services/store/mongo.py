@@ -29,7 +29,7 @@ Same semantics as SQLiteStore, checked by the same contract suite:
 - **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
 
 Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
-and what to check; the password never appears in a message (`mask_mongo_url`).
+and what to check; the password never appears in a message (`mask_url`).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ from pymongo.errors import (
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from tunemeld.config import mask_url
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
@@ -84,7 +85,7 @@ from tunemeld.services.store.base import (
     require_aware,
 )
 
-__all__ = ["MongoStore", "MongoTarget", "build_client", "mask_mongo_url", "parse_mongo_url"]
+__all__ = ["MongoStore", "MongoTarget", "build_client", "parse_mongo_url"]
 
 Document = dict[str, Any]
 ClientFactory = Callable[["MongoTarget"], "MongoClient[Document]"]
@@ -96,7 +97,6 @@ _CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(
 _MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
 _PAGE = 1000
 _MERGE_ATTEMPTS = 8
-_SECRET_OPTIONS = ("tlscertificatekeyfilepassword", "authmechanismproperties")
 _T = TypeVar("_T")
 
 _INDEXES: dict[str, list[IndexModel]] = {
@@ -175,7 +175,7 @@ class MongoTarget:
     @property
     def masked_url(self) -> str:
         """The URL with the password (and secret options) masked: safe to print."""
-        return mask_mongo_url(self.url)
+        return mask_url(self.url)
 
 
 def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str | None]:
@@ -190,7 +190,7 @@ def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str |
             break
     else:
         raise ConfigError(
-            f"{mask_mongo_url(url)!r} is not a MongoDB URL.",
+            f"{mask_url(url)!r} is not a MongoDB URL.",
             hint="Use mongodb://host:27017/tunemeld or mongodb+srv://cluster.example.net/tunemeld.",
         )
     authority, _, tail = rest.partition("/")
@@ -203,42 +203,13 @@ def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str |
         password = unquote(userinfo.split(":", 1)[1]) or None
     if not hosts:
         raise ConfigError(
-            f"The MongoDB URL {mask_mongo_url(url)!r} names no host.",
+            f"The MongoDB URL {mask_url(url)!r} names no host.",
             hint="Use mongodb://host:27017/tunemeld (user:password@ before the host if needed).",
         )
     if scheme == "mongodb+srv://":
         hosts = f"{hosts} (SRV)"
     path = unquote(tail.partition("?")[0])
     return hosts, path or default_database, password
-
-
-def mask_mongo_url(url: str) -> str:
-    """`url` with the password and secret-bearing options replaced by `***`.
-
-    Handles what `urlsplit` cannot: several hosts (`h1:1,h2:2`) and `mongodb+srv`.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, tail = rest.partition("/")
-    query_in_authority = ""
-    if "?" in authority:
-        authority, _, query_in_authority = authority.partition("?")
-    userinfo, at, hosts = authority.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":***"
-    masked = f"{scheme}://{userinfo}{at}{hosts}"
-    path, qmark, query = tail.partition("?")
-    if query_in_authority:
-        qmark, query = "?", query_in_authority
-    if query:
-        options = []
-        for option in query.split("&"):
-            name, eq, _value = option.partition("=")
-            secret = name.lower() in _SECRET_OPTIONS
-            options.append(f"{name}{eq}***" if secret and eq else option)
-        query = "&".join(options)
-    return f"{masked}{slash}{path}{qmark}{query}"
 
 
 def build_client(target: MongoTarget) -> MongoClient[Document]:
