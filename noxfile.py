@@ -1,4 +1,7 @@
-"""Nox sessions: `nox` runs tests (every Python 3.10-3.13 installed), lint and typecheck."""
+"""Nox sessions: `nox` runs tests (every Python 3.10-3.13 installed), lint and typecheck.
+
+`nox -s schemathesis` fuzzes a live API against its OpenAPI document (CI runs it too).
+"""
 
 from __future__ import annotations
 
@@ -41,6 +44,13 @@ def coverage(session: nox.Session) -> None:
     session.install("coverage[toml]")
     session.run("coverage", "combine", success_codes=[0, 1])
     session.run("coverage", "report", "--fail-under=80")
+
+
+@nox.session
+def schemathesis(session: nox.Session) -> None:
+    """Fuzz a live API on loopback (a sample ETL run's data) against its /openapi.json; bounded."""
+    _install(session, "fuzz")
+    session.run("python", "-m", "tests.fuzz_api", *session.posargs)
 
 
 @nox.session

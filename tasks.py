@@ -28,5 +28,16 @@ def format(c: Context) -> None:
     c.run("ruff format . && ruff check --fix .", pty=False)
 
 
+@task(
+    name="start",
+    help={"host": "interface to bind (default from settings)", "port": "port (default 8000)"},
+)
+def dev_start(c: Context, host: str = "", port: int = 0) -> None:
+    """Serve the API and the page, restarting on code changes; prints the page's URL."""
+    from tunemeld.cli.dev import serve_with_reload
+
+    serve_with_reload(host=host, port=port)
+
+
 ns = build_namespace()
-ns.add_collection(Collection("dev", test, lint, format))
+ns.add_collection(Collection("dev", test, lint, format, dev_start))

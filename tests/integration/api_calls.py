@@ -34,10 +34,11 @@ ApiCaller = Callable[[str], tuple[int, bytes]]
 
 
 def get(app: Callable[..., Any], path: str) -> tuple[int, bytes]:
-    """GET `path` from a WSGI app in-process: (status code, body bytes)."""
+    """GET `path` (with any `?query`) from a WSGI app in-process: (status code, body bytes)."""
     environ: dict[str, Any] = {}
     setup_testing_defaults(environ)
-    environ.update(REQUEST_METHOD="GET", PATH_INFO=path, QUERY_STRING="")
+    path_info, _, query = path.partition("?")
+    environ.update(REQUEST_METHOD="GET", PATH_INFO=path_info, QUERY_STRING=query)
     environ["wsgi.errors"] = io.StringIO()
     captured: dict[str, int] = {}
 

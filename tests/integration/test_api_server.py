@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tunemeld.api import RunningServer, check_server, create_app, serve, start_background_server
-from tunemeld.api.check import route_paths
+from tunemeld.api.check import route_paths, route_targets
 from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
 from tunemeld.models import Genre, Service, ViewDoc, view_version
@@ -77,15 +77,20 @@ def _http() -> Iterator[requests.Session]:
 class TestRoutesOverHttp:
     """Every route answers real HTTP requests as the unit tests promise."""
 
-    @pytest.mark.parametrize("path", route_paths([Genre.POP, Genre.RAP]))
+    @pytest.mark.parametrize(("path", "enveloped"), route_targets([Genre.POP, Genre.RAP]))
     def test_route_when_requested_answers_a_success_envelope(
-        self, server: RunningServer, http: requests.Session, path: str
+        self, server: RunningServer, http: requests.Session, path: str, enveloped: bool
     ) -> None:
-        """200, JSON, the success envelope."""
+        """200, JSON, the success envelope (the worker-style routes: the bare data)."""
         reply = http.get(server.url + path, timeout=5)
         assert reply.status_code == 200
         assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
-        assert reply.json()["status"] == "success"
+        body = reply.json()
+        if enveloped:
+            assert body["status"] == "success"
+        else:
+            assert not (isinstance(body, dict) and "status" in body)
+            assert reply.headers["ETag"]
 
     def test_index_when_requested_lists_the_routes(
         self, server: RunningServer, http: requests.Session
@@ -108,6 +113,22 @@ class TestRoutesOverHttp:
         assert again.status_code == 304
         assert again.content == b""
         assert again.headers["ETag"] == first.headers["ETag"]
+
+    def test_worker_route_when_revalidated_gets_304_and_the_django_routes_etag(
+        self, server: RunningServer, http: requests.Session
+    ) -> None:
+        """`/api/...` answers come from the same cached view: same ETag, same revalidation."""
+        django = http.get(server.url + "/graph-data/pop", timeout=5)
+        worker = http.get(server.url + "/api/graph-data?genre=pop", timeout=5)
+        assert worker.headers["ETag"] == django.headers["ETag"]
+        assert worker.json() == django.json()["data"]
+        again = http.get(
+            server.url + "/api/graph-data?genre=pop",
+            headers={"If-None-Match": worker.headers["ETag"]},
+            timeout=5,
+        )
+        assert again.status_code == 304
+        assert again.content == b""
 
     def test_errors_when_returned_over_http_are_json_envelopes(
         self, server: RunningServer, http: requests.Session
@@ -194,9 +215,9 @@ class TestCheckServer:
     """check_server against a live server and against a closed port."""
 
     def test_live_server_when_checked_is_ok_on_every_route(self, server: RunningServer) -> None:
-        """Health plus 7 data routes for each of the 4 genres."""
+        """Health plus 7 Django-style and 7 worker-style data routes for each of the 4 genres."""
         checks = check_server(server.url)
-        assert len(checks) == 1 + 7 * len(Genre)
+        assert len(checks) == 1 + 14 * len(Genre)
         assert [c.path for c in checks] == route_paths(list(Genre))
         assert all(c.ok for c in checks), [c for c in checks if not c.ok]
         assert all(c.status == 200 and c.error is None for c in checks)
@@ -227,7 +248,7 @@ class TestCheckServer:
         with start_background_server(create_app(settings, store, MemoryCache())) as server:
             url = server.url
         checks = check_server(url, timeout=2)
-        assert len(checks) == 1 + 7 * len(Genre)
+        assert len(checks) == 1 + 14 * len(Genre)
         for check in checks:
             assert not check.ok
             assert check.status is None

@@ -128,7 +128,7 @@ def _check_consistent(settings: Settings, store: Store) -> dict[Genre, str]:
             expected = 404 if path.endswith(("/jazz", "/Tidal")) else 200
             assert status == expected, (path, body[:300])
         for genre in Genre:
-            playlist = data_of(call(f"/playlist-data/{genre.value}")[1])
+            [playlist] = data_of(call(f"/playlist-data/{genre.value}")[1])
             graph = data_of(call(f"/graph-data/{genre.value}")[1])
             rows = playlist["tracks"]
             assert len(rows) >= 15, genre

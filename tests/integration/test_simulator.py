@@ -338,7 +338,8 @@ class TestQuotaBudget:
             # The API view serves them without a YouTube link meanwhile.
             view = store.get_view(Genre(first.genres[0].value), "playlist-data")
             assert view is not None
-            links = {row["isrc"]: row["youtube_url"] for row in view.data["tracks"]}
+            [document] = view.data
+            links = {row["isrc"]: row["youtube_url"] for row in document["tracks"]}
             assert links[missing] is None
             assert store.quota_usage(DAY1)["youtube_search"] == 20
         finally:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import bottle
 
-from tunemeld.api.plugins import ErrorEnvelopePlugin, install_error_pages, install_request_hooks
+from tunemeld import __version__
+from tunemeld.api.openapi import document_bytes
+from tunemeld.api.plugins import (
+    ErrorEnvelopePlugin,
+    ObservedBottle,
+    install_error_pages,
+    install_request_hooks,
+)
 from tunemeld.api.routes import ApiContext, HealthMemo, add_routes
 from tunemeld.config import Settings
 from tunemeld.models import RunReport
@@ -31,14 +38,15 @@ def create_app(
     metrics.hide(settings.secret_values())
     metrics.watch_runs(lambda: _newest_finished_run(store))
     bottle.debug(False)
-    app = bottle.Bottle()
+    app = ObservedBottle()
     app.config["catchall"] = True
     app.uninstall(True)  # bottle's JSON and template plugins: routes build their own responses
     app.install(ErrorEnvelopePlugin(debug_context=lambda: debug_context(settings)))
     install_error_pages(app)
     install_request_hooks(app, metrics=metrics, cors_origins=settings.api.cors_origins)
     health = HealthMemo(settings.health.cache_seconds)
-    add_routes(app, ApiContext(settings, store, cache, metrics, health))
+    context = ApiContext(settings, store, cache, metrics, health)
+    add_routes(app, context, openapi=lambda: document_bytes(__version__))
     return app
 
 

@@ -1,7 +1,8 @@
 """Checking a running API server from outside: `/health` and every data route for every genre.
 
 Used by `inv api.health` and the CLI's system checks; it speaks HTTP like a front end would, so
-it finds what unit tests cannot (a server that is down, a port taken by something else).
+it finds what unit tests cannot (a server that is down, a port taken by something else). The
+data routes come from the route table (`api.routes.ROUTES`), worker-style ones included.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 
 import requests
 
+from tunemeld.api.routes import ROUTES, Route
 from tunemeld.models import Genre, Service
 
-__all__ = ["RouteCheck", "check_server", "route_paths"]
+__all__ = ["RouteCheck", "check_server", "route_paths", "route_targets"]
 
 
 @dataclass(frozen=True)
@@ -28,23 +30,44 @@ class RouteCheck:
     error: str | None = None
 
 
-def route_paths(genres: Sequence[Genre] = tuple(Genre)) -> list[str]:
-    """`/health`, then every data route of every genre (the service playlist of every service)."""
-    paths = ["/health"]
-    for genre in genres:
-        g = genre.value
-        paths += [f"/graph-data/{g}", f"/playlist-data/{g}"]
-        paths += [f"/service-playlist/{g}/{service.value}" for service in Service]
-        paths += [f"/last-updated/{g}", f"/header-art/{g}"]
+def _paths_of(route: Route, genre: Genre) -> list[str]:
+    """The concrete paths of one data route for one genre (every service when it takes one)."""
+    services: list[Service | None] = list(Service) if "service" in route.params else [None]
+    paths = []
+    for service in services:
+        values = {"genre": genre.value, "service": service.value if service else ""}
+        path = route.rule
+        for name in route.path_params:
+            path = path.replace(f"<{name}>", values[name])
+        if route.query:
+            path += "?" + "&".join(f"{name}={values[name]}" for name in route.query)
+        paths.append(path)
     return paths
 
 
-def _envelope_problem(response: requests.Response) -> str | None:
-    """None when the body is a success envelope; else what is wrong with it."""
+def route_targets(genres: Sequence[Genre] = tuple(Genre)) -> list[tuple[str, bool]]:
+    """`/health`, then every data route of every genre, each with "answers an envelope"."""
+    targets = [("/health", True)]
+    for genre in genres:
+        for route in ROUTES:
+            if route.is_data:
+                targets += [(path, route.kind == "view") for path in _paths_of(route, genre)]
+    return targets
+
+
+def route_paths(genres: Sequence[Genre] = tuple(Genre)) -> list[str]:
+    """`/health`, then every data route of every genre (the service playlist of every service)."""
+    return [path for path, _ in route_targets(genres)]
+
+
+def _envelope_problem(response: requests.Response, enveloped: bool = True) -> str | None:
+    """None when the body is a success envelope (or, for a plain route, 200 JSON); else why not."""
     try:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code}: the answer is not JSON"
+    if not enveloped and response.status_code == 200:
+        return None
     if not isinstance(body, dict) or "status" not in body:
         return f"HTTP {response.status_code}: the answer is not a TuneMeld envelope"
     if response.status_code == 200 and body["status"] == "success":
@@ -65,7 +88,7 @@ def check_server(
     checks: list[RouteCheck] = []
     unreachable: str | None = None
     with requests.Session() as session:
-        for path in route_paths(genres):
+        for path, enveloped in route_targets(genres):
             if unreachable is not None:
                 checks.append(RouteCheck(path, None, 0.0, ok=False, error=unreachable))
                 continue
@@ -87,7 +110,7 @@ def check_server(
                 error = f"The request failed: {type(exc).__name__}."
                 checks.append(RouteCheck(path, None, _ms(started), ok=False, error=error))
                 continue
-            problem = _envelope_problem(response)
+            problem = _envelope_problem(response, enveloped)
             checks.append(
                 RouteCheck(
                     path, response.status_code, _ms(started), ok=problem is None, error=problem

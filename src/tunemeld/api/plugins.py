@@ -7,17 +7,18 @@ own 404/405/500 pages, is the envelope `{"status", "message", "data"}` and never
 from __future__ import annotations
 
 import functools
+import random
 import re
 import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 
 import bottle
 import structlog
 
+from tunemeld.api._access_log import AccessLog
 from tunemeld.exceptions import NotFound, StoreUnavailable, TunemeldError
-from tunemeld.services.cache.answers import encode_json, envelope
+from tunemeld.services.cache.answers import CachedAnswer, encode_json, envelope
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "BadRequest",
     "ErrorEnvelopePlugin",
+    "ObservedBottle",
+    "PreparedAnswer",
+    "RequestObserver",
     "cors_headers",
     "encode_json",
     "envelope",
@@ -33,6 +37,7 @@ __all__ = [
     "install_error_pages",
     "install_request_hooks",
     "json_response",
+    "new_request_id",
     "raw_header",
     "request_id_from",
 ]
@@ -49,9 +54,7 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
-_ENVIRON_STARTED = "tunemeld.started"
 _ENVIRON_REQUEST_ID = "tunemeld.request_id"
-_ENVIRON_LOG_TOKENS = "tunemeld.log_tokens"
 _MAX_ECHOED_PATH = 200
 _GENERIC_500 = "Internal server error: the request failed unexpectedly and was logged."
 
@@ -77,6 +80,47 @@ def json_response(
     for name, value in (headers or {}).items():
         response.set_header(name, value)
     return response
+
+
+class _Prebuilt(bottle.HTTPResponse):  # type: ignore[misc]  # bottle is untyped
+    """A response made from prebuilt parts: no status parsing, no header validation.
+
+    Each instance gets its own header lists (bottle's `add_header` appends to them), so no
+    request can change another's headers.
+    """
+
+    def __init__(self, body: bytes, status: tuple[int, str], headers: dict[str, list[str]]):
+        self._cookies = None
+        self._headers = {name: values[:] for name, values in headers.items()}
+        self.body = body
+        self._status_code, self._status_line = status
+
+
+class PreparedAnswer:
+    """One cached answer's 200 and 304 responses: headers built once per cache fill.
+
+    The headers are validated and spelled by bottle once, here; each request then gets a
+    `_Prebuilt` copy (a small dict copy, no re-encoding, no header validation).
+    """
+
+    def __init__(self, answer: CachedAnswer, *, max_age: int) -> None:
+        self.etag = answer.etag
+        self.body = answer.body
+        headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={max_age}"}
+        length = {"Content-Length": str(len(answer.body))}
+        ok = json_response(200, answer.body, {**headers, **length})
+        not_modified = bottle.HTTPResponse(status=304, headers=headers)
+        self._ok = ((ok.status_code, ok.status_line), dict(ok._headers))
+        self._not_modified = (
+            (not_modified.status_code, not_modified.status_line),
+            dict(not_modified._headers),
+        )
+
+    def response(self, *, not_modified: bool) -> bottle.HTTPResponse:
+        """A fresh response for one request: 304 without a body, else 200 with it."""
+        if not_modified:
+            return _Prebuilt(b"", *self._not_modified)
+        return _Prebuilt(self.body, *self._ok)
 
 
 def _error_response(status_code: int, message: str) -> bottle.HTTPResponse:
@@ -179,7 +223,7 @@ def request_id_from(header: str | None) -> str:
     """The client's X-Request-ID when it is a sane token, else a new random one."""
     if header is not None and _REQUEST_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 def cors_headers(origin: str | None, allowed_origins: Sequence[str]) -> dict[str, str]:
@@ -210,51 +254,124 @@ def _route_label(environ: Mapping[str, object]) -> str:
     return rule if isinstance(rule, str) else UNMATCHED_ROUTE
 
 
-def install_request_hooks(
-    app: bottle.Bottle, *, metrics: Metrics, cors_origins: Sequence[str]
-) -> None:
-    """Give every request an id, CORS headers, a metrics sample and one `api_request_handled` line.
+def _header_name(name: str) -> str:
+    """A header name spelled as bottle sends it (`X-Request-Id`): the wire bytes stay the same."""
+    return name.title().replace("_", "-")
 
-    The hooks run around routing, so unknown routes and wrong methods are counted too. Metrics
-    are labelled by the route rule (`/graph-data/<genre>`), never the raw path: bounded labels.
+
+def new_request_id() -> str:
+    """A fresh random request id: 32 hex digits (128 random bits, like a uuid4's hex).
+
+    From `random`, not `os.urandom`: an id only correlates log lines (it guards nothing), and
+    `os.urandom` is a system call that gives up the GIL in the middle of every request.
     """
-    origins = tuple(cors_origins)
+    return f"{random.getrandbits(128):032x}"
 
-    def before_request() -> None:
-        environ = bottle.request.environ
-        environ[_ENVIRON_STARTED] = time.perf_counter()
-        request_id = request_id_from(raw_header(REQUEST_ID_HEADER))
+
+StartResponse = Callable[..., object]
+WsgiCall = Callable[[dict[str, object], StartResponse], Iterable[bytes]]
+
+
+class RequestObserver:
+    """Gives every request an id, CORS headers, a metrics sample and one `api_request_handled` line.
+
+    It wraps the whole WSGI call, so unknown routes, wrong methods and crashes in hooks are
+    observed too. Metrics are labelled by the route rule (`/graph-data/<genre>`), never the raw
+    path: bounded labels. Everything that does not depend on the request (header names, the
+    CORS answer per origin) is computed once here; per request it only adds a few prebuilt
+    header tuples, one metrics sample and one log line.
+    """
+
+    def __init__(self, *, metrics: Metrics, cors_origins: Sequence[str]) -> None:
+        origins = tuple(cors_origins)
+        self._metrics = metrics
+        self._log = AccessLog()
+
+        def prebuilt(origin: str | None) -> tuple[tuple[str, str], ...]:
+            headers = {"X-Content-Type-Options": "nosniff", **cors_headers(origin, origins)}
+            return tuple((_header_name(name), value) for name, value in headers.items())
+
+        self._cors_other = prebuilt(None)
+        self._cors_listed = {origin: prebuilt(origin) for origin in origins if origin != "*"}
+        self._id_header = _header_name(REQUEST_ID_HEADER)
+        names = {self._id_header, *(name for name, _ in self._cors_other)}
+        for headers in self._cors_listed.values():
+            names.update(name for name, _ in headers)
+        self._replaced = frozenset(names)
+
+    def _extra_headers(self, origin: object) -> tuple[tuple[str, str], ...]:
+        if isinstance(origin, str):
+            listed = self._cors_listed.get(origin)
+            if listed is not None:
+                return listed
+        return self._cors_other
+
+    def __call__(
+        self, environ: dict[str, object], start_response: StartResponse, app: WsgiCall
+    ) -> Iterable[bytes]:
+        """Answer through `app` (the bottle app's own WSGI call), observing the request."""
+        started = time.perf_counter()
+        sent = environ.get("HTTP_X_REQUEST_ID")
+        request_id = (
+            sent if isinstance(sent, str) and _REQUEST_ID.fullmatch(sent) else new_request_id()
+        )
         environ[_ENVIRON_REQUEST_ID] = request_id
-        environ[_ENVIRON_LOG_TOKENS] = structlog.contextvars.bind_contextvars(request_id=request_id)
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        extra = ((self._id_header, request_id), *self._extra_headers(environ.get("HTTP_ORIGIN")))
+        replaced = self._replaced
+        statuses: list[str] = []
 
-    def after_request() -> None:
-        request = bottle.request
-        response = bottle.response
-        environ = request.environ
-        request_id = environ.get(_ENVIRON_REQUEST_ID) or request_id_from(None)
-        response.set_header(REQUEST_ID_HEADER, request_id)
-        response.set_header("X-Content-Type-Options", "nosniff")
-        for name, value in cors_headers(raw_header("Origin"), origins).items():
-            response.set_header(name, value)
-        started = environ.get(_ENVIRON_STARTED, time.perf_counter())
-        seconds = time.perf_counter() - started
+        def observed_start(
+            status: str, headers: list[tuple[str, str]], exc_info: object = None
+        ) -> object:
+            statuses.append(status)
+            kept = [header for header in headers if header[0] not in replaced]
+            kept.extend(extra)
+            return start_response(status, kept, exc_info)
+
+        try:
+            return app(environ, observed_start)
+        finally:
+            seconds = time.perf_counter() - started
+            try:
+                self._record(environ, statuses, seconds)
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
+
+    def _record(self, environ: Mapping[str, object], statuses: list[str], seconds: float) -> None:
         route = _route_label(environ)
-        method = str(request.method).upper()
-        status = int(response.status_code)
-        metrics.record_api_request(
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        status = int(statuses[-1][:3]) if statuses else 500
+        self._metrics.record_api_request(
             route, method if method in _KNOWN_METHODS else "other", status, seconds
         )
-        log.info(
-            "api_request_handled",
+        path = "/" + str(environ.get("PATH_INFO", "")).lstrip("/")
+        self._log.write(
             method=method,
             route=route,
-            path=str(request.path)[:_MAX_ECHOED_PATH],
+            path=path[:_MAX_ECHOED_PATH],
             status=status,
             duration_ms=round(seconds * 1000, 3),
         )
-        tokens = environ.pop(_ENVIRON_LOG_TOKENS, None)
-        if tokens:
-            structlog.contextvars.reset_contextvars(**tokens)
 
-    app.add_hook("before_request", before_request)
-    app.add_hook("after_request", after_request)
+
+class ObservedBottle(bottle.Bottle):  # type: ignore[misc]  # bottle is untyped
+    """A bottle app whose every request goes through its `RequestObserver` (when installed)."""
+
+    observer: RequestObserver | None = None
+
+    def __call__(
+        self, environ: dict[str, object], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """The WSGI entry point: bottle's own, observed."""
+        observer = self.observer
+        if observer is None:
+            return self.wsgi(environ, start_response)  # type: ignore[no-any-return]
+        return observer(environ, start_response, self.wsgi)
+
+
+def install_request_hooks(
+    app: ObservedBottle, *, metrics: Metrics, cors_origins: Sequence[str]
+) -> None:
+    """Give every request of `app` an id, CORS headers, a metrics sample and a log line."""
+    app.observer = RequestObserver(metrics=metrics, cors_origins=cors_origins)

@@ -1,21 +1,31 @@
 """The API's routes (DESIGN.md §6): precomputed views through the cache, health, metrics, index.
 
-Data routes never compute anything: each answers one `views` document the ETL built, encoded
-once and then served from the cache with an ETag until the ETL invalidates the genre.
+`ROUTES` is the one table of every route: `add_routes` registers it, `api.check` walks it and
+`api.openapi` documents it. Data routes never compute anything: each answers one `views`
+document the ETL built, encoded once and then served from the cache with an ETag until the ETL
+invalidates the genre. The worker-style `/api/...` routes answer the same cached documents
+without the envelope, re-encoded once per document version (not per request).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import bottle
 
+from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
     BadRequest,
+    PreparedAnswer,
+    encode_json,
     envelope,
     json_response,
     raw_header,
@@ -23,12 +33,22 @@ from tunemeld.api.plugins import (
 from tunemeld.config import Settings
 from tunemeld.exceptions import NotFound
 from tunemeld.models import Genre, Service
+from tunemeld.models.contract import (
+    GraphTrack,
+    HeaderArt,
+    LastUpdated,
+    PlaylistDocument,
+    RouteIndex,
+    ServicePlaylistDocument,
+    WorkerLastUpdated,
+)
 from tunemeld.services.cache import Cache, view_cache_key
 from tunemeld.services.cache.answers import (
     GRAPH_DATA,
     HEADER_ART,
     LAST_UPDATED,
     PLAYLIST_DATA,
+    AnswerMemo,
     CachedAnswer,
     answer_for,
     etag_for,
@@ -44,13 +64,18 @@ __all__ = [
     "LAST_UPDATED",
     "MAX_PATH_PART",
     "PLAYLIST_DATA",
+    "ROUTES",
+    "SERVICE_PLAYLIST",
     "ApiContext",
     "CachedAnswer",
     "HealthMemo",
+    "PlainAnswers",
+    "Route",
     "add_routes",
     "answer_view",
     "etag_for",
     "etag_matches",
+    "load_answer",
     "parse_genre",
     "parse_service",
     "service_playlist_view",
@@ -64,6 +89,149 @@ _PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": f"Content-Type, If-None-Match, {REQUEST_ID_HEADER}",
     "Access-Control-Max-Age": "600",
 }
+
+
+SERVICE_PLAYLIST = "service-playlist"
+"""`Route.view` of the service-playlist routes: the view name follows the `service` parameter."""
+
+RouteKind = Literal["index", "health", "metrics", "openapi", "view", "plain"]
+"""What a route answers: a view in the envelope (`view`) or bare (`plain`), or something else."""
+
+Param = Literal["genre", "service"]
+_PATH_PARAM = re.compile(r"<(\w+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One GET route: its rule, what it answers and, for the OpenAPI document, its data's type."""
+
+    rule: str
+    operation_id: str
+    summary: str
+    kind: RouteKind
+    view: str | None = None
+    """The precomputed view it answers (`view` and `plain` routes); SERVICE_PLAYLIST per service."""
+    data: Any = None
+    """The type of the answer's data (a pydantic model or a list of one), for the schema."""
+    query: tuple[Param, ...] = ()
+    """Required query parameters (the worker-style routes take genre and service that way)."""
+    reshape: Callable[[Any], Any] | None = None
+    """A plain route's change of the view's data (`/api/last-updated` renames its key)."""
+
+    @property
+    def path_params(self) -> tuple[Param, ...]:
+        """The `<name>` parts of the rule, in order."""
+        names = tuple(_PATH_PARAM.findall(self.rule))
+        return tuple(n for n in ("genre", "service") if n in names)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """Every parameter, in the path or the query."""
+        return self.path_params + self.query
+
+    @property
+    def is_data(self) -> bool:
+        """True for the routes that answer a genre's precomputed view."""
+        return self.kind in ("view", "plain")
+
+
+def _worker_last_updated(data: Any) -> Any:
+    return WorkerLastUpdated(last_updated=data["last_updated"]).dump()
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/", "index", "The route index (JSON) or the page.", "index", data=RouteIndex),
+    Route("/health", "health", "The health report; 503 when the store is down.", "health"),
+    Route("/metrics", "metrics", "Prometheus metrics.", "metrics"),
+    Route("/openapi.json", "openapi", "This OpenAPI 3.1 document.", "openapi"),
+    Route(
+        "/graph-data/<genre>",
+        "graphData",
+        "Aggregate tracks with their play and view series.",
+        "view",
+        view=GRAPH_DATA,
+        data=list[GraphTrack],
+    ),
+    Route(
+        "/playlist-data/<genre>",
+        "playlistData",
+        "The aggregate playlist, as a list of one playlist document.",
+        "view",
+        view=PLAYLIST_DATA,
+        data=list[PlaylistDocument],
+    ),
+    Route(
+        "/service-playlist/<genre>/<service>",
+        "servicePlaylist",
+        "One service's ranked playlist, as a list of one playlist document.",
+        "view",
+        view=SERVICE_PLAYLIST,
+        data=list[ServicePlaylistDocument],
+    ),
+    Route(
+        "/last-updated/<genre>",
+        "lastUpdated",
+        "When the genre's data was last rebuilt.",
+        "view",
+        view=LAST_UPDATED,
+        data=LastUpdated,
+    ),
+    Route(
+        "/header-art/<genre>",
+        "headerArt",
+        "Each service's playlist header.",
+        "view",
+        view=HEADER_ART,
+        data=HeaderArt,
+    ),
+    Route(
+        "/api/main-playlist",
+        "workerMainPlaylist",
+        "The old worker's route: /playlist-data's data, no envelope.",
+        "plain",
+        view=PLAYLIST_DATA,
+        data=list[PlaylistDocument],
+        query=("genre",),
+    ),
+    Route(
+        "/api/service-playlist",
+        "workerServicePlaylist",
+        "The old worker's route: /service-playlist's data, no envelope.",
+        "plain",
+        view=SERVICE_PLAYLIST,
+        data=list[ServicePlaylistDocument],
+        query=("genre", "service"),
+    ),
+    Route(
+        "/api/graph-data",
+        "workerGraphData",
+        "The old worker's route: /graph-data's data, no envelope.",
+        "plain",
+        view=GRAPH_DATA,
+        data=list[GraphTrack],
+        query=("genre",),
+    ),
+    Route(
+        "/api/header-art",
+        "workerHeaderArt",
+        "The old worker's route: /header-art's data, no envelope.",
+        "plain",
+        view=HEADER_ART,
+        data=HeaderArt,
+        query=("genre",),
+    ),
+    Route(
+        "/api/last-updated",
+        "workerLastUpdated",
+        "The old worker's route: `{lastUpdated}`, no envelope.",
+        "plain",
+        view=LAST_UPDATED,
+        data=WorkerLastUpdated,
+        query=("genre",),
+        reshape=_worker_last_updated,
+    ),
+)
+"""Every route, in the order the index lists them."""
 
 
 class HealthMemo:
@@ -87,6 +255,35 @@ class HealthMemo:
             return report
 
 
+class PlainAnswers:
+    """Bare (no envelope) bodies of cached answers, made once per answer version.
+
+    Keyed by (route, cache key, ETag): a new ETL version is a new key, so nothing goes stale;
+    at most `size` entries are kept (oldest dropped first).
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._bodies: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+
+    def body(self, route: Route, key: str, answer: CachedAnswer | PreparedAnswer) -> bytes:
+        """The answer's `data`, reshaped for `route`, encoded as JSON."""
+        memo = (route.rule, key, answer.etag)
+        with self._lock:
+            cached = self._bodies.get(memo)
+            if cached is not None:
+                self._bodies.move_to_end(memo)
+                return cached
+        data = json.loads(answer.body)["data"]
+        body = encode_json(route.reshape(data) if route.reshape else data)
+        with self._lock:
+            self._bodies[memo] = body
+            while len(self._bodies) > self.size:
+                self._bodies.popitem(last=False)
+        return body
+
+
 @dataclass(frozen=True)
 class ApiContext:
     """What every route reads: settings, the store, the answer cache and the metrics."""
@@ -96,6 +293,9 @@ class ApiContext:
     cache: Cache
     metrics: Metrics
     health: HealthMemo = field(default_factory=lambda: HealthMemo(0.0))
+    answers: AnswerMemo[PreparedAnswer] = field(default_factory=AnswerMemo)
+    """Each cached answer's responses, built once per cache fill (see `load_answer`)."""
+    plain: PlainAnswers = field(default_factory=PlainAnswers)
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -115,8 +315,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 def _checked_part(kind: str, text: str) -> str:
     if len(text) > MAX_PATH_PART or not text.isprintable():
         raise BadRequest(
-            f"The {kind} part of the path is not a valid name "
-            f"(at most {MAX_PATH_PART} printable characters)."
+            f"The {kind} given is not a valid name (at most {MAX_PATH_PART} printable characters)."
         )
     return text
 
@@ -131,20 +330,21 @@ def parse_service(text: str) -> Service:
     return Service.parse(_checked_part("service", text))
 
 
-def answer_view(
-    ctx: ApiContext, genre: Genre, name: str, if_none_match: str | None
-) -> bottle.HTTPResponse:
-    """Answer one precomputed view: from the cache, else from the store (then cached).
+def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, PreparedAnswer]:
+    """One precomputed view's prepared answer and its cache key: from the cache, else the store.
 
-    The ETag is the view's content version, so a client revalidating an unchanged view gets
-    304 with no body, whether the answer came from the cache or the store. A cache that is
-    down only costs a store read: it never fails the request.
+    The responses are built once per cache fill (`ctx.answers`). A cache that is down only
+    costs a store read: it never fails the request.
     """
     ttl = ctx.settings.cache.ttl_seconds
+
+    def prepare(answer: CachedAnswer) -> PreparedAnswer:
+        return PreparedAnswer(answer, max_age=ttl)
+
     key = view_cache_key(genre, name)
     raw = ctx.cache.get(key)
-    answer = CachedAnswer.unpack(raw) if raw is not None else None
-    if answer is None:
+    prepared = ctx.answers.get(key, raw, prepare) if raw is not None else None
+    if prepared is None:
         doc = ctx.store.get_view(genre, name)
         if doc is None:
             raise NotFound(
@@ -152,11 +352,50 @@ def answer_view(
                 hint="Run `inv etl.run --stage full` to build it.",
             )
         answer = answer_for(doc)
-        ctx.cache.set(key, answer.pack(), ttl_seconds=ttl)
-    headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={ttl}"}
-    if etag_matches(if_none_match, answer.etag):
+        packed = answer.pack()
+        ctx.cache.set(key, packed, ttl_seconds=ttl)
+        prepared = ctx.answers.put(key, packed, prepare(answer))
+    return key, prepared
+
+
+def answer_view(
+    ctx: ApiContext, genre: Genre, name: str, if_none_match: str | None
+) -> bottle.HTTPResponse:
+    """Answer one precomputed view: from the cache, else from the store (then cached).
+
+    The ETag is the view's content version, so a client revalidating an unchanged view gets
+    304 with no body, whether the answer came from the cache or the store.
+    """
+    _, prepared = load_answer(ctx, genre, name)
+    return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
+
+
+def _send(
+    ctx: ApiContext, etag: str, body: bytes, if_none_match: str | None
+) -> bottle.HTTPResponse:
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={ctx.settings.cache.ttl_seconds}"}
+    if etag_matches(if_none_match, etag):
         return bottle.HTTPResponse(status=304, headers=headers)
-    return json_response(200, answer.body, headers)
+    return json_response(200, body, headers)
+
+
+def _view_name(route: Route, service: Service | None) -> str:
+    if route.view == SERVICE_PLAYLIST:
+        assert service is not None  # the service-playlist routes always take a service
+        return service_playlist_view(service)
+    assert route.view is not None
+    return route.view
+
+
+def _query_param(name: str) -> str:
+    """A required query parameter; BadRequest saying what to add when it is missing."""
+    value = bottle.request.query.getunicode(name)
+    if not value:
+        raise BadRequest(
+            f"The query parameter {name!r} is missing.",
+            hint=f"Add ?{name}=... (see GET /openapi.json).",
+        )
+    return str(value)
 
 
 def _health(ctx: ApiContext) -> bottle.HTTPResponse:
@@ -192,38 +431,74 @@ def _preflight(**_: str) -> bottle.HTTPResponse:
     return bottle.HTTPResponse(status=204, headers=dict(_PREFLIGHT_HEADERS))
 
 
-def add_routes(app: bottle.Bottle, ctx: ApiContext) -> list[str]:
-    """Register every route (GET, and OPTIONS for CORS preflights); returns the GET rules."""
+def add_routes(
+    app: bottle.Bottle,
+    ctx: ApiContext,
+    openapi: Callable[[], bytes] | None = None,
+) -> list[str]:
+    """Register every route of ROUTES (GET, and OPTIONS for CORS preflights); returns the rules.
 
-    def view(name: str) -> Callable[[str], bottle.HTTPResponse]:
-        def handler(genre: str) -> bottle.HTTPResponse:
-            return answer_view(ctx, parse_genre(genre), name, raw_header("If-None-Match"))
+    `openapi` gives the encoded OpenAPI document (built once by the app factory).
+    """
+    rules = [route.rule for route in ROUTES]
+    assets = load_assets()
+
+    def asset(name: str) -> bottle.HTTPResponse:
+        found = assets.get(name)
+        fresh = etag_matches(raw_header("If-None-Match"), found.etag)
+        return asset_response(found, not_modified=fresh)
+
+    def index() -> bottle.HTTPResponse:
+        """The page for a browser; for JSON clients the routes, genres and services."""
+        if wants_html(raw_header("Accept")):
+            return asset(PAGE_FILE)
+        data = RouteIndex(
+            name="TuneMeld", routes=rules, genres=list(Genre), services=list(Service)
+        ).dump()
+        # `/` answers two shapes on one URL (the global hook owns `Vary`): keep it out of caches.
+        body = envelope("success", "TuneMeld API.", data)
+        return json_response(200, body, {"Cache-Control": "no-store"})
+
+    def openapi_document() -> bottle.HTTPResponse:
+        if openapi is None:
+            raise NotFound("No OpenAPI document in this app.")
+        body = openapi()
+        return json_response(200, body, {"Cache-Control": "public, max-age=300"})
+
+    def view_handler(route: Route) -> Callable[..., bottle.HTTPResponse]:
+        def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
+            parsed_genre = parse_genre(genre)
+            name = _view_name(route, parse_service(service) if service is not None else None)
+            return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
 
         return handler
 
-    def service_playlist(genre: str, service: str) -> bottle.HTTPResponse:
-        parsed_genre = parse_genre(genre)
-        name = service_playlist_view(parse_service(service))
-        return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
+    def plain_handler(route: Route) -> Callable[[], bottle.HTTPResponse]:
+        def handler() -> bottle.HTTPResponse:
+            values = {param: _query_param(param) for param in route.query}
+            genre = parse_genre(values["genre"])
+            service = parse_service(values["service"]) if "service" in values else None
+            key, answer = load_answer(ctx, genre, _view_name(route, service))
+            body = ctx.plain.body(route, key, answer)
+            return _send(ctx, answer.etag, body, raw_header("If-None-Match"))
 
-    rules: list[str] = []
+        return handler
 
-    def index() -> bottle.HTTPResponse:
-        data = {"name": "TuneMeld", "routes": list(rules)}
-        return json_response(200, envelope("success", "TuneMeld API.", data))
-
-    routes: list[tuple[str, Callable[..., bottle.HTTPResponse]]] = [
-        ("/", index),
-        ("/health", lambda: _health(ctx)),
-        ("/metrics", lambda: _metrics(ctx)),
-        ("/graph-data/<genre>", view(GRAPH_DATA)),
-        ("/playlist-data/<genre>", view(PLAYLIST_DATA)),
-        ("/service-playlist/<genre>/<service>", service_playlist),
-        ("/last-updated/<genre>", view(LAST_UPDATED)),
-        ("/header-art/<genre>", view(HEADER_ART)),
-    ]
-    for rule, callback in routes:
-        app.route(rule, method="GET", callback=callback)
-        app.route(rule, method="OPTIONS", callback=_preflight)
-        rules.append(rule)
-    return list(rules)
+    fixed: dict[RouteKind, Callable[..., bottle.HTTPResponse]] = {
+        "index": index,
+        "health": lambda: _health(ctx),
+        "metrics": lambda: _metrics(ctx),
+        "openapi": openapi_document,
+    }
+    for route in ROUTES:
+        if route.kind == "view":
+            callback = view_handler(route)
+        elif route.kind == "plain":
+            callback = plain_handler(route)
+        else:
+            callback = fixed[route.kind]
+        app.route(route.rule, method="GET", callback=callback)
+        app.route(route.rule, method="OPTIONS", callback=_preflight)
+    # The page's files: not API routes, so neither in the index nor in the OpenAPI document.
+    app.route(STATIC_PREFIX + "<name>", method="GET", callback=asset)
+    return rules

@@ -1,11 +1,23 @@
-"""Serving the app with waitress: blocking for `inv api.start`, in a thread for tests and checks."""
+"""Serving the app with waitress: blocking for `inv api.start`, in a thread for tests and checks.
+
+`serve` runs one process. `serve_workers` runs N waitress processes on one listening socket:
+the supervisor binds it, starts each worker with the socket inherited (`serve_socket`), and
+forwards SIGTERM/SIGINT; every process stops gracefully (no new connections, answers in flight
+finished, idle keep-alive connections closed). Linux and macOS; one process works everywhere.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Protocol
 
 import structlog
@@ -15,12 +27,31 @@ from waitress.task import ThreadedTaskDispatcher
 
 from tunemeld.exceptions import ConfigError
 
-__all__ = ["RunningServer", "WsgiApp", "serve", "start_background_server"]
+__all__ = [
+    "LISTEN_FD_FLAG",
+    "MAX_WORKERS",
+    "RunningServer",
+    "WsgiApp",
+    "check_workers",
+    "serve",
+    "serve_socket",
+    "serve_workers",
+    "start_background_server",
+]
 
 log = structlog.get_logger()
 
 _IDENT = "tunemeld"
 _STOP_TIMEOUT_SECONDS = 5.0
+_GRACE_SECONDS = 10.0
+"""How long a stopping server waits for answers in flight before closing what is left."""
+_LOOP_TIMEOUT_SECONDS = 0.2
+_BACKLOG = 1024
+_CRASH_LOOP_SECONDS = 2.0
+"""A worker that dies this soon after its start is not restarted: the supervisor stops."""
+MAX_WORKERS = 64
+LISTEN_FD_FLAG = "--listen-fd"
+"""The flag `serve_workers` adds to a worker's command: the inherited listening socket's fd."""
 
 
 class WsgiApp(Protocol):
@@ -41,6 +72,11 @@ class _Dispatcher(Protocol):
     def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool: ...
 
 
+class _Channel(Protocol):
+    requests: list[object]
+    total_outbufs_len: int
+
+
 class _Server(Protocol):
     """The part of a waitress server this module uses (waitress ships no type hints)."""
 
@@ -50,6 +86,15 @@ class _Server(Protocol):
 
     def run(self) -> None: ...
 
+    def close(self) -> None: ...
+
+
+_Handler = Callable[[int, FrameType | None], object] | int | None
+
+
+class _Stop(Exception):
+    """Raised by the SIGTERM/SIGINT handler to leave the serving loop."""
+
 
 def _url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
@@ -57,7 +102,12 @@ def _url(host: str, port: int) -> str:
 
 
 def _create_server(
-    app: WsgiApp, host: str, port: int, threads: int, socket_map: dict[int, object]
+    app: WsgiApp,
+    host: str,
+    port: int,
+    threads: int,
+    socket_map: dict[int, object],
+    sock: socket.socket | None = None,
 ) -> _Server:
     """A bound waitress server (not yet running); a busy port becomes a ConfigError.
 
@@ -65,15 +115,17 @@ def _create_server(
     waitress had opened, so a refused port leaks neither threads nor file descriptors.
     """
     dispatcher = ThreadedTaskDispatcher()
+    where: dict[str, object] = (
+        {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
+    )
     try:
         server: _Server = waitress.create_server(
             app,
             map=socket_map,
             _dispatcher=dispatcher,
-            host=host,
-            port=port,
             threads=threads,
             ident=_IDENT,
+            **where,
         )
     except OSError as exc:
         wasyncore.close_all(socket_map, ignore_all=True)
@@ -87,14 +139,221 @@ def _create_server(
 
 
 def serve(app: WsgiApp, *, host: str, port: int, threads: int) -> None:
-    """Serve `app` with waitress until interrupted (Ctrl-C); blocks."""
-    server = _create_server(app, host, port, threads, {})
+    """Serve `app` with waitress until Ctrl-C or SIGTERM, then stop gracefully; blocks."""
+    socket_map: dict[int, object] = {}
+    server = _create_server(app, host, port, threads, socket_map)
     port = int(server.effective_port)
-    log.info("api_server_started", url=_url(host, port), threads=threads)
+
+    def started() -> None:
+        log.info("api_server_started", url=_url(host, port), threads=threads, pid=os.getpid())
+
     try:
-        server.run()
+        _run_until_stopped(server, socket_map, started)
     finally:
-        log.info("api_server_stopped", url=_url(host, port))
+        log.info("api_server_stopped", url=_url(host, port), pid=os.getpid())
+
+
+def serve_socket(app: WsgiApp, sock: socket.socket, *, threads: int) -> None:
+    """Serve `app` on an already listening socket (a worker of `serve_workers`) until SIGTERM."""
+    socket_map: dict[int, object] = {}
+    server = _create_server(app, "", 0, threads, socket_map, sock=sock)
+
+    def started() -> None:
+        log.info("api_worker_started", pid=os.getpid(), threads=threads)
+
+    try:
+        _run_until_stopped(server, socket_map, started)
+    finally:
+        log.info("api_worker_stopped", pid=os.getpid())
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def _run_until_stopped(
+    server: _Server, socket_map: dict[int, object], started: Callable[[], None]
+) -> None:
+    """Run waitress's loop until SIGTERM/SIGINT (or Ctrl-C), then stop gracefully.
+
+    Stopping closes the listening socket (no new connections), lets the loop finish the answers
+    in flight for up to `_GRACE_SECONDS`, closes idle keep-alive connections, then ends the
+    worker threads. Signal handlers can only be set from the main thread; elsewhere the loop
+    simply runs until interrupted. `started` is called (to log it) once the handlers are set.
+    """
+    previous: dict[int, _Handler] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, _raise_stop)
+    try:
+        started()  # only now: a SIGTERM from here on is a graceful stop
+        with suppress(_Stop, KeyboardInterrupt):
+            server.run()
+        with suppress(_Stop, KeyboardInterrupt):  # a second signal ends the grace period
+            _drain(server, socket_map)
+    finally:
+        server.task_dispatcher.shutdown(timeout=_STOP_TIMEOUT_SECONDS)
+        wasyncore.close_all(socket_map, ignore_all=True)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _busy(socket_map: Mapping[int, object], listener: object) -> bool:
+    """True while a connection has a request being answered or bytes still to send."""
+    for channel in list(socket_map.values()):
+        if channel is listener or not hasattr(channel, "requests"):
+            continue  # the listener, the trigger pipe
+        typed: _Channel = channel  # type: ignore[assignment]
+        if typed.requests or typed.total_outbufs_len:
+            return True
+    return False
+
+
+def _drain(server: _Server, socket_map: dict[int, object]) -> None:
+    """Stop accepting, then run the loop until no answer is in flight (or the grace ends)."""
+    server.close()
+    deadline = time.monotonic() + _GRACE_SECONDS
+    while socket_map and _busy(socket_map, server) and time.monotonic() < deadline:
+        wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=socket_map, count=1)
+
+
+def check_workers(workers: int) -> int:
+    """`workers` when it is a usable process count on this platform, else a ConfigError."""
+    if workers < 1:
+        raise ConfigError(
+            f"--workers must be a whole number of at least 1, got {workers!r}.",
+            hint="Use --workers 1 (one process) or more, e.g. one per CPU core.",
+        )
+    if workers > MAX_WORKERS:
+        raise ConfigError(
+            f"--workers {workers} is more than {MAX_WORKERS}.",
+            hint=f"Use at most {MAX_WORKERS} processes per machine (one per core is plenty).",
+        )
+    if workers > 1 and sys.platform == "win32":
+        raise ConfigError(
+            "--workers above 1 needs Linux or macOS (worker processes share one socket).",
+            hint="Use --workers 1 on Windows, or run several single processes behind a proxy.",
+        )
+    return workers
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket the workers inherit; a busy port becomes a ConfigError."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}.",
+            hint="Check TUNEMELD_API__HOST (an address or name of this machine).",
+        ) from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}.",
+            hint="Stop the process using that port or pick another one "
+            "(TUNEMELD_API__PORT / TUNEMELD_API__HOST).",
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Workers:
+    """The worker processes of `serve_workers`: started, restarted when one dies, stopped."""
+
+    def __init__(
+        self, command: Sequence[str], sock: socket.socket, env: Mapping[str, str] | None
+    ) -> None:
+        self._command = [*command, LISTEN_FD_FLAG, str(sock.fileno())]
+        self._env = dict(env) if env is not None else None
+        self._fd = sock.fileno()
+        self.processes: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
+
+    def start(self) -> None:
+        process = subprocess.Popen(self._command, pass_fds=(self._fd,), env=self._env)
+        self.processes[process.pid] = (process, time.monotonic())
+
+    def reap(self) -> tuple[int, int, float] | None:
+        """Wait for one worker to exit: (pid, exit code, seconds it ran); None if interrupted."""
+        pid, status = os.wait()
+        entry = self.processes.pop(pid, None)
+        if entry is None:
+            return None
+        process, started = entry
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return pid, process.returncode, time.monotonic() - started
+
+    def stop(self) -> None:
+        """SIGTERM every worker, wait for them to finish gracefully, kill what is left."""
+        for process, _ in self.processes.values():
+            with suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + _GRACE_SECONDS + _STOP_TIMEOUT_SECONDS
+        for process, _ in list(self.processes.values()):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def serve_workers(
+    command: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Serve from `workers` processes sharing one listening socket until SIGTERM or Ctrl-C.
+
+    Each worker runs `command` plus `--listen-fd N` (see `LISTEN_FD_FLAG`) and serves the socket
+    it inherits with `serve_socket` (in `env`, default this process's environment): its own app,
+    store connection and memory cache. The kernel
+    hands each new connection to one of them. A worker that dies is restarted, unless it dies
+    right after its start (a crash loop): then every worker is stopped and 1 is returned.
+    Returns 0 after a graceful stop.
+    """
+    check_workers(workers)
+    sock = _listen(host, port)
+    bound = int(sock.getsockname()[1])
+    pool = _Workers(command, sock, env)
+    previous = {
+        signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    code = 0
+    try:
+        for _ in range(workers):
+            pool.start()
+        log.info("api_server_started", url=_url(host, bound), workers=workers, pid=os.getpid())
+        while True:
+            ended = pool.reap()
+            if ended is None:
+                continue
+            pid, exit_code, seconds = ended
+            log.warning("api_worker_exited", worker_pid=pid, exit_code=exit_code)
+            if seconds < _CRASH_LOOP_SECONDS:
+                log.error("api_worker_crash_loop", worker_pid=pid, seconds=round(seconds, 3))
+                code = 1
+                break
+            pool.start()
+    except (_Stop, KeyboardInterrupt):
+        pass
+    finally:
+        for signum in previous:  # the workers get their own SIGTERM; a second one stops here
+            signal.signal(signum, signal.SIG_IGN)
+        pool.stop()
+        sock.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        log.info("api_server_stopped", url=_url(host, bound), pid=os.getpid())
+    return code
 
 
 class RunningServer:

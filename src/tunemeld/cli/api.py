@@ -35,41 +35,80 @@ __all__ = ["collection"]
         "port": "port, 1-65535 (default from settings: 8000)",
         "log-file": "also write JSON logs to this file, rotated by size "
         "(without a value: TUNEMELD_LOGGING__FILE or .tunemeld/logs/tunemeld.log)",
+        "workers": "processes serving the port (default 1; above 1 needs Linux or macOS, "
+        "each worker has its own memory cache)",
     },
 )
-def start(c: Context, host: str = "", port: str = "", log_file: str | bool = "") -> None:
-    """Serve the JSON API with waitress until interrupted."""
+def start(
+    c: Context, host: str = "", port: str = "", log_file: str | bool = "", workers: str = "1"
+) -> None:
+    """Serve the JSON API with waitress until Ctrl-C or SIGTERM (then stop gracefully)."""
+    from tunemeld.api.server import MAX_WORKERS, check_workers
+
+    with errors_to_exit():
+        bind_port = parse_port("port", port) if port else None
+        count = check_workers(parse_count("workers", workers, low=1, high=MAX_WORKERS))
+        settings = load_cli_settings()
+        path = _log_path(settings, log_file)
+        if path is not None:
+            logging = settings.logging.model_copy(update={"file": path})
+            settings = settings.model_copy(update={"logging": logging})
+        bind_host = host or settings.api.host
+        bind_port = bind_port or settings.api.port
+        if count > 1:
+            _start_workers(settings, bind_host, bind_port, count, path)
+        else:
+            _start_one(settings, bind_host, bind_port)
+
+
+def _start_one(settings: Settings, host: str, port: int) -> None:
+    """One process: the app served by waitress in this process (works everywhere)."""
     from tunemeld.api import create_app
     from tunemeld.api.server import serve
     from tunemeld.services.cache import open_cache
     from tunemeld.services.logging import close_log_file
     from tunemeld.services.monitoring import Metrics
 
-    with errors_to_exit():
-        bind_port = parse_port("port", port) if port else None
-        settings = load_cli_settings()
-        path = _log_path(settings, log_file)
-        if path is not None:
-            logging = settings.logging.model_copy(update={"file": path})
-            settings = settings.model_copy(update={"logging": logging})
-        store = open_store(settings)
-        metrics = Metrics()
-        cache = open_cache(settings, metrics=metrics)
-        try:
-            app = create_app(settings, store, cache, metrics=metrics)
-            bind_host = host or settings.api.host
-            bind_port = bind_port or settings.api.port
-            where = f"; logs to {settings.logging.file}" if settings.logging.file else ""
-            err_console().print(
-                f"Serving on http://{bind_host}:{bind_port} (store {store.url}, "
-                f"cache {cache.name}{where}); Ctrl-C stops."
-            )
-            with contextlib.suppress(KeyboardInterrupt):
-                serve(app, host=bind_host, port=bind_port, threads=settings.api.threads)
-        finally:
-            cache.close()
-            store.close()
-            close_log_file()
+    store = open_store(settings)
+    metrics = Metrics()
+    cache = open_cache(settings, metrics=metrics)
+    try:
+        app = create_app(settings, store, cache, metrics=metrics)
+        where = f"; logs to {settings.logging.file}" if settings.logging.file else ""
+        err_console().print(
+            f"Serving on http://{host}:{port} (store {store.url}, "
+            f"cache {cache.name}{where}); Ctrl-C stops."
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(app, host=host, port=port, threads=settings.api.threads)
+    finally:
+        cache.close()
+        store.close()
+        close_log_file()
+
+
+def _start_workers(
+    settings: Settings, host: str, port: int, workers: int, log_file: Path | None
+) -> None:
+    """N worker processes on one socket; the store is checked here first, so errors exit 2."""
+    import os
+
+    from tunemeld.api.server import serve_workers
+
+    store = open_store(settings)
+    url = store.url
+    store.close()
+    env = dict(os.environ)
+    if log_file is not None:
+        env["TUNEMELD_LOGGING__FILE"] = str(log_file)
+    where = f"; logs to {log_file}" if log_file else ""
+    err_console().print(
+        f"Serving on http://{host}:{port} from {workers} worker processes (store {url}, "
+        f"cache {settings.cache.backend} in each worker{where}); Ctrl-C or SIGTERM stops."
+    )
+    command = [sys.executable, "-m", "tunemeld.api.worker"]
+    if serve_workers(command, host=host, port=port, workers=workers, env=env) != 0:
+        raise Exit(code=FAILED)
 
 
 def _log_path(settings: Settings, flag: str | bool) -> Path | None:

@@ -5,18 +5,37 @@ Precomputing them keeps every API request a single keyed read, whatever the stor
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tunemeld.models import (
     AGGREGATE,
     Genre,
     Playlist,
+    RawPlaylist,
     Service,
     Track,
     ViewDoc,
+    ViewSample,
     ViewSource,
     view_version,
+)
+from tunemeld.models.contract import (
+    AggregateTrack,
+    CurrentCount,
+    GraphSeries,
+    GraphTrack,
+    HeaderArt,
+    HeaderEntry,
+    InitialCount,
+    LastUpdated,
+    LegacyCount,
+    LegacyCounts,
+    PlaylistDocument,
+    ServicePlaylistDocument,
+    ServicePlaylistTrack,
+    SourceCount,
+    SourceCounts,
 )
 from tunemeld.services.store import Store
 
@@ -25,6 +44,7 @@ __all__ = [
     "HEADER_ART",
     "LAST_UPDATED",
     "PLAYLIST_DATA",
+    "WEEK",
     "build_views",
     "service_playlist_view",
 ]
@@ -33,12 +53,6 @@ GRAPH_DATA = "graph-data"
 PLAYLIST_DATA = "playlist-data"
 HEADER_ART = "header-art"
 LAST_UPDATED = "last-updated"
-
-_URL_KEYS = {
-    Service.SPOTIFY: "spotify_url",
-    Service.APPLE_MUSIC: "apple_music_url",
-    Service.SOUNDCLOUD: "soundcloud_url",
-}
 
 
 def service_playlist_view(service: Service) -> str:
@@ -50,28 +64,178 @@ def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _aggregate_rows(playlist: Playlist, tracks: dict[str, Track]) -> list[dict[str, Any]]:
+WEEK = timedelta(days=7)
+"""The window of the "weekly" counts: current minus the first count inside the last 7 days."""
+
+
+def _window(
+    samples: list[ViewSample], now: datetime
+) -> tuple[ViewSample | None, ViewSample | None]:
+    """(initial, current): the first sample inside the last 7 days and the newest one.
+
+    When no sample is that recent, the newest is both (a weekly change of 0).
+    """
+    newest = samples[-1] if samples else None
+    since = now - WEEK
+    return next((s for s in samples if s.timestamp >= since), newest), newest
+
+
+def _source_count(samples: list[ViewSample], now: datetime) -> SourceCount:
+    """Newest total, and its change since the first sample inside the last 7 days."""
+    initial, newest = _window(samples, now)
+    if initial is None or newest is None:
+        return SourceCount(total=None, weekly=None, timestamp=None)
+    return SourceCount(
+        total=newest.total,
+        weekly=newest.total - initial.total,
+        timestamp=_epoch_ms(newest.timestamp),
+    )
+
+
+def _legacy_count(samples: list[ViewSample], now: datetime) -> LegacyCount:
+    """The old client's block: initial = first count inside the last 7 days, 0 when unknown."""
+    initial, newest = _window(samples, now)
+    return LegacyCount(
+        initial_count_json=InitialCount(
+            initial_timestamp=_epoch_ms(initial.timestamp) if initial else None,
+            initial_view_count=initial.total if initial else 0,
+        ),
+        current_count_json=CurrentCount(
+            current_timestamp=_epoch_ms(newest.timestamp) if newest else None,
+            current_view_count=newest.total if newest else 0,
+        ),
+    )
+
+
+def _by_source(samples: list[ViewSample]) -> dict[ViewSource, list[ViewSample]]:
+    series: dict[ViewSource, list[ViewSample]] = {source: [] for source in ViewSource}
+    for sample in samples:
+        series[sample.source].append(sample)
+    return series
+
+
+def _aggregate_rows(
+    playlist: Playlist,
+    tracks: dict[str, Track],
+    history: dict[str, list[ViewSample]],
+    now: datetime,
+) -> list[AggregateTrack]:
     rows = []
     for rank in playlist.tracks:
         track = tracks.get(rank.isrc)
-        row: dict[str, Any] = {
-            "rank": rank.rank,
-            "isrc": rank.isrc,
-            "track_name": track.title if track else None,
-            "artist_name": track.artist if track else None,
-            "album_cover_url": track.cover_url if track else None,
-            "youtube_url": track.youtube_url if track else None,
-            "sources": {s.value: r for s, r in rank.sources.items()},
-            "raw_aggregate_rank": rank.raw_aggregate_rank,
-            "aggregate_service_name": rank.aggregate_service_name.value
-            if rank.aggregate_service_name
-            else None,
+        urls = {
+            service: (data.url if (data := track.services.get(service)) else None)
+            if track
+            else None
+            for service in Service
         }
-        for service, key in _URL_KEYS.items():
-            data = track.services.get(service) if track else None
-            row[key] = data.url if data else None
-        rows.append(row)
+        source = rank.aggregate_service_name
+        series = _by_source(history.get(rank.isrc, []))
+        spotify, youtube = series[ViewSource.SPOTIFY], series[ViewSource.YOUTUBE]
+        rows.append(
+            AggregateTrack(
+                rank=rank.rank,
+                isrc=rank.isrc,
+                track_name=track.title if track else None,
+                artist_name=track.artist if track else None,
+                album_cover_url=track.cover_url if track else None,
+                youtube_url=track.youtube_url if track else None,
+                track_url=urls[source] if source else None,
+                source_name=source.value if source else None,
+                additional_sources={s.value: urls[s] for s in Service if s in rank.sources},
+                sources={s.value: r for s, r in rank.sources.items()},
+                raw_aggregate_rank=rank.raw_aggregate_rank,
+                aggregate_service_name=source.value if source else None,
+                spotify_url=urls[Service.SPOTIFY],
+                apple_music_url=urls[Service.APPLE_MUSIC],
+                soundcloud_url=urls[Service.SOUNDCLOUD],
+                view_count_data_json=LegacyCounts(
+                    spotify=_legacy_count(spotify, now), youtube=_legacy_count(youtube, now)
+                ),
+                counts=SourceCounts(
+                    spotify=_source_count(spotify, now), youtube=_source_count(youtube, now)
+                ),
+            )
+        )
     return rows
+
+
+def _graph_rows(
+    rows: list[AggregateTrack], history: dict[str, list[ViewSample]]
+) -> list[GraphTrack]:
+    graph = []
+    for row in rows:
+        series = {
+            source: [(_epoch_ms(s.timestamp), s.delta) for s in samples]
+            for source, samples in _by_source(history.get(row.isrc, [])).items()
+        }
+        graph.append(
+            GraphTrack(
+                isrc=row.isrc,
+                rank=row.rank,
+                track_name=row.track_name,
+                artist_name=row.artist_name,
+                album_cover_url=row.album_cover_url,
+                youtube_url=row.youtube_url,
+                view_counts=GraphSeries(
+                    spotify=series[ViewSource.SPOTIFY],
+                    youtube_legacy=series[ViewSource.YOUTUBE],
+                    youtube=series[ViewSource.YOUTUBE],
+                ),
+            )
+        )
+    return graph
+
+
+def _service_document(
+    genre: Genre,
+    service: Service,
+    playlist: Playlist,
+    tracks: dict[str, Track],
+    raw: RawPlaylist | None,
+) -> ServicePlaylistDocument:
+    entries = []
+    for rank in playlist.tracks:
+        track = tracks.get(rank.isrc)
+        data = track.services.get(service) if track else None
+        url = data.url if data else None
+        entries.append(
+            ServicePlaylistTrack(
+                rank=rank.rank,
+                isrc=rank.isrc,
+                track_name=data.title if data else None,
+                artist_name=data.artist if data else None,
+                url=url,
+                track_url=url,
+                album_cover_url=(data.cover_url if data else None)
+                or (track.cover_url if track else None),
+                youtube_url=track.youtube_url if track else None,
+                source_name=service,
+                genre_name=genre.value,
+            )
+        )
+    return ServicePlaylistDocument(
+        genre=genre,
+        genre_name=genre.value,
+        service_name=service,
+        playlist_url=raw.meta.url if raw else None,
+        tracks=entries,
+    )
+
+
+def _header_entry(genre: Genre, raw: RawPlaylist) -> HeaderEntry:
+    """One header; the old client plays an AppleMusic cover ending in .m3u8 as a video."""
+    meta = raw.meta
+    return HeaderEntry(
+        service_name=raw.service,
+        genre_name=genre.value,
+        playlist_name=meta.name,
+        playlist_url=meta.url,
+        playlist_cover_url=meta.video_url or meta.cover_url or "",
+        playlist_cover_image_url=meta.cover_url,
+        playlist_stream_url=meta.video_url,
+        playlist_cover_description_text=meta.description or "",
+    )
 
 
 def _doc(genre: Genre, name: str, data: Any, now: datetime) -> ViewDoc:
@@ -79,7 +243,7 @@ def _doc(genre: Genre, name: str, data: Any, now: datetime) -> ViewDoc:
 
 
 def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
-    """Every API document of one genre that the stored data allows."""
+    """Every API document of one genre that the stored data allows (shapes: models.contract)."""
     docs: list[ViewDoc] = []
     playlists = {
         name: playlist
@@ -88,76 +252,35 @@ def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
     }
     isrcs = {t.isrc for playlist in playlists.values() for t in playlist.tracks}
     tracks = store.get_tracks(isrcs)
+    raws = {
+        service: raw
+        for service in Service
+        if (raw := store.latest_raw_playlist(service, genre)) is not None
+    }
 
     aggregate = playlists.get(AGGREGATE)
     if aggregate is not None:
-        rows = _aggregate_rows(aggregate, tracks)
-        docs.append(
-            _doc(
-                genre,
-                PLAYLIST_DATA,
-                {"genre": genre.value, "service_name": AGGREGATE, "tracks": rows},
-                now,
-            )
-        )
         history = store.view_history(aggregate.isrcs)
-        graph = []
-        for row in rows:
-            series: dict[str, list[list[int]]] = {s.value: [] for s in ViewSource}
-            for sample in history.get(row["isrc"], []):
-                series[sample.source.value].append([_epoch_ms(sample.timestamp), sample.delta])
-            graph.append(
-                {
-                    "isrc": row["isrc"],
-                    "rank": row["rank"],
-                    "track_name": row["track_name"],
-                    "artist_name": row["artist_name"],
-                    "album_cover_url": row["album_cover_url"],
-                    "view_counts": series,
-                }
-            )
+        rows = _aggregate_rows(aggregate, tracks, history, now)
+        document = PlaylistDocument(
+            genre=genre, genre_name=genre.value, service_name=AGGREGATE, tracks=rows
+        )
+        docs.append(_doc(genre, PLAYLIST_DATA, [document.dump()], now))
+        graph = [row.dump() for row in _graph_rows(rows, history)]
         docs.append(_doc(genre, GRAPH_DATA, graph, now))
 
     for service in Service:
         playlist = playlists.get(service.value)
         if playlist is None:
             continue
-        entries = []
-        for rank in playlist.tracks:
-            track = tracks.get(rank.isrc)
-            data = track.services.get(service) if track else None
-            entries.append(
-                {
-                    "rank": rank.rank,
-                    "isrc": rank.isrc,
-                    "track_name": data.title if data else None,
-                    "artist_name": data.artist if data else None,
-                    "url": data.url if data else None,
-                    "album_cover_url": (data.cover_url if data else None)
-                    or (track.cover_url if track else None),
-                }
-            )
-        docs.append(
-            _doc(
-                genre,
-                service_playlist_view(service),
-                {"genre": genre.value, "service_name": service.value, "tracks": entries},
-                now,
-            )
-        )
+        doc = _service_document(genre, service, playlist, tracks, raws.get(service))
+        docs.append(_doc(genre, service_playlist_view(service), [doc.dump()], now))
 
-    header: dict[str, Any] = {}
-    for service in Service:
-        raw = store.latest_raw_playlist(service, genre)
-        if raw is None:
-            continue
-        header[service.value] = {
-            "playlist_name": raw.meta.name,
-            "playlist_url": raw.meta.url,
-            "playlist_cover_url": raw.meta.cover_url,
-            "playlist_cover_description_text": raw.meta.description,
-        }
-    if header:
-        docs.append(_doc(genre, HEADER_ART, header, now))
-    docs.append(_doc(genre, LAST_UPDATED, {"last_updated": now.isoformat()}, now))
+    if raws:
+        entries = {service.value: _header_entry(genre, raw) for service, raw in raws.items()}
+        header = HeaderArt.model_validate({"genre_name": genre.value, **entries})
+        data = header.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        docs.append(_doc(genre, HEADER_ART, data, now))
+    last = LastUpdated(last_updated=now.isoformat())
+    docs.append(_doc(genre, LAST_UPDATED, last.dump(), now))
     return docs

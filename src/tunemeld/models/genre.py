@@ -27,11 +27,17 @@ class Genre(str, Enum):
     @classmethod
     def parse(cls, text: str) -> Genre:
         """Read a genre name case-insensitively; NotFound lists the valid ones."""
+        exact = _GENRES.get(text)  # the common case (an API path part) is one dict lookup
+        if exact is not None:
+            return exact
         for genre in cls:
             if _key(text) == genre.value:
                 return genre
         valid = ", ".join(g.value for g in cls)
         raise NotFound(f"Unknown genre {text!r}.", hint=f"Use one of: {valid}.")
+
+
+_GENRES: dict[str, Genre] = {genre.value: genre for genre in Genre}
 
 
 class Service(str, Enum):

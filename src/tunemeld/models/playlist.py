@@ -24,6 +24,8 @@ class PlaylistMeta(BaseModel):
     url: str
     cover_url: str | None = None
     description: str | None = None
+    video_url: str | None = None
+    """An editorial video stream (Apple Music's `.m3u8`), served as the header's moving cover."""
 
 
 class RawPlaylist(BaseModel):

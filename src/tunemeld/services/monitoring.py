@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_LATENCY_BUCKETS",
+    "MAX_LABEL_CACHE",
     "STAGE_BUCKETS",
     "Metrics",
     "RunRecordCollector",
@@ -42,6 +43,9 @@ log = structlog.get_logger()
 
 API_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 """Seconds: API answers are one cached read, so the interesting range is milliseconds."""
+
+MAX_LABEL_CACHE = 1024
+"""Label sets whose prometheus children are kept at hand; beyond that, looked up each time."""
 
 STAGE_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 """Seconds: an ETL stage takes from a fraction of a second (sample world) to many minutes."""
@@ -126,6 +130,9 @@ class Metrics:
             buckets=API_LATENCY_BUCKETS,
         )
         self._run_collector: RunRecordCollector | None = None
+        # Children by label values: `labels()` validates and locks on every call, a dict does not.
+        self._api_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._cache_children: dict[tuple[str, bool], Counter] = {}
         self._secrets: list[bytes] = []
 
     def hide(self, secrets: Iterable[str]) -> None:
@@ -150,8 +157,14 @@ class Metrics:
 
     def record_cache_request(self, cache: str, *, hit: bool, count: int = 1) -> None:
         """Count cache lookups as hits or misses."""
-        if count > 0:
-            self.cache_requests.labels(cache=cache, result="hit" if hit else "miss").inc(count)
+        if count <= 0:
+            return
+        child = self._cache_children.get((cache, hit))
+        if child is None:
+            child = self.cache_requests.labels(cache=cache, result="hit" if hit else "miss")
+            if len(self._cache_children) < MAX_LABEL_CACHE:
+                self._cache_children[(cache, hit)] = child
+        child.inc(count)
 
     def record_cache_error(self, cache: str, operation: str) -> None:
         """Count one failed cache operation (get, set, delete, list...)."""
@@ -159,8 +172,19 @@ class Metrics:
 
     def record_api_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one API answer and observe its latency, labelled by route rule (bounded)."""
-        self.api_requests.labels(route=route, method=method, status=str(status)).inc()
-        self.api_latency.labels(route=route, status=str(status)).observe(seconds)
+        key = (route, method, status)
+        children = self._api_children.get(key)
+        if children is None:
+            label = str(status)
+            children = (
+                self.api_requests.labels(route=route, method=method, status=label),
+                self.api_latency.labels(route=route, status=label),
+            )
+            if len(self._api_children) < MAX_LABEL_CACHE:
+                self._api_children[key] = children
+        counter, latency = children
+        counter.inc()
+        latency.observe(seconds)
 
     def watch_runs(self, latest: Callable[[], RunReport | None]) -> None:
         """Expose the run record `latest()` returns (read at every scrape) as gauges; once."""

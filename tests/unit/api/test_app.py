@@ -701,11 +701,17 @@ class TestIndexAndHealth:
             "/",
             "/health",
             "/metrics",
+            "/openapi.json",
             "/graph-data/<genre>",
             "/playlist-data/<genre>",
             "/service-playlist/<genre>/<service>",
             "/last-updated/<genre>",
             "/header-art/<genre>",
+            "/api/main-playlist",
+            "/api/service-playlist",
+            "/api/graph-data",
+            "/api/header-art",
+            "/api/last-updated",
         ]
 
     def test_health_when_store_answers_reports_the_rows(

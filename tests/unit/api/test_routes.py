@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from tunemeld.api.plugins import BadRequest
 from tunemeld.api.routes import (
     MAX_PATH_PART,
+    ROUTES,
     CachedAnswer,
+    PlainAnswers,
+    Route,
     etag_for,
     etag_matches,
     parse_genre,
@@ -122,3 +125,36 @@ class TestPathParts:
         """The limit is inclusive."""
         with pytest.raises(NotFound):
             parse_genre("p" * MAX_PATH_PART)
+
+
+class TestPlainAnswers:
+    """Worker-style bodies: the envelope's data, made once per (route, key, ETag), bounded."""
+
+    def _route(self, rule: str) -> Route:
+        return next(route for route in ROUTES if route.rule == rule)
+
+    def test_body_is_the_data_and_is_reused_for_the_same_version(self) -> None:
+        plain = PlainAnswers()
+        answer = CachedAnswer(etag='"v1"', body=b'{"status":"success","message":"m","data":[1]}')
+        route = self._route("/api/graph-data")
+        first = plain.body(route, "view:pop:graph-data", answer)
+        assert first == b"[1]"
+        assert plain.body(route, "view:pop:graph-data", answer) is first
+
+    def test_last_updated_is_reshaped_to_the_workers_key(self) -> None:
+        data = b'{"status":"success","message":"m","data":{"last_updated":"2026-01-01T00:00:00"}}'
+        body = PlainAnswers().body(
+            self._route("/api/last-updated"), "k", CachedAnswer(etag='"v"', body=data)
+        )
+        assert body == b'{"lastUpdated":"2026-01-01T00:00:00"}'
+
+    def test_a_new_version_is_a_new_body_and_old_ones_are_dropped_past_the_size(self) -> None:
+        plain = PlainAnswers(size=2)
+        route = self._route("/api/graph-data")
+        for n in range(3):
+            body = f'{{"status":"success","message":"m","data":[{n}]}}'.encode()
+            assert (
+                plain.body(route, "k", CachedAnswer(etag=f'"v{n}"', body=body)) == f"[{n}]".encode()
+            )
+        assert len(plain._bodies) == 2
+        assert ("/api/graph-data", "k", '"v0"') not in plain._bodies

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from tunemeld.models import Genre, Service, ViewDoc
 from tunemeld.services.cache.base import Cache, genre_cache_prefix, view_cache_key
@@ -23,6 +24,7 @@ __all__ = [
     "LAST_UPDATED",
     "PLAYLIST_DATA",
     "VIEW_NAMES",
+    "AnswerMemo",
     "CachedAnswer",
     "WarmResult",
     "answer_for",
@@ -52,6 +54,7 @@ _ETAG_SAFE = re.compile(r"[!#-~]{1,128}")  # visible ASCII without the double qu
 _CACHE_FORMAT = b"tm1"
 
 Status = Literal["success", "error"]
+T = TypeVar("T")
 
 
 def service_playlist_view(service: Service) -> str:
@@ -115,6 +118,44 @@ class CachedAnswer:
         except UnicodeDecodeError:
             return None
         return cls(etag=etag, body=parts[2])
+
+
+class AnswerMemo(Generic[T]):
+    """What the API builds from each cached value (headers, responses), once per cache fill.
+
+    A cache hands back the packed bytes of an answer; unpacking them and building the response
+    on every request would repeat the same work thousands of times a second. The memo keeps,
+    per key, the bytes it last saw and what `prepare` made of them: while the cache returns the
+    same bytes (the very object for the memory cache, equal bytes for KV) the prepared value is
+    reused; new bytes (a refreshed answer) are prepared once. At most `max_entries` keys.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[bytes, T]] = {}
+
+    def get(self, key: str, raw: bytes, prepare: Callable[[CachedAnswer], T]) -> T | None:
+        """The prepared answer of `raw` (the value the cache holds under `key`); None if foreign."""
+        entry = self._entries.get(key)
+        if entry is not None and (entry[0] is raw or entry[0] == raw):
+            return entry[1]
+        answer = CachedAnswer.unpack(raw)
+        if answer is None:
+            return None
+        return self.put(key, raw, prepare(answer))
+
+    def put(self, key: str, raw: bytes, prepared: T) -> T:
+        """Remember `prepared` as what `raw` under `key` makes (after a cache fill)."""
+        with self._lock:
+            if key not in self._entries and len(self._entries) >= self.max_entries:
+                self._entries.clear()  # keys are a few per genre: only foreign keys get here
+            self._entries[key] = (raw, prepared)
+        return prepared
+
+    def __len__(self) -> int:
+        """How many keys are remembered."""
+        return len(self._entries)
 
 
 def answer_for(doc: ViewDoc) -> CachedAnswer:

@@ -17,6 +17,7 @@ from tunemeld.services.providers._payload import Reader
 __all__ = ["PageHead", "parse_page", "playlist_meta"]
 
 _TRUNCATE_TEXT = "truncate-text"
+_EDITORIAL_VIDEO = "editorial-video"
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
@@ -34,6 +35,8 @@ class PageHead:
     meta: dict[str, str] = field(default_factory=dict)
     h1: str | None = None
     truncate_text: str | None = None
+    editorial_video: str | None = None
+    """The `src` of the first `<amp-ambient-video class="editorial-video">` (Apple Music)."""
 
     def get(self, *keys: str) -> str | None:
         """The first non-blank meta content among `keys` (`og:title`, `description`, ...)."""
@@ -60,6 +63,13 @@ class _Parser(HTMLParser):
             if key and key not in self.head.meta:
                 self.head.meta[key] = values.get("content", "")
             return
+        if (
+            tag == "amp-ambient-video"
+            and self.head.editorial_video is None
+            and _EDITORIAL_VIDEO in values.get("class", "").split()
+            and values.get("src", "").strip()
+        ):
+            self.head.editorial_video = values["src"].strip()
         if tag in _VOID:
             return
         if self._h1 is not None:
@@ -123,8 +133,9 @@ def playlist_meta(
     service: Service,
     name: Callable[[PageHead], str | None],
     description: Callable[[PageHead], str | None],
+    video: Callable[[PageHead], str | None] | None = None,
 ) -> PlaylistMeta:
-    """A playlist page's header as PlaylistMeta; `name` and `description` pick each service's tags.
+    """A playlist page's header as PlaylistMeta; `name`, `description` and `video` pick tags.
 
     The cover is always og:image; a page without a name is a ProviderPayloadError.
     """
@@ -142,4 +153,5 @@ def playlist_meta(
         url=entry.url,
         cover_url=head.get("og:image"),
         description=description(head),
+        video_url=video(head) if video is not None else None,
     )

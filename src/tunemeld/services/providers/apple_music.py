@@ -6,17 +6,19 @@ Apple Music gives no ISRC: transform resolves its tracks with a Spotify search (
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from tunemeld.config import CatalogEntry
 from tunemeld.models import PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import HttpClient
-from tunemeld.services.providers._html import playlist_meta
+from tunemeld.services.providers._html import PageHead, playlist_meta
 from tunemeld.services.providers._payload import Reader, query_param, rapidapi_headers, unescape
 
 __all__ = [
     "PLAYLIST_URL",
     "PROVIDER",
     "AppleMusicClient",
+    "editorial_video",
     "parse_meta",
     "parse_playlist",
     "scraper_url",
@@ -60,14 +62,30 @@ def parse_playlist(payload: object) -> list[RawTrack]:
     return sorted(tracks, key=lambda t: t.rank)
 
 
+def editorial_video(head: PageHead) -> str | None:
+    """The page's editorial video stream when it is an http(s) `.m3u8` URL, else None.
+
+    The old front end plays an AppleMusic header cover ending in `.m3u8` as a video; anything
+    else (a missing or odd `src`) leaves the still cover image in its place.
+    """
+    src = head.editorial_video
+    if src is None:
+        return None
+    parts = urlsplit(src)
+    if parts.scheme not in ("http", "https") or not parts.path.endswith(".m3u8"):
+        return None
+    return src
+
+
 def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
-    """Name (og:title, else the first <h1>), description and cover from the playlist page."""
+    """Name (og:title, else the first <h1>), description, cover and editorial video."""
     return playlist_meta(
         page,
         entry,
         service=Service.APPLE_MUSIC,
         name=lambda head: head.get("og:title") or head.h1,
         description=lambda head: head.get("og:description") or head.truncate_text,
+        video=editorial_video,
     )
 
 

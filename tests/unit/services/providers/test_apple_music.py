@@ -14,7 +14,7 @@ from tunemeld.exceptions import PayloadError, QuotaExhausted
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
 from tunemeld.services.providers import DEFAULT_COSTS, AppleMusicClient
-from tunemeld.services.providers.apple_music import parse_playlist
+from tunemeld.services.providers.apple_music import parse_meta, parse_playlist
 
 ENTRY = CatalogEntry(
     Service.APPLE_MUSIC,
@@ -158,8 +158,33 @@ class TestFetchMeta:
             cover_url="https://is1-ssl.mzstatic.com/image/thumb/Features221/v4/5c/0d/f4/"
             "U0gtTVMtV1ctVG9kYXlzLUNvdW50cnkucG5n.png/1200x630cw.png",
             description="The biggest country hits, from Shaboozey to Morgan Wallen.",
+            video_url="https://mvod.itunes.apple.com/itunes-assets/HLSVideo221/v4/playlist.m3u8",
         )
         assert adapter.paths() == [ENTRY.url.removeprefix("https://")]
+
+    @pytest.mark.parametrize(
+        ("tag", "expected"),
+        [
+            ('<amp-ambient-video class="editorial-video" src="https://a.test/v/x.m3u8">', True),
+            ('<amp-ambient-video class="x editorial-video" src=" https://a.test/x.m3u8 ">', True),
+            ('<amp-ambient-video class="editorial-video" src="https://a.test/x.mp4">', False),
+            ('<amp-ambient-video class="editorial-video" src="javascript:x.m3u8">', False),
+            ('<amp-ambient-video class="other" src="https://a.test/x.m3u8">', False),
+            ('<amp-ambient-video class="editorial-video">', False),
+            ("", False),
+        ],
+    )
+    def test_parse_meta_reads_only_an_http_m3u8_editorial_video(
+        self, tag: str, expected: bool
+    ) -> None:
+        page = f'<html><head><meta property="og:title" content="T"></head><body>{tag}</body></html>'
+        meta = parse_meta(page, ENTRY)
+        if expected:
+            assert meta.video_url is not None
+            assert meta.video_url.startswith("https://a.test/")
+            assert meta.video_url.endswith(".m3u8")
+        else:
+            assert meta.video_url is None
 
     def test_fetch_meta_without_og_tags_reads_h1_and_truncate_text(self) -> None:
         adapter = FakeAdapter(Reply(fixture_text("apple_music", "playlist_page_no_og.html")))

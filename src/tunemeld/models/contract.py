@@ -1,0 +1,221 @@
+"""The shapes of the API's data: what the ETL precomputes and what /openapi.json documents.
+
+These models are the one home of the contract the existing TuneMeld front end reads (lists of
+playlist documents, `view_count_data_json`, the `Youtube` series key) plus TuneMeld's own
+fields. The ETL builds its views through them and the OpenAPI document takes their JSON
+schemas, so the served data and its documentation cannot drift apart.
+
+Legacy blocks keep the old client's conventions (a count not known yet is 0 there, because the
+old client cannot render a missing one); TuneMeld's own fields say `null` for "not known yet".
+Timestamps are epoch milliseconds, except `last_updated` (ISO 8601): the client reads both.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from tunemeld.models.genre import AGGREGATE, Genre, Service, ViewSource
+
+__all__ = [
+    "LEGACY_YOUTUBE",
+    "AggregateTrack",
+    "CurrentCount",
+    "GraphSeries",
+    "GraphTrack",
+    "HeaderArt",
+    "HeaderEntry",
+    "InitialCount",
+    "LastUpdated",
+    "LegacyCount",
+    "LegacyCounts",
+    "PlaylistDocument",
+    "RouteIndex",
+    "ServicePlaylistDocument",
+    "ServicePlaylistTrack",
+    "SourceCount",
+    "SourceCounts",
+    "WorkerLastUpdated",
+]
+
+LEGACY_YOUTUBE = "Youtube"
+"""The key the old pipeline wrote for YouTube series and counts (our own fields say YouTube)."""
+
+
+class _Shape(BaseModel):
+    """A served JSON object: no unknown keys; aliased keys are dumped under their alias."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def dump(self) -> dict[str, object]:
+        """The JSON-ready dict the API serves (aliases as keys)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class InitialCount(_Shape):
+    """The first count inside the last 7 days (legacy: 0 when not known yet)."""
+
+    initial_timestamp: int | None = Field(description="Epoch milliseconds, null when unknown.")
+    initial_view_count: int = Field(ge=0)
+
+
+class CurrentCount(_Shape):
+    """The newest count (legacy: 0 when not known yet)."""
+
+    current_timestamp: int | None = Field(description="Epoch milliseconds, null when unknown.")
+    current_view_count: int = Field(ge=0)
+
+
+class LegacyCount(_Shape):
+    """One source's counts as the old front end reads them: weekly = current - initial."""
+
+    initial_count_json: InitialCount
+    current_count_json: CurrentCount
+
+
+class LegacyCounts(_Shape):
+    """`view_count_data_json`: both keys always present."""
+
+    spotify: LegacyCount = Field(alias=ViewSource.SPOTIFY.value)
+    youtube: LegacyCount = Field(alias=LEGACY_YOUTUBE)
+
+
+class SourceCount(_Shape):
+    """TuneMeld's own count of one source: null means not known yet (never 0)."""
+
+    total: int | None = Field(ge=0, description="The newest total, null when not known yet.")
+    weekly: int | None = Field(
+        description="Newest total minus the first total inside the last 7 days."
+    )
+    timestamp: int | None = Field(description="Epoch milliseconds of the newest total.")
+
+
+class SourceCounts(_Shape):
+    """TuneMeld's own counts per source (Spotify plays, YouTube views)."""
+
+    spotify: SourceCount = Field(alias=ViewSource.SPOTIFY.value)
+    youtube: SourceCount = Field(alias=ViewSource.YOUTUBE.value)
+
+
+class AggregateTrack(_Shape):
+    """One row of the aggregate playlist (tracks at least two services list)."""
+
+    rank: int = Field(ge=1)
+    isrc: str
+    track_name: str | None
+    artist_name: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    track_url: str | None = Field(description="The URL on the service the row was taken from.")
+    source_name: str | None = Field(description="The service the row was taken from.")
+    additional_sources: dict[str, str | None] = Field(
+        description="Every service listing the track -> its URL there."
+    )
+    sources: dict[str, int] = Field(description="Every service listing the track -> its rank.")
+    raw_aggregate_rank: int | None
+    aggregate_service_name: str | None
+    spotify_url: str | None
+    apple_music_url: str | None
+    soundcloud_url: str | None
+    view_count_data_json: LegacyCounts
+    counts: SourceCounts
+
+
+class PlaylistDocument(_Shape):
+    """The aggregate playlist of one genre."""
+
+    genre: Genre
+    genre_name: str
+    service_name: str = Field(description=f"Always {AGGREGATE!r}.")
+    tracks: list[AggregateTrack]
+
+
+class ServicePlaylistTrack(_Shape):
+    """One row of a service's own playlist."""
+
+    rank: int = Field(ge=1)
+    isrc: str
+    track_name: str | None
+    artist_name: str | None
+    url: str | None = Field(description="The track on this service (same as track_url).")
+    track_url: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    source_name: Service
+    genre_name: str
+
+
+class ServicePlaylistDocument(_Shape):
+    """One service's ranked playlist of one genre."""
+
+    genre: Genre
+    genre_name: str
+    service_name: Service
+    playlist_url: str | None
+    tracks: list[ServicePlaylistTrack]
+
+
+class GraphSeries(_Shape):
+    """`[epoch ms, daily change]` pairs per source, oldest first; every key always present."""
+
+    spotify: list[tuple[int, int]] = Field(alias=ViewSource.SPOTIFY.value)
+    youtube_legacy: list[tuple[int, int]] = Field(alias=LEGACY_YOUTUBE)
+    youtube: list[tuple[int, int]] = Field(alias=ViewSource.YOUTUBE.value)
+
+
+class GraphTrack(_Shape):
+    """One aggregate track's play and view history."""
+
+    isrc: str
+    rank: int = Field(ge=1)
+    track_name: str | None
+    artist_name: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    view_counts: GraphSeries
+
+
+class HeaderEntry(_Shape):
+    """One service's playlist header; legacy text fields are "" rather than null."""
+
+    service_name: Service
+    genre_name: str
+    playlist_name: str
+    playlist_url: str
+    playlist_cover_url: str = Field(
+        description="AppleMusic: the editorial video stream (.m3u8) when the page has one; "
+        'else the cover image; "" when neither is known.'
+    )
+    playlist_cover_image_url: str | None = Field(description="The still cover image.")
+    playlist_stream_url: str | None = Field(description="The editorial video stream (.m3u8).")
+    playlist_cover_description_text: str
+
+
+HeaderArt: type[BaseModel] = create_model(
+    "HeaderArt",
+    __base__=_Shape,
+    __doc__="Every service's playlist header of one genre; a service not fetched yet has no key.",
+    genre_name=(str, ...),
+    **{service.value: (HeaderEntry | None, None) for service in Service},  # type: ignore[call-overload]
+)
+"""`{genre_name, <Service>: HeaderEntry, ...}`: dump with `exclude_unset` so absent stay absent."""
+
+
+class LastUpdated(_Shape):
+    """When the genre's views were last rebuilt."""
+
+    last_updated: str = Field(description="ISO 8601 with offset.")
+
+
+class WorkerLastUpdated(_Shape):
+    """`/api/last-updated`: the old Cloudflare worker's shape."""
+
+    last_updated: str = Field(alias="lastUpdated", description="ISO 8601 with offset.")
+
+
+class RouteIndex(_Shape):
+    """`GET /` for a JSON client: the API's name, every route rule, the genres and services."""
+
+    name: str
+    routes: list[str]
+    genres: list[Genre] = Field(description="Every genre, in order (the page's switcher).")
+    services: list[Service] = Field(description="Every playlist service, in aggregate priority.")
