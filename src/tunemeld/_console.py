@@ -12,8 +12,9 @@ from rich.table import Table
 
 from tunemeld.etl import Unit
 from tunemeld.etl.status import UnitState
+from tunemeld.etl.validate import ValidationReport
 from tunemeld.models import AGGREGATE, Genre, RunReport, Service, Stage, UnitResult, UnitStatus
-from tunemeld.services.health import HealthReport
+from tunemeld.services.health import HealthCheck, HealthReport
 from tunemeld.services.store import CollectionStatus
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "print_report",
     "print_store_status",
     "print_unit_states",
+    "print_validation",
 ]
 
 
@@ -246,7 +248,6 @@ def print_store_status(url: str, statuses: Sequence[CollectionStatus], console: 
 
 def print_health(report: HealthReport, console: Console) -> None:
     """`inv system.health`: one row per check, with the fix under every row that did not pass."""
-    colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "yellow"}
     verdict = "[green]healthy[/green]" if report.ok else "[red]unhealthy[/red]"
     table = Table(title=f"TuneMeld health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC: {verdict}")
     table.add_column("check")
@@ -254,15 +255,30 @@ def print_health(report: HealthReport, console: Console) -> None:
     table.add_column("ms", justify="right")
     table.add_column("result")
     for check in report.checks:
-        status = check.status.value
-        colour = colours.get(status, "white")
-        text = check.summary
-        if check.hint and status != "pass":
-            text += f"\n[bold]fix:[/bold] {check.hint}"
-        table.add_row(
-            check.name,
-            f"[{colour}]{status}[/{colour}]",
-            f"{check.latency_ms:.2f}" if check.latency_ms is not None else "-",
-            text,
-        )
+        status, text = _check_cells(check)
+        ms = f"{check.latency_ms:.2f}" if check.latency_ms is not None else "-"
+        table.add_row(check.name, status, ms, text)
     console.print(table)
+
+
+def _check_cells(check: HealthCheck) -> tuple[str, str]:
+    """A check's coloured status and its result, with the fix under a row that did not pass."""
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "yellow"}
+    status = check.status.value
+    colour = colours.get(status, "white")
+    text = check.summary
+    if check.hint and status != "pass":
+        text += f"\n[bold]fix:[/bold] {check.hint}"
+    return f"[{colour}]{status}[/{colour}]", text
+
+
+def print_validation(report: ValidationReport, console: Console) -> None:
+    """`inv etl.validate`: one row per check, the fix under each row that did not pass."""
+    verdict = "[green]ready[/green]" if report.ok else f"[red]{len(report.failed)} problem(s)[/red]"
+    table = Table(title=f"TuneMeld set-up ({report.profile} profile): {verdict}")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("result")
+    for check in report.checks:
+        table.add_row(check.name, *_check_cells(check))
+    console.print(table, highlight=False)

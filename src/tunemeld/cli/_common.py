@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from invoke.exceptions import Exit
 
@@ -82,12 +82,15 @@ def print_error(exc: TunemeldError) -> None:
         console.print(f"[bold]Hint:[/bold] {exc.hint}", highlight=False)
 
 
-def load_cli_settings(*, logs: bool = True) -> Settings:
-    """Load settings (deprecations shown once, briefly) and set up logging."""
+def load_cli_settings(*, logs: bool = True, **overrides: Any) -> Settings:
+    """Load settings (deprecations shown once, briefly) and set up logging.
+
+    `overrides` go to `load_settings`, e.g. `env=...` for another profile.
+    """
     warnings.showwarning = _show_warning
     with warnings.catch_warnings():
         warnings.simplefilter("always", TunemeldDeprecationWarning)
-        settings = load_settings()
+        settings = load_settings(**overrides)
     if logs:
         configure_logging(settings, stream=LiveStderr())  # type: ignore[arg-type]
     return settings

@@ -11,12 +11,14 @@ from invoke.tasks import task
 
 from tunemeld import etl
 from tunemeld._console import (
+    LiveStderr,
     RichProgress,
     err_console,
     out_console,
     print_report,
     print_run_usage,
     print_unit_states,
+    print_validation,
 )
 from tunemeld.cli._common import (
     FAILED,
@@ -29,9 +31,11 @@ from tunemeld.cli._common import (
     parse_stages,
     sample_notice,
 )
+from tunemeld.config import Settings
 from tunemeld.etl.status import UnitState, as_seen_now, current_writer, latest_unit_states
-from tunemeld.exceptions import NotFound
+from tunemeld.exceptions import ConfigError, NotFound
 from tunemeld.models import RunReport, RunStatus
+from tunemeld.services.logging import configure_logging
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
@@ -140,6 +144,27 @@ def status(c: Context, run: str = "") -> None:
         print_run_usage(report, console)
 
 
+@task(
+    name="validate",
+    help={"live": "also make one cheap real call to each provider (spends a few quota units)"},
+)
+def validate(c: Context, live: bool = False) -> None:
+    """Check configuration, catalog, store, keys, quota and packages for a full run.
+
+    Exit 0 when ready, 2 for a set-up problem, 1 when only quota or a live call failed.
+    """
+    from tunemeld.etl.validate import validate as validate_setup
+
+    try:
+        load_cli_settings()  # deprecation notices and logs to stderr; the table to stdout
+    except ConfigError:  # the report's configuration row says what is wrong
+        configure_logging(Settings.model_construct(), stream=LiveStderr())  # type: ignore[arg-type]
+    report = validate_setup(live=live)
+    print_validation(report, out_console())
+    if report.exit_code:
+        raise Exit(code=report.exit_code)
+
+
 def collection() -> Collection:
     """The `etl` tasks."""
-    return Collection("etl", run, status)
+    return Collection("etl", run, status, validate)

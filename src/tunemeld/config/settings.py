@@ -61,6 +61,17 @@ class Environment(str, Enum):
     TESTING = "testing"
     PRODUCTION = "production"
 
+    @classmethod
+    def parse(cls, text: str, *, flag: str = "--env") -> Environment:
+        """A profile named on the command line, or a ConfigError listing the profiles."""
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            names = ", ".join(profile.value for profile in cls)
+            raise ConfigError(
+                f"{flag} {text!r} is not a profile.", hint=f"Use one of: {names}."
+            ) from None
+
 
 class _Group(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)

@@ -1,0 +1,162 @@
+"""What the ETL computed, as pandas DataFrames: for notebooks and ad-hoc analysis.
+
+    >>> from tunemeld import frames
+    >>> frames.playlist(store, "pop")            # the aggregate playlist, one row per track
+    >>> frames.track_history(store, "USUM71703861")
+    >>> frames.rising(store, "pop", days=7)      # this week's biggest gains in plays
+
+pandas is an optional dependency (`pip install "tunemeld[notebook]"`); it is imported when this
+module is, never by `import tunemeld`. Every function only reads the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from tunemeld.models import AGGREGATE, Genre, Service, ViewSample, ViewSource
+from tunemeld.services.store import Store
+
+try:
+    import pandas as pd
+except ImportError as exc:  # pragma: no cover - the notebook extra is installed in tests
+    raise ImportError(
+        "tunemeld.frames needs pandas: python -m pip install 'tunemeld[notebook]'"
+    ) from exc
+
+__all__ = ["aggregates", "playlist", "rising", "track_history"]
+
+_HISTORY_COLUMNS = ["isrc", "source", "day", "timestamp", "total", "delta"]
+
+
+def _genre(genre: Genre | str) -> Genre:
+    return genre if isinstance(genre, Genre) else Genre.parse(genre)
+
+
+def playlist(store: Store, genre: Genre | str, service_name: str = AGGREGATE) -> pd.DataFrame:
+    """One ranked playlist (the Aggregate by default), a row per track, indexed by rank.
+
+    Columns: isrc, title, artist, one rank column per service that lists the track (empty
+    where it does not), the aggregate's raw rank and deciding service, and the YouTube id.
+    An empty frame before the first run.
+    """
+    the_genre = _genre(genre)
+    found = store.get_playlist(the_genre, service_name)
+    ranks = found.tracks if found is not None else []
+    tracks = store.get_tracks(rank.isrc for rank in ranks)
+    rows = []
+    for rank in ranks:
+        track = tracks.get(rank.isrc)
+        row: dict[str, object] = {
+            "rank": rank.rank,
+            "isrc": rank.isrc,
+            "title": track.title if track else None,
+            "artist": track.artist if track else None,
+        }
+        for service in Service:
+            row[f"{service.value}_rank"] = rank.sources.get(service)
+        row["raw_aggregate_rank"] = rank.raw_aggregate_rank
+        row["aggregate_service_name"] = (
+            rank.aggregate_service_name.value if rank.aggregate_service_name else None
+        )
+        row["youtube_id"] = track.youtube_id if track else None
+        rows.append(row)
+    columns = [
+        "rank",
+        "isrc",
+        "title",
+        "artist",
+        *(f"{s.value}_rank" for s in Service),
+        "raw_aggregate_rank",
+        "aggregate_service_name",
+        "youtube_id",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    for service in Service:
+        frame[f"{service.value}_rank"] = frame[f"{service.value}_rank"].astype("Int64")
+    frame["raw_aggregate_rank"] = frame["raw_aggregate_rank"].astype("Int64")
+    indexed: pd.DataFrame = frame.set_index("rank")
+    return indexed
+
+
+def aggregates(store: Store, genres: Iterable[Genre | str] | None = None) -> pd.DataFrame:
+    """Every genre's aggregate playlist in one frame, with `genre` and `rank` columns."""
+    chosen = [_genre(g) for g in genres] if genres is not None else list(Genre)
+    parts = [playlist(store, genre).reset_index().assign(genre=genre.value) for genre in chosen]
+    frame = pd.concat(parts, ignore_index=True)
+    ordered: pd.DataFrame = frame[["genre", *(c for c in frame.columns if c != "genre")]]
+    return ordered
+
+
+def _history_rows(samples: Iterable[ViewSample]) -> list[dict[str, object]]:
+    return [
+        {
+            "isrc": s.isrc,
+            "source": s.source.value,
+            "day": pd.Timestamp(s.day),
+            "timestamp": pd.Timestamp(s.timestamp),
+            "total": s.total,
+            "delta": s.delta,
+        }
+        for s in samples
+    ]
+
+
+def track_history(store: Store, isrc: str, source: ViewSource | None = None) -> pd.DataFrame:
+    """One recording's samples, oldest first: day, source (Spotify plays, YouTube views), total,
+    delta; `frame.pivot(index="day", columns="source", values="total")` gives one line each."""
+    samples = store.view_history([isrc], source).get(isrc, [])
+    frame = pd.DataFrame(_history_rows(samples), columns=_HISTORY_COLUMNS)
+    ordered: pd.DataFrame = frame.sort_values(["day", "source"], ignore_index=True)
+    return ordered
+
+
+def rising(
+    store: Store,
+    genre: Genre | str,
+    *,
+    days: int = 7,
+    source: ViewSource = ViewSource.SPOTIFY,
+    limit: int | None = 10,
+) -> pd.DataFrame:
+    """The aggregate's tracks that gained most over the last `days` days, biggest gain first.
+
+    The gain is the newest total minus the total on the newest day at least `days` earlier
+    (the sum of the daily deltas in between); tracks without a sample that old are left out,
+    so the frame is empty until the store holds `days` days of history.
+    """
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    aggregate = playlist(store, genre)
+    history = store.view_history(aggregate["isrc"], source)
+    rows = []
+    for rank, track in aggregate.iterrows():
+        samples = history.get(str(track["isrc"]), [])
+        if not samples:
+            continue
+        newest = samples[-1]
+        cutoff = newest.day - timedelta(days=days)
+        older = [s for s in samples if s.day <= cutoff]
+        if not older:
+            continue
+        base = older[-1]
+        gain = newest.total - base.total
+        rows.append(
+            {
+                "rank": rank,
+                "isrc": track["isrc"],
+                "title": track["title"],
+                "artist": track["artist"],
+                "from_day": pd.Timestamp(base.day),
+                "to_day": pd.Timestamp(newest.day),
+                "total": newest.total,
+                "gain": gain,
+                "growth": gain / base.total if base.total else None,
+            }
+        )
+    columns = ["rank", "isrc", "title", "artist", "from_day", "to_day", "total", "gain", "growth"]
+    frame = pd.DataFrame(rows, columns=columns).sort_values(
+        ["gain", "rank"], ascending=[False, True], ignore_index=True
+    )
+    top: pd.DataFrame = frame.head(limit) if limit is not None else frame
+    return top
