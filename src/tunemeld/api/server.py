@@ -92,8 +92,11 @@ class _Server(Protocol):
 _Handler = Callable[[int, FrameType | None], object] | int | None
 
 
-class _Stop(Exception):
-    """Raised by the SIGTERM/SIGINT handler to leave the serving loop."""
+class _Stop(BaseException):
+    """Raised by the supervisor's SIGTERM/SIGINT handler to leave its wait loop.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` it lands in can swallow it.
+    """
 
 
 def _url(host: str, port: int) -> str:
@@ -176,21 +179,27 @@ def _run_until_stopped(
 ) -> None:
     """Run waitress's loop until SIGTERM/SIGINT (or Ctrl-C), then stop gracefully.
 
+    The signal handler only counts signals; the loop checks the count between its turns (at
+    most `_LOOP_TIMEOUT_SECONDS` apart). Raising from the handler instead could land inside
+    waitress's own `except Exception` around a channel's I/O, which would swallow the stop.
     Stopping closes the listening socket (no new connections), lets the loop finish the answers
-    in flight for up to `_GRACE_SECONDS`, closes idle keep-alive connections, then ends the
-    worker threads. Signal handlers can only be set from the main thread; elsewhere the loop
-    simply runs until interrupted. `started` is called (to log it) once the handlers are set.
+    in flight for up to `_GRACE_SECONDS` (a second signal ends that), closes idle keep-alive
+    connections, then ends the worker threads. Signal handlers can only be set from the main
+    thread; elsewhere the loop simply runs until interrupted. `started` is called (to log it)
+    once the handlers are set.
     """
+    signals: list[int] = []
     previous: dict[int, _Handler] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, _raise_stop)
+            previous[signum] = signal.signal(signum, lambda signum, _frame: signals.append(signum))
     try:
         started()  # only now: a SIGTERM from here on is a graceful stop
-        with suppress(_Stop, KeyboardInterrupt):
-            server.run()
-        with suppress(_Stop, KeyboardInterrupt):  # a second signal ends the grace period
-            _drain(server, socket_map)
+        with suppress(KeyboardInterrupt):
+            while not signals:
+                wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=socket_map, count=1)
+        with suppress(KeyboardInterrupt):
+            _drain(server, socket_map, lambda: len(signals) > 1)
     finally:
         server.task_dispatcher.shutdown(timeout=_STOP_TIMEOUT_SECONDS)
         wasyncore.close_all(socket_map, ignore_all=True)
@@ -209,11 +218,13 @@ def _busy(socket_map: Mapping[int, object], listener: object) -> bool:
     return False
 
 
-def _drain(server: _Server, socket_map: dict[int, object]) -> None:
+def _drain(server: _Server, socket_map: dict[int, object], cut_short: Callable[[], bool]) -> None:
     """Stop accepting, then run the loop until no answer is in flight (or the grace ends)."""
     server.close()
     deadline = time.monotonic() + _GRACE_SECONDS
-    while socket_map and _busy(socket_map, server) and time.monotonic() < deadline:
+    while (
+        socket_map and _busy(socket_map, server) and time.monotonic() < deadline and not cut_short()
+    ):
         wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=socket_map, count=1)
 
 
