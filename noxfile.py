@@ -13,6 +13,10 @@ nox.options.error_on_missing_interpreters = False
 nox.options.reuse_venv = "yes"
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+SLOW_TESTS_PYTHON = "3.11"
+"""The interpreter that also runs the tests marked `slow` (SIGKILL and two-writer trials, fault
+drills, the browser, the notebook: most of the suite's time); every other one runs the rest.
+Arguments after `--` replace the default selection: `nox -s tests-3.13 -- tests` runs it all."""
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
@@ -23,8 +27,9 @@ def _install(session: nox.Session, *groups: str) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Unit, integration and e2e tests; sockets reach loopback only."""
+    """Unit, integration and e2e tests (the `slow` ones on SLOW_TESTS_PYTHON); loopback only."""
     _install(session, "test")
+    selection = ["tests"] if session.python == SLOW_TESTS_PYTHON else ["-m", "not slow", "tests"]
     session.run(
         "coverage",
         "run",
@@ -32,7 +37,7 @@ def tests(session: nox.Session) -> None:
         "-m",
         "pytest",
         "--allow-hosts=127.0.0.1",
-        *(session.posargs or ["tests"]),
+        *(session.posargs or selection),
         env={"HYPOTHESIS_PROFILE": "ci" if session.env.get("CI") else "dev"},
     )
     session.notify("coverage")

@@ -25,9 +25,12 @@ from tunemeld.api.check import route_paths
 from tunemeld.config import Settings
 from tunemeld.models import Genre
 
-pytestmark = pytest.mark.skipif(
-    sys.platform == "win32", reason="--workers above 1 runs on Linux and macOS only"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        sys.platform == "win32", reason="--workers above 1 runs on Linux and macOS only"
+    ),
+]
 
 AS_OF = date(2026, 11, 24)
 _EVENT_TIMEOUT = 120.0

@@ -31,6 +31,8 @@ from tunemeld.config import Settings
 from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
 from tunemeld.services.store import Store, open_store
 
+pytestmark = pytest.mark.slow
+
 DAY = date(2026, 3, 2)
 PREVIOUS = DAY - timedelta(days=1)
 LATER = datetime(2026, 3, 9, 6, tzinfo=timezone.utc)

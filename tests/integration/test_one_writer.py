@@ -32,6 +32,8 @@ from tunemeld.services.sandbox.server import Simulator, SimulatorServer
 from tunemeld.services.sandbox.world import SampleWorld
 from tunemeld.services.store import RUN_LEASE, Store, open_store_url
 
+pytestmark = pytest.mark.slow
+
 DAY = date(2026, 3, 2)
 SEED = 2026
 SEARCH_LIMIT = 40

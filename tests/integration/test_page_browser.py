@@ -31,6 +31,8 @@ from tunemeld.models import AGGREGATE, Genre, Service, ViewDoc, ViewSource, view
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
 
+pytestmark = pytest.mark.slow
+
 try:
     from playwright import sync_api as playwright_api
 except ImportError:  # pragma: no cover - the test group installs it

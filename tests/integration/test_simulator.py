@@ -35,6 +35,8 @@ from tunemeld.services.sandbox import SampleWorld
 from tunemeld.services.sandbox.server import FaultPlan, Simulator, SimulatorServer, start_simulator
 from tunemeld.services.store import SQLiteStore
 
+pytestmark = pytest.mark.slow
+
 DAY1 = date(2026, 10, 5)  # not today: runs for another day are stamped at that day's noon
 DAY2 = date(2026, 10, 6)
 DAY3 = date(2026, 10, 7)
