@@ -89,7 +89,9 @@ def store_unreachable(run: Runner) -> str:
 def store_locked(run: Runner) -> str:
     path = run.folder / ".tunemeld" / "tunemeld.db"
     path.parent.mkdir()
-    SQLiteStore(path).init()
+    created = SQLiteStore(path)
+    created.init()
+    created.close()  # an open connection left to the collector warns on 3.13
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer, e.g. a long ETL unit
     try:

@@ -142,7 +142,9 @@ class TestStore:
 
     def test_locked_store_fails_with_the_locked_message(self, tmp_path: Path) -> None:
         path = tmp_path / "locked.db"
-        SQLiteStore(path).init()
+        created = SQLiteStore(path)
+        created.init()
+        created.close()  # an open connection left to the collector warns on 3.13
         holder = sqlite3.connect(path, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
