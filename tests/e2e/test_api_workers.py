@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -110,6 +110,7 @@ def api_server(cwd: Path, env: dict[str, str], workers: int) -> Iterator[Server]
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: the cleanup can reach every worker
     )
     server = Server(process)
     pump = threading.Thread(target=_pump, args=(process.stderr, server.events), daemon=True)
@@ -118,12 +119,15 @@ def api_server(cwd: Path, env: dict[str, str], workers: int) -> Iterator[Server]
         server.url = server.wait_for("api_server_started")["url"]
         yield server
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=_EVENT_TIMEOUT)
-        pump.join(_EVENT_TIMEOUT)  # the pipe ends with the process (and its workers)
-        assert process.stderr is not None
-        process.stderr.close()
+        # Kill the whole group, workers too: a worker left alive would hold the pipe open, and
+        # closing a stream another thread is reading blocks until that read ends.
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=_EVENT_TIMEOUT)
+        pump.join(_EVENT_TIMEOUT)
+        if not pump.is_alive():
+            assert process.stderr is not None
+            process.stderr.close()
 
 
 def answers(url: str) -> dict[str, tuple[int, bytes, str, str, str]]:
@@ -182,6 +186,22 @@ class TestWorkers:
         for pid in pids:
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
+
+    def test_supervisor_when_killed_leaves_no_worker_serving(
+        self, tmp_path: Path, db_env: dict[str, str]
+    ) -> None:
+        """SIGKILL reaches only the supervisor; its workers notice and stop by themselves."""
+        with api_server(tmp_path, db_env, 2) as server:
+            pids = {server.wait_for("api_worker_started")["pid"] for _ in range(2)}
+            server.process.kill()
+            server.process.wait(timeout=_EVENT_TIMEOUT)
+            stopped = {server.wait_for("api_worker_stopped")["pid"] for _ in range(2)}
+            assert stopped == pids
+            assert {event["pid"] for event in server.named("api_worker_orphaned")} == pids
+            while server.events.get(timeout=_EVENT_TIMEOUT).get("event") != "_eof":
+                pass  # the pipe ends only when no worker holds it any more
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url + "/health", timeout=30)
 
     @pytest.mark.parametrize("value", ["0", "-2", "65"])
     def test_bad_worker_count_when_given_exits_2_with_the_rule(

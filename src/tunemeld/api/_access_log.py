@@ -17,8 +17,9 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import select
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import structlog
 from structlog.contextvars import merge_contextvars
@@ -38,7 +39,26 @@ FLUSH_SECONDS = 0.05
 _IDLE_ROUNDS = 20
 """Empty rounds (about a second) after which the writer thread ends until the next line."""
 
+_ATOMIC_BYTES = getattr(select, "PIPE_BUF", 512)
+"""The largest write a pipe takes in one piece (POSIX guarantees at least 512 bytes)."""
+
 _Fields = tuple[str, str, str, int]  # method, route, path, status
+
+
+def _chunks(lines: list[str], limit: int) -> Iterator[str]:
+    """`lines` joined by newlines into pieces of at most `limit` bytes (with the newline the
+    writer adds); a line longer than that is a piece of its own."""
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode()) + 1
+        if piece and size + length > limit:
+            yield "\n".join(piece)
+            piece, size = [], 0
+        piece.append(line)
+        size += length
+    if piece:
+        yield "\n".join(piece)
 
 
 class _BatchedWriter:
@@ -90,11 +110,15 @@ class _BatchedWriter:
         self.flush()
 
     def flush(self) -> None:
-        """Print every queued line now."""
+        """Print every queued line now, in writes of at most `PIPE_BUF` bytes where possible.
+
+        Worker processes share one stderr pipe; a write of up to `PIPE_BUF` bytes to a pipe is
+        atomic, so a batch cut on line ends never interleaves with another worker's lines.
+        """
         with self._lock:
             lines, self._lines = self._lines, []
-        if lines:
-            self._write("\n".join(lines))
+        for chunk in _chunks(lines, _ATOMIC_BYTES):
+            self._write(chunk)
 
     def close(self) -> None:
         """Print what is queued and stop the writer thread; later lines are printed at once."""
@@ -169,7 +193,7 @@ def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
     if set(renderer._dumps_kw) != {"default"}:
         return None
     factory = config["logger_factory"]
-    if type(factory) is not structlog.PrintLoggerFactory:
+    if type(factory) is not structlog.WriteLoggerFactory:
         return None
     effective = getattr(logger, "get_effective_level", None)
     if effective is None or effective() > logging.INFO:

@@ -157,15 +157,26 @@ def serve(app: WsgiApp, *, host: str, port: int, threads: int) -> None:
 
 
 def serve_socket(app: WsgiApp, sock: socket.socket, *, threads: int) -> None:
-    """Serve `app` on an already listening socket (a worker of `serve_workers`) until SIGTERM."""
+    """Serve `app` on an already listening socket (a worker of `serve_workers`) until SIGTERM.
+
+    A worker whose supervisor is gone (killed with SIGKILL, say) stops too, gracefully: left
+    running it would keep serving, and holding the port, with nobody to stop it.
+    """
     socket_map: dict[int, object] = {}
     server = _create_server(app, "", 0, threads, socket_map, sock=sock)
+    parent = os.getppid()
 
     def started() -> None:
         log.info("api_worker_started", pid=os.getpid(), threads=threads)
 
+    def orphaned() -> bool:
+        if os.getppid() == parent:
+            return False
+        log.warning("api_worker_orphaned", pid=os.getpid(), supervisor_pid=parent)
+        return True
+
     try:
-        _run_until_stopped(server, socket_map, started)
+        _run_until_stopped(server, socket_map, started, orphaned)
     finally:
         log.info("api_worker_stopped", pid=os.getpid())
 
@@ -175,9 +186,12 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _run_until_stopped(
-    server: _Server, socket_map: dict[int, object], started: Callable[[], None]
+    server: _Server,
+    socket_map: dict[int, object],
+    started: Callable[[], None],
+    orphaned: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Run waitress's loop until SIGTERM/SIGINT (or Ctrl-C), then stop gracefully.
+    """Run waitress's loop until SIGTERM/SIGINT (or Ctrl-C, or `orphaned()`), then stop gracefully.
 
     The signal handler only counts signals; the loop checks the count between its turns (at
     most `_LOOP_TIMEOUT_SECONDS` apart). Raising from the handler instead could land inside
@@ -196,7 +210,7 @@ def _run_until_stopped(
     try:
         started()  # only now: a SIGTERM from here on is a graceful stop
         with suppress(KeyboardInterrupt):
-            while not signals:
+            while not signals and not orphaned():
                 wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=socket_map, count=1)
         with suppress(KeyboardInterrupt):
             _drain(server, socket_map, lambda: len(signals) > 1)

@@ -268,7 +268,9 @@ def configure_logging(
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        # One write per line (`print` makes two): worker processes of `api.start --workers`
+        # share stderr, and with PYTHONUNBUFFERED two writes per line interleave their lines.
+        logger_factory=structlog.WriteLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
     limiter = RepeatLimiter(settings.logging.repeat_seconds, clock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import select
 import sys
 from pathlib import Path
 
@@ -294,3 +295,45 @@ class TestAccessLog:
         )
         configure_logging(settings, stream=io.StringIO())
         assert AccessLog()._current()[1] is None
+
+
+class _Writes(io.StringIO):
+    """A stream that remembers each `write` call: what one system call would carry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
+class TestAccessLogWrites:
+    def test_batch_when_flushed_is_written_in_atomic_pieces_of_whole_lines(
+        self, tmp_path: Path
+    ) -> None:
+        """Each write holds whole lines and fits in one atomic pipe write (`select.PIPE_BUF`)."""
+        settings = Settings(
+            _env_file=None,
+            database={"url": f"sqlite:///{tmp_path / 'a.db'}"},
+            logging={"format": "json"},
+        )
+        stream = _Writes()
+        configure_logging(settings, stream=stream)
+        log = AccessLog()
+        for number in range(200):  # about 40 KB of request lines in one batch
+            log.write(
+                method="GET",
+                route="/playlist-data/<genre>",
+                path=f"/playlist-data/pop?n={number}",
+                status=200,
+                duration_ms=1.5,
+            )
+        log.flush()
+        assert len(stream.calls) > 1
+        for call in stream.calls:
+            assert call.endswith("\n")
+            assert len(call.encode()) <= select.PIPE_BUF
+        numbers = [json.loads(line)["path"] for line in stream.getvalue().splitlines()]
+        assert numbers == [f"/playlist-data/pop?n={number}" for number in range(200)]

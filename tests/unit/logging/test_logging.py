@@ -205,3 +205,32 @@ class TestDebugContext:
         assert "CLOUDFLARE_API_TOKEN" in context["env_vars_set"]
         assert context["settings"]["providers"]["rapidapi_key"] == REDACTED
         assert context["settings"]["cache"]["cloudflare_api_token"] == REDACTED
+
+
+class _Writes(io.StringIO):
+    """A stream that remembers each `write` call: what one system call would carry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
+class TestOneWritePerLine:
+    """Worker processes share stderr: a line split over two writes interleaves with another's."""
+
+    def test_events_when_logged_are_each_written_whole_with_the_newline(
+        self, tmp_path: Path
+    ) -> None:
+        stream = _Writes()
+        configure_logging(json_settings(tmp_path), stream=stream)
+        log = structlog.get_logger()
+        for number in range(3):
+            log.info("api_worker_started", pid=number)
+        assert len(stream.calls) == 3
+        for number, call in enumerate(stream.calls):
+            assert call.endswith("\n")
+            assert json.loads(call)["pid"] == number
