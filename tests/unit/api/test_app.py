@@ -119,7 +119,8 @@ class WsgiClient:
         environ: dict[str, Any] = {}
         setup_testing_defaults(environ)
         errors = io.StringIO()
-        environ.update(REQUEST_METHOD=method, PATH_INFO=path, QUERY_STRING="")
+        path, _, query = path.partition("?")
+        environ.update(REQUEST_METHOD=method, PATH_INFO=path, QUERY_STRING=query)
         environ["wsgi.errors"] = errors
         for name, value in (headers or {}).items():
             environ["HTTP_" + name.upper().replace("-", "_")] = value
