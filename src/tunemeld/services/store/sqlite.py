@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
@@ -29,16 +29,22 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.services.store.base import (
-    COLLECTIONS,
-    EXPORT_KEYS,
-    EXPORTED,
+    ClosingStore,
     CollectionStatus,
     Lease,
     Lookup,
     QuotaUsage,
+    check_keep,
+    check_limit,
+    check_swap,
+    check_units,
+    chunks,
+    closed_error,
+    inside_unit_error,
     key_text,
     require_aware,
 )
+from tunemeld.services.store.collections import EXPORTED, SPECS, spec_for
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
@@ -48,7 +54,6 @@ SCHEMA_VERSION = 1
 _URL_PREFIX = "sqlite:///"
 _MAX_PARAMS = 500  # per statement: far below SQLite's limit, and keeps query plans small
 _ITER_BATCH = 1000
-_T = TypeVar("_T")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS raw_playlists (
@@ -83,7 +88,6 @@ _SCHEMA = (
         run_id TEXT NOT NULL,
         PRIMARY KEY (isrc, source, day)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS view_counts_source_day ON view_counts (source, day)",
     """CREATE TABLE IF NOT EXISTS lookups (
         kind TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -98,7 +102,6 @@ _SCHEMA = (
         status TEXT NOT NULL,
         doc TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS runs_started_at ON runs (started_at)",
     """CREATE TABLE IF NOT EXISTS views (
         genre TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -122,26 +125,17 @@ _SCHEMA = (
     )""",
 )
 
-_NEWEST_COLUMN = {
-    "raw_playlists": "fetched_at",
-    "tracks": "updated_at",
-    "playlists": "updated_at",
-    "view_counts": "timestamp",
-    "lookups": "updated_at",
-    "runs": "started_at",
-    "views": "updated_at",
-    "quota_usage": "updated_at",
-    "leases": "renewed_at",
-}
+_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
+    f" ON {spec.name} ({', '.join(f.lstrip('-') for f in fields)})"
+    for spec in SPECS
+    for fields in spec.indexes
+)
+"""The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
 _SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
-_EXPORT_COLUMNS = {
-    "raw_playlists": "doc",
-    "tracks": "doc",
-    "playlists": "doc",
+_EXPORT_COLUMNS = {  # the tables that keep a record in columns; the others keep its JSON `doc`
     "view_counts": _SAMPLE_COLUMNS,
     "lookups": "kind, key, value, expires_at, updated_at",
-    "runs": "doc",
-    "views": "doc",
     "quota_usage": "day, bucket, units, updated_at",
 }
 
@@ -154,7 +148,7 @@ class _ThreadState(threading.local):
         self.depth = 0
 
 
-class SQLiteStore:
+class SQLiteStore(ClosingStore):
     """The embedded Store: one SQLite file in WAL mode, one connection per thread.
 
     Writes made by store methods inside `with store.unit():` join its transaction; outside a
@@ -207,7 +201,7 @@ class SQLiteStore:
                     f"understands version {SCHEMA_VERSION} at most.",
                     hint="Upgrade tunemeld, or point the database URL at another file.",
                 )
-            for statement in _SCHEMA:
+            for statement in (*_SCHEMA, *_INDEXES):
                 conn.execute(statement)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -237,8 +231,7 @@ class SQLiteStore:
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
         """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
-        if keep < 1:
-            raise ValueError(f"keep must be >= 1, got {keep}")
+        check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         with self._errors(), self._transaction(write=True) as conn:
@@ -305,7 +298,7 @@ class SQLiteStore:
 
     def _load_tracks(self, conn: sqlite3.Connection, isrcs: set[str]) -> dict[str, Track]:
         found: dict[str, Track] = {}
-        for chunk in _chunks(sorted(isrcs), _MAX_PARAMS):
+        for chunk in chunks(sorted(isrcs), _MAX_PARAMS):
             rows = conn.execute(
                 f"SELECT doc FROM tracks WHERE isrc IN ({_marks(chunk)})",  # noqa: S608 (only ?s)
                 chunk,
@@ -373,7 +366,7 @@ class SQLiteStore:
         extra = [] if source is None else [ViewSource(source).value]
         where = " AND source = ?" if extra else ""
         with self._errors(), self._transaction(write=False) as conn:
-            for chunk in _chunks(wanted, _MAX_PARAMS - len(extra)):
+            for chunk in chunks(wanted, _MAX_PARAMS - len(extra)):
                 rows = conn.execute(
                     f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (only ?s)
                     f" WHERE isrc IN ({_marks(chunk)}){where} ORDER BY isrc, day, source",
@@ -396,7 +389,7 @@ class SQLiteStore:
         if isinstance(before, datetime):  # a datetime is a date: compare by its day only
             before = before.date()
         with self._errors(), self._transaction(write=False) as conn:
-            for chunk in _chunks(wanted, _MAX_PARAMS - 2):
+            for chunk in chunks(wanted, _MAX_PARAMS - 2):
                 rows = conn.execute(
                     f"SELECT {_SAMPLE_COLUMNS} FROM view_counts AS v"  # noqa: S608 (only ?s)
                     f" WHERE v.source = ? AND v.isrc IN ({_marks(chunk)}) AND v.day = ("
@@ -450,8 +443,7 @@ class SQLiteStore:
 
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Add `units` spent from `bucket` on `day` in one statement; return the day's total."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)"
@@ -469,8 +461,7 @@ class SQLiteStore:
         self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
     ) -> int | None:
         """One conditional UPDATE (`units + n <= limit`) in its own short write transaction."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         key = (day.isoformat(), key_text(bucket))
         when = _ts(at, "quota_usage.at")
         with self._errors(), self._own_write("spend_quota") as conn:
@@ -496,8 +487,7 @@ class SQLiteStore:
 
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Subtract `units` (never below zero) in its own short write transaction."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         key = (day.isoformat(), key_text(bucket))
         with self._errors(), self._own_write("refund_quota") as conn:
             conn.execute(
@@ -529,9 +519,7 @@ class SQLiteStore:
 
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
         """Compare tokens and write in one IMMEDIATE transaction: no other writer in between."""
-        require_aware(new, f"Lease {new.name}")
-        if expected is not None and expected.name != new.name:
-            raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+        check_swap(new, expected)
         row = (new.name, new.token, _ts(new.renewed_at), new.model_dump_json())
         with self._errors(), self._own_write("swap_lease") as conn:
             found = conn.execute("SELECT token FROM leases WHERE name = ?", (new.name,)).fetchone()
@@ -582,8 +570,7 @@ class SQLiteStore:
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         """The newest run records first (by started_at, ties by run_id descending)."""
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT doc FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,)
@@ -624,8 +611,8 @@ class SQLiteStore:
         """Count and newest record time of every collection, from one consistent snapshot."""
         result: list[CollectionStatus] = []
         with self._errors(), self._transaction(write=False) as conn:
-            for name in COLLECTIONS:
-                column = _NEWEST_COLUMN[name]
+            for spec in SPECS:
+                name, column = spec.name, spec.newest
                 count, newest = conn.execute(
                     f"SELECT count(*), max({column}) FROM {name}"  # noqa: S608 (fixed names)
                 ).fetchone()
@@ -675,11 +662,9 @@ class SQLiteStore:
 
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
-        keys = EXPORT_KEYS.get(collection)
-        if keys is None:
-            raise ValueError(f"unknown collection {collection!r}; expected one of {EXPORTED}")
+        keys = spec_for(collection, exported=True).key
         key_list = ", ".join(keys)
-        columns = f"{key_list}, {_EXPORT_COLUMNS[collection]}"
+        columns = f"{key_list}, {_EXPORT_COLUMNS.get(collection, 'doc')}"
         after: tuple[object, ...] | None = None
         while True:
             where = "" if after is None else f" WHERE ({key_list}) > ({_marks(keys)})"
@@ -717,10 +702,7 @@ class SQLiteStore:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(
-                f"The SQLite store {self._path} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
+            raise closed_error(f"The SQLite store {self._path}")
 
     def _open(self) -> sqlite3.Connection:
         """Open and configure a connection; failures become StoreUnavailable with a hint."""
@@ -798,10 +780,7 @@ class SQLiteStore:
         be recorded before the call that spends them.
         """
         if self._local.depth > 0:
-            raise StoreError(
-                f"SQLiteStore.{what} was called inside a unit of work.",
-                hint="Call it outside `with store.unit():` (it commits on its own at once).",
-            )
+            raise inside_unit_error(f"SQLiteStore.{what}")
         with self._transaction(write=True) as conn:
             yield conn
 
@@ -855,10 +834,7 @@ class SQLiteStore:
                 hint=f"Check the free space and health of the disk holding {path}.",
             )
         if isinstance(exc, sqlite3.ProgrammingError) and "closed" in lowered:
-            return StoreError(
-                f"The SQLite store {path} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
+            return closed_error(f"The SQLite store {path}")
         if isinstance(exc, sqlite3.OperationalError):
             return StoreUnavailable(
                 f"The SQLite store {path} failed: {text}.",
@@ -923,7 +899,7 @@ def _sample(row: tuple[str, str, str, str, int, int, str]) -> ViewSample:
 
 
 def _export_record(collection: str, row: tuple[Any, ...]) -> dict[str, Any]:
-    """A row of `_EXPORT_COLUMNS[collection]` as its model's JSON-ready dict."""
+    """A row of `_EXPORT_COLUMNS[collection]` (or a `doc`) as its model's JSON-ready dict."""
     if collection == "view_counts":
         return _sample(row).model_dump(mode="json")
     if collection == "lookups":
@@ -951,8 +927,3 @@ def _export_record(collection: str, row: tuple[Any, ...]) -> dict[str, Any]:
 
 def _marks(chunk: Sequence[object]) -> str:
     return ", ".join("?" * len(chunk))
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -1,4 +1,4 @@
-"""MongoStore: the production store on MongoDB (a replica set or Atlas), with pymongo.
+"""MongoStore, the repository: the production store on MongoDB (a replica set or Atlas).
 
 Same semantics as SQLiteStore, checked by the same contract suite:
 
@@ -34,41 +34,31 @@ Same semantics as SQLiteStore, checked by the same contract suite:
 - **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
 
 Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
-and what to check; the password never appears in a message (`mask_url`).
+and what to check, in `mongo.errors`; the URL and client live in `mongo.client`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime, timezone
-from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from typing import Any
 
-from bson.codec_options import CodecOptions
-from bson.errors import BSONError
-from pydantic import BaseModel, ValidationError
-from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne, ReturnDocument
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import (
     BulkWriteError,
-    ConfigurationError,
-    ConnectionFailure,
     DuplicateKeyError,
-    InvalidOperation,
-    OperationFailure,
     PyMongoError,
-    ServerSelectionTimeoutError,
 )
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from tunemeld.config import mask_url
-from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
+from tunemeld.exceptions import StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
     Playlist,
@@ -81,158 +71,58 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.services.store.base import (
-    COLLECTIONS,
-    EXPORT_KEYS,
-    EXPORTED,
+    ClosingStore,
     CollectionStatus,
     Lease,
     Lookup,
     QuotaUsage,
+    check_keep,
+    check_limit,
+    check_swap,
+    check_units,
+    chunks,
+    closed_error,
+    inside_unit_error,
     key_text,
     require_aware,
 )
+from tunemeld.services.store.collections import EXPORTED, SPECS, CollectionSpec, spec_for
+from tunemeld.services.store.mongo.client import (
+    CODEC_OPTIONS,
+    ClientFactory,
+    Document,
+    MongoTarget,
+    build_client,
+    parse_mongo_url,
+)
+from tunemeld.services.store.mongo.errors import driver_errors
 
-__all__ = ["MongoStore", "MongoTarget", "build_client", "parse_mongo_url"]
-
-Document = dict[str, Any]
-ClientFactory = Callable[["MongoTarget"], "MongoClient[Document]"]
+__all__ = ["MongoStore"]
 
 _UTC = timezone.utc
-_CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(
-    document_class=dict, tz_aware=True, tzinfo=_UTC
-)
 _MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
 _PAGE = 1000
 _MERGE_ATTEMPTS = 8
-_T = TypeVar("_T")
 
-_INDEXES: dict[str, list[IndexModel]] = {
-    "raw_playlists": [
-        IndexModel(
-            [("service", ASCENDING), ("genre", ASCENDING), ("fetched_at", ASCENDING)],
-            unique=True,
-            name="service_genre_fetched_at",
-        )
-    ],
-    "tracks": [IndexModel([("isrc", ASCENDING)], unique=True, name="isrc")],
-    "playlists": [
-        IndexModel(
-            [("genre", ASCENDING), ("service_name", ASCENDING)],
-            unique=True,
-            name="genre_service_name",
-        )
-    ],
-    "view_counts": [
-        IndexModel(
-            [("isrc", ASCENDING), ("source", ASCENDING), ("day", ASCENDING)],
-            unique=True,
-            name="isrc_source_day",
-        ),
-        IndexModel([("source", ASCENDING), ("day", ASCENDING)], name="source_day"),
-    ],
-    "lookups": [
-        IndexModel([("kind", ASCENDING), ("key", ASCENDING)], unique=True, name="kind_key")
-    ],
-    "runs": [
-        IndexModel([("run_id", ASCENDING)], unique=True, name="run_id"),
-        IndexModel([("started_at", DESCENDING)], name="started_at"),
-    ],
-    "views": [
-        IndexModel([("genre", ASCENDING), ("name", ASCENDING)], unique=True, name="genre_name")
-    ],
-    "quota_usage": [
-        IndexModel([("day", ASCENDING), ("bucket", ASCENDING)], unique=True, name="day_bucket")
-    ],
-    "leases": [],  # keyed by _id (the lease name)
-}
-"""Created by `init`, idempotently: the unique ones are the natural keys (EXPORT_KEYS)."""
-
-_NEWEST_FIELD = {
-    "raw_playlists": "fetched_at",
-    "tracks": "updated_at",
-    "playlists": "updated_at",
-    "view_counts": "timestamp",
-    "lookups": "updated_at",
-    "runs": "started_at",
-    "views": "updated_at",
-    "quota_usage": "at",
-    "leases": "renewed_at",
-}
-"""The field each collection's newest record is found by: a BSON date whose exact value is
-`doc.<field>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
-
-_STANDALONE_HINT = (
-    "TuneMeld's MongoDB store needs transactions, which MongoDB offers on replica sets and "
-    "Atlas only. A one-node replica set is enough: start mongod with --replSet rs0 and run "
-    "rs.initiate() once (the devcontainer's docker-compose.yml does this), or use the "
-    "embedded store (sqlite:///.tunemeld/tunemeld.db)."
-)
+_KEYED_BY_ID = frozenset({"leases"})  # one document per name: its `_id` is the natural key
 
 
-@dataclass(frozen=True)
-class MongoTarget:
-    """What a MongoDB URL names, and the timeouts to reach it with."""
-
-    url: str = field(repr=False)  # holds the password: never in a repr
-    database: str
-    hosts: str
-    password: str | None = field(repr=False)
-    connect_timeout_ms: int = 5000
-    server_selection_timeout_ms: int = 3000
-    socket_timeout_ms: int = 30000
-
-    @property
-    def masked_url(self) -> str:
-        """The URL with the password (and secret options) masked: safe to print."""
-        return mask_url(self.url)
+def _index_models(spec: CollectionSpec) -> list[IndexModel]:
+    """The unique natural-key index and the secondary indexes of one collection."""
+    models = [] if spec.name in _KEYED_BY_ID else [_index(spec.key, unique=True)]
+    return models + [_index(fields) for fields in spec.indexes]
 
 
-def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str | None]:
-    """The host list (as written, `name (SRV)` for +srv), the database and the password.
-
-    Parsed by hand, without pymongo: pymongo's parser resolves `mongodb+srv://` names over DNS
-    and its errors may quote the URL. The database is the URL's path if any, else the default.
-    """
-    for scheme in ("mongodb://", "mongodb+srv://"):
-        if url.startswith(scheme):
-            rest = url[len(scheme) :]
-            break
-    else:
-        raise ConfigError(
-            f"{mask_url(url)!r} is not a MongoDB URL.",
-            hint="Use mongodb://host:27017/tunemeld or mongodb+srv://cluster.example.net/tunemeld.",
-        )
-    authority, _, tail = rest.partition("/")
-    if "?" in authority:  # mongodb://host?opts without a slash
-        authority, _, _query = authority.partition("?")
-        tail = ""
-    userinfo, at, hosts = authority.rpartition("@")
-    password: str | None = None
-    if at and ":" in userinfo:
-        password = unquote(userinfo.split(":", 1)[1]) or None
-    if not hosts:
-        raise ConfigError(
-            f"The MongoDB URL {mask_url(url)!r} names no host.",
-            hint="Use mongodb://host:27017/tunemeld (user:password@ before the host if needed).",
-        )
-    if scheme == "mongodb+srv://":
-        hosts = f"{hosts} (SRV)"
-    path = unquote(tail.partition("?")[0])
-    return hosts, path or default_database, password
+def _index(fields: Sequence[str], *, unique: bool = False) -> IndexModel:
+    """`("-started_at",)` -> a descending index named `started_at`."""
+    keys = [(f.lstrip("-"), DESCENDING if f.startswith("-") else ASCENDING) for f in fields]
+    return IndexModel(keys, unique=unique, name="_".join(name for name, _ in keys))
 
 
-def build_client(target: MongoTarget) -> MongoClient[Document]:
-    """The process's MongoClient for `target`: timezone-aware, with the configured timeouts."""
-    return MongoClient(
-        target.url,
-        document_class=dict,
-        tz_aware=True,
-        tzinfo=_UTC,
-        connectTimeoutMS=target.connect_timeout_ms,
-        serverSelectionTimeoutMS=target.server_selection_timeout_ms,
-        socketTimeoutMS=target.socket_timeout_ms,
-        appname="tunemeld",
-    )
+def _newest_field(spec: CollectionSpec) -> str:
+    """The field a collection's newest document sorts by: a BSON date whose exact value is
+    `doc.<newest>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
+    return "at" if spec.name == "quota_usage" else spec.newest
 
 
 class _ThreadState(threading.local):
@@ -244,7 +134,7 @@ class _ThreadState(threading.local):
         self.doomed = False
 
 
-class MongoStore:
+class MongoStore(ClosingStore):
     """The MongoDB Store: one MongoClient, one database, units as transactions."""
 
     def __init__(
@@ -257,7 +147,7 @@ class MongoStore:
         with self._errors():
             self._client = client_factory(target)
         self._db: Database[Document] = self._client.get_database(
-            target.database, codec_options=_CODEC_OPTIONS
+            target.database, codec_options=CODEC_OPTIONS
         )
 
     @classmethod
@@ -302,9 +192,9 @@ class MongoStore:
     def init(self) -> None:
         """Create every index (unique on natural keys); safe to call again."""
         with self._errors():
-            for name in COLLECTIONS:
-                if _INDEXES[name]:
-                    self._db[name].create_indexes(_INDEXES[name])
+            for spec in SPECS:
+                if indexes := _index_models(spec):
+                    self._db[spec.name].create_indexes(indexes)
 
     def close(self) -> None:
         """Close the client's connections; the store is unusable afterwards."""
@@ -367,8 +257,7 @@ class MongoStore:
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
         """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
-        if keep < 1:
-            raise ValueError(f"keep must be >= 1, got {keep}")
+        check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         coll = self._coll("raw_playlists")
@@ -470,7 +359,7 @@ class MongoStore:
         self, isrcs: Sequence[str], session: ClientSession | None
     ) -> dict[str, tuple[int, Track]]:
         found: dict[str, tuple[int, Track]] = {}
-        for chunk in _chunks(isrcs, _MAX_IN):
+        for chunk in chunks(isrcs, _MAX_IN):
             for d in self._coll("tracks").find(
                 {"isrc": {"$in": list(chunk)}}, {"rev": 1, "doc": 1}, session=session
             ):
@@ -522,7 +411,7 @@ class MongoStore:
             return 0
         session = self._session()
         with self._errors():
-            for chunk in _chunks(list(ops.values()), _PAGE):
+            for chunk in chunks(list(ops.values()), _PAGE):
                 self._coll("view_counts").bulk_write(list(chunk), ordered=False, session=session)
         return len(ops)
 
@@ -535,7 +424,7 @@ class MongoStore:
         if not wanted:
             return history
         with self._errors():
-            for chunk in _chunks(wanted, _MAX_IN):
+            for chunk in chunks(wanted, _MAX_IN):
                 query: Document = {"isrc": {"$in": list(chunk)}}
                 if source is not None:
                     query["source"] = ViewSource(source).value
@@ -560,7 +449,7 @@ class MongoStore:
         if isinstance(before, datetime):  # a datetime is a date: compare by its day only
             before = before.date()
         with self._errors():
-            for chunk in _chunks(wanted, _MAX_IN):
+            for chunk in chunks(wanted, _MAX_IN):
                 pipeline: list[Document] = [
                     {
                         "$match": {
@@ -609,8 +498,7 @@ class MongoStore:
 
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Add `units` to (day, bucket) with one `$inc` upsert; return the day's new total."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         return self._increment(day, bucket, units, at, session=self._session())
 
     def spend_quota(
@@ -618,8 +506,7 @@ class MongoStore:
     ) -> int | None:
         """A conditional `$inc` (or the first insert) outside any unit; None when over `limit`."""
         self._outside_unit("spend_quota")
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         if limit is None:
             return self._increment(day, bucket, units, at, session=None)
         if units > limit:
@@ -648,8 +535,7 @@ class MongoStore:
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """`$inc` by `-units` outside any unit (never below zero); the new total."""
         self._outside_unit("refund_quota")
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         when = _utc(at, "quota_usage.at")
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         with self._errors():
@@ -707,9 +593,7 @@ class MongoStore:
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
         """Insert (when `expected` is None) or replace filtered on the expected token."""
         self._outside_unit("swap_lease")
-        require_aware(new, f"Lease {new.name}")
-        if expected is not None and expected.name != new.name:
-            raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+        check_swap(new, expected)
         document = {
             "_id": new.name,
             "token": new.token,
@@ -764,8 +648,7 @@ class MongoStore:
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         """The newest run records first (by started_at, ties by run_id descending)."""
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         if limit == 0:
             return []
         with self._errors():
@@ -820,9 +703,9 @@ class MongoStore:
         """Count and newest record time (exact, from the newest document) of every collection."""
         result: list[CollectionStatus] = []
         with self._errors():
-            for name in COLLECTIONS:
-                coll = self._coll(name)
-                field = _NEWEST_FIELD[name]
+            for spec in SPECS:
+                name, coll = spec.name, self._coll(spec.name)
+                field = _newest_field(spec)
                 count = coll.count_documents({}, session=self._session())
                 newest_doc = coll.find_one(
                     {},
@@ -830,7 +713,7 @@ class MongoStore:
                     sort=[(field, DESCENDING)],
                     session=self._session(),
                 )
-                newest = None if newest_doc is None else _newest(name, newest_doc)
+                newest = None if newest_doc is None else _newest(spec, newest_doc)
                 result.append(CollectionStatus(name=name, count=count, newest=newest))
         return result
 
@@ -851,9 +734,7 @@ class MongoStore:
 
         Keyset pages (no open cursor between pages) never time out under a slow consumer.
         """
-        keys = EXPORT_KEYS.get(collection)
-        if keys is None:
-            raise ValueError(f"unknown collection {collection!r}; expected one of {EXPORTED}")
+        keys = spec_for(collection, exported=True).key
         coll = self._coll(collection)
         projection = dict.fromkeys(keys, 1) | {"doc": 1, "units": 1, "at": 1, "_id": 0}
         after: Document | None = None
@@ -887,17 +768,11 @@ class MongoStore:
     def _outside_unit(self, what: str) -> None:
         """Refuse a write that must be durable at once (quota, leases) inside a unit."""
         if self._local.depth > 0:
-            raise StoreError(
-                f"MongoStore.{what} was called inside a unit of work.",
-                hint="Call it outside `with store.unit():` (it commits on its own at once).",
-            )
+            raise inside_unit_error(f"MongoStore.{what}")
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(
-                f"The MongoDB store {self.url} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
+            raise closed_error(f"The MongoDB store {self.url}")
 
     def _abort(self, session: ClientSession) -> None:
         """Abort the transaction; the original error matters more than a failed abort."""
@@ -905,150 +780,9 @@ class MongoStore:
             if session.in_transaction:
                 session.abort_transaction()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Translate pymongo and BSON errors, once, into TuneMeld errors with a hint."""
-        try:
-            yield
-        except (PyMongoError, BSONError) as exc:
-            # from None: the driver's own text (scrubbed here) stays out of logged tracebacks
-            raise self._translate(exc) from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or "(record)"
-            raise StoreError(
-                f"MongoDB at {self._target.hosts} (database {self._target.database!r}) holds a "
-                f"record this tunemeld cannot read: {field}: {first['msg']}.",
-                hint="The database was written by a newer tunemeld or edited by hand: upgrade, "
-                "or restore it from a `tunemeld db.export` folder with `db.import --replace`.",
-            ) from None
-        except Exception as exc:
-            if not _raised_in_driver(exc):
-                raise
-            raise StoreUnavailable(
-                f"The MongoDB driver failed talking to {self._target.hosts}: "
-                f"{type(exc).__name__}: {self._scrub(str(exc))}.",
-                hint="Check that the URL names a MongoDB server (4.4 or newer) and that its "
-                "credentials and auth options (authSource, authMechanism) are right.",
-            ) from None
-
-    def _translate(self, exc: Exception) -> StoreError | ConfigError:
-        """Name the host(s), say what went wrong in words and what to check; never the password."""
-        hosts = self._target.hosts
-        where = f"MongoDB at {hosts} (database {self._target.database!r})"
-        text = self._scrub(str(exc))
-        check = (
-            "Check that the server is running and reachable from this machine (host name, port, "
-            "firewall, the Atlas IP access list), that MONGODB_URL / TUNEMELD_DATABASE__URL is "
-            "right, and its TLS options"
-        )
-        if isinstance(exc, ServerSelectionTimeoutError):
-            reason = text.split(", Timeout:")[0].split(" (configured timeouts")[0]
-            return StoreUnavailable(
-                f"Cannot reach {where} within {self._target.server_selection_timeout_ms} ms: "
-                f"{reason}.",
-                hint=f"{check}; raise TUNEMELD_DATABASE__SERVER_SELECTION_TIMEOUT_MS on a slow "
-                "network.",
-            )
-        if isinstance(exc, ConfigurationError):
-            lowered = text.lower()
-            if "dns" in lowered or "srv" in lowered or "resolve" in lowered:
-                return StoreUnavailable(
-                    f"Cannot resolve the MongoDB host name {hosts}: {text}",
-                    hint="Check the cluster name in the mongodb+srv:// URL and that this machine "
-                    "can query DNS (SRV and TXT records); or use a mongodb:// URL with the hosts.",
-                )
-            return ConfigError(
-                f"The MongoDB URL for {hosts} is not valid: {text}",
-                hint="Check MONGODB_URL / TUNEMELD_DATABASE__URL: mongodb://user:password@host:"
-                "27017/tunemeld, with special characters in the user name or password "
-                "percent-encoded.",
-            )
-        if isinstance(exc, DuplicateKeyError):
-            return StoreError(
-                f"{where} refused a duplicate key: {text}",
-                hint="Another writer stored the same record; retry.",
-            )
-        if isinstance(exc, OperationFailure):
-            code = exc.code
-            labels = exc.has_error_label("TransientTransactionError")
-            if code == 18 or "authentication failed" in text.lower():
-                return StoreUnavailable(
-                    f"{where} refused the credentials (authentication failed).",
-                    hint="Check the user name and password in the URL (percent-encode special "
-                    "characters) and authSource (the database the user was created in, often "
-                    "admin).",
-                )
-            if code == 13:
-                return StoreUnavailable(
-                    f"{where} refused an operation: the user lacks the privilege ({text}).",
-                    hint=f"Grant the user the readWrite role on the database "
-                    f"{self._target.database!r} (and dbAdmin for `tunemeld db.init`).",
-                )
-            lowered = text.lower()
-            if code == 20 and ("transaction numbers" in lowered or "retryable writes" in lowered):
-                return ConfigError(
-                    f"{where} is a standalone server, which cannot run transactions.",
-                    hint=_STANDALONE_HINT,
-                )
-            if code in (85, 86):
-                return StoreError(
-                    f"{where} has an index that differs from the one TuneMeld creates: {text}",
-                    hint="Drop the conflicting index (it was not made by this tunemeld), then run "
-                    "`tunemeld db.init`.",
-                )
-            if labels or code == 112:
-                return StoreUnavailable(
-                    f"{where} aborted a unit of work: another writer changed the same records.",
-                    hint="Retry; if it persists, run one ETL process at a time.",
-                )
-            return StoreError(
-                f"{where} refused an operation: {text}",
-                hint="Check the server's log and that the database was created by tunemeld "
-                "(`tunemeld db.status`).",
-            )
-        if isinstance(exc, ConnectionFailure):
-            return StoreUnavailable(
-                f"Lost the connection to {where}: {text}",
-                hint=f"{check}; then retry.",
-            )
-        if isinstance(exc, InvalidOperation) and "close" in text.lower():
-            return StoreError(
-                f"The MongoDB store {self.url} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
-        if isinstance(exc, BSONError):
-            return StoreError(
-                f"{where}: a record could not be encoded ({text}).",
-                hint="This is a bug in tunemeld; please report it with the command you ran.",
-            )
-        return StoreError(
-            f"{where} failed: {text}",
-            hint="Check the server's log and its health, then retry.",
-        )
-
-    def _scrub(self, text: str) -> str:
-        """Remove the password (raw and percent-encoded forms) from a pymongo message."""
-        password = self._target.password
-        if password:
-            for form in {password, _quote(password)}:
-                text = text.replace(form, "***")
-        return text
-
-
-def _raised_in_driver(exc: BaseException) -> bool:
-    """True when the innermost frame of `exc` is in pymongo or bson (a driver-internal failure)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    path = tb.tb_frame.f_code.co_filename.replace("\\", "/")
-    return "/pymongo/" in path or "/bson/" in path
-
-
-def _quote(value: str) -> str:
-    return quote(value, safe="")
+    def _errors(self) -> AbstractContextManager[None]:
+        """Translate driver errors, once, into TuneMeld errors (`mongo.errors`)."""
+        return driver_errors(self._target)
 
 
 def _after(keys: Sequence[str], last: Mapping[str, Any]) -> Document:
@@ -1074,8 +808,9 @@ def _export_record(collection: str, d: Mapping[str, Any]) -> Document:
     return record
 
 
-def _newest(collection: str, d: Mapping[str, Any]) -> datetime:
-    exact = d["at"] if collection == "quota_usage" else d["doc"][_NEWEST_FIELD[collection]]
+def _newest(spec: CollectionSpec, d: Mapping[str, Any]) -> datetime:
+    field = _newest_field(spec)
+    exact = d[field] if field == "at" else d["doc"][field]
     text = str(exact)
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_UTC)
 
@@ -1092,8 +827,3 @@ def _utc(value: datetime, where: str = "datetime") -> datetime:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(_UTC).isoformat(timespec="microseconds")
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
