@@ -46,10 +46,6 @@ class TestCollectionSpecs:
         assert indexed <= _fields(spec)
         assert spec.model.model_fields[spec.newest].annotation is datetime
 
-    def test_key_name_when_read_joins_the_key_fields(self) -> None:
-        """The natural-key index is named after its fields (the names existing stores hold)."""
-        assert spec_for("raw_playlists").key_name == "service_genre_fetched_at"
-
     @pytest.mark.parametrize(("name", "exported"), [("nope", False), ("leases", True)])
     def test_spec_for_when_unknown_raises_value_error_naming_the_choices(
         self, name: str, exported: bool

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import date, datetime
-from types import TracebackType
+from datetime import date, datetime, timezone
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -34,7 +33,7 @@ from tunemeld.models import (
 
 __all__ = [
     "RUN_LEASE",
-    "ClosingStore",
+    "BaseStore",
     "CollectionStatus",
     "Lease",
     "Lookup",
@@ -49,10 +48,11 @@ __all__ = [
     "inside_unit_error",
     "key_text",
     "require_aware",
+    "utc",
 ]
 
 _T = TypeVar("_T")
-_S = TypeVar("_S", bound="ClosingStore")
+_S = TypeVar("_S", bound="BaseStore")
 
 RUN_LEASE = "etl"
 """The name of the lease every writing run takes (one writer at a time per store)."""
@@ -135,12 +135,7 @@ class Store(Protocol):
         """`with open_store(settings) as store:` closes the store when the block ends."""
         ...
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Close the store, whether the block ended normally or by an error."""
         ...
 
@@ -313,27 +308,39 @@ def require_aware(value: object, where: str) -> None:
             require_aware(item, f"{where}[{key!r}]")
 
 
+def utc(value: datetime, where: str = "datetime") -> datetime:
+    """`value` in UTC; ValueError for a naive datetime (it has no defined instant)."""
+    require_aware(value, where)
+    return value.astimezone(timezone.utc)
+
+
 def key_text(value: str) -> str:
     """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
     return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
 
 
-class ClosingStore:
-    """Mixin for Store implementations: a store is a context manager that closes itself."""
+class BaseStore:
+    """What every Store implementation shares: it is a context manager that closes itself, and
+    it reads view samples through `export_records` (keyset pages: no transaction or cursor
+    stays open while the consumer works, and the consumer may write meanwhile)."""
 
     def close(self) -> None:
-        """Release connections (implemented by each store)."""
+        """Release connections (each store implements it)."""
         raise NotImplementedError
+
+    def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
+        """Every record of one collection in natural-key order (each store implements it)."""
+        raise NotImplementedError
+
+    def iter_view_samples(self) -> Iterator[ViewSample]:
+        """Every view sample in (isrc, source, day) order, read in pages."""
+        for record in self.export_records("view_counts"):
+            yield ViewSample.model_validate(record)
 
     def __enter__(self: _S) -> _S:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 

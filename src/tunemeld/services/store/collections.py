@@ -47,11 +47,6 @@ class CollectionSpec:
         """True when `db.export`, `db.import` and `db.copy` move it and `db.reset` empties it."""
         return self.load is not None
 
-    @property
-    def key_name(self) -> str:
-        """The natural key's index name (`service_genre_fetched_at`)."""
-        return "_".join(self.key)
-
 
 def _load_raw_playlists(store: Store, records: list[Any], keep: int) -> None:
     for raw in records:
@@ -79,63 +74,28 @@ def _load_quota_usage(store: Store, records: list[Any], keep: int) -> None:
 
 
 SPECS: tuple[CollectionSpec, ...] = (
-    CollectionSpec(
-        "raw_playlists",
-        RawPlaylist,
-        key=("service", "genre", "fetched_at"),
-        newest="fetched_at",
-        load=_load_raw_playlists,
-    ),
-    CollectionSpec(
-        "tracks",
-        Track,
-        key=("isrc",),
-        newest="updated_at",
-        load=lambda store, records, keep: store.upsert_tracks(records),
-    ),
-    CollectionSpec(
-        "playlists",
-        Playlist,
-        key=("genre", "service_name"),
-        newest="updated_at",
-        load=_load_playlists,
-    ),
-    CollectionSpec(
-        "view_counts",
-        ViewSample,
-        key=("isrc", "source", "day"),
-        newest="timestamp",
-        indexes=(("source", "day"),),
-        load=lambda store, records, keep: store.save_view_samples(records),
-    ),
-    CollectionSpec("lookups", Lookup, key=("kind", "key"), newest="updated_at", load=_load_lookups),
-    CollectionSpec(
-        "runs",
-        RunReport,
-        key=("run_id",),
-        newest="started_at",
-        indexes=(("-started_at",),),
-        load=_load_runs,
-    ),
-    CollectionSpec(
-        "views",
-        ViewDoc,
-        key=("genre", "name"),
-        newest="updated_at",
-        load=lambda store, records, keep: store.save_views(records),
-    ),
-    CollectionSpec(
-        "quota_usage",
-        QuotaUsage,
-        key=("day", "bucket"),
-        newest="updated_at",
-        load=_load_quota_usage,
-    ),
+    CollectionSpec("raw_playlists", RawPlaylist, ("service", "genre", "fetched_at"),
+                   "fetched_at",
+                   load=_load_raw_playlists),
+    CollectionSpec("tracks", Track, ("isrc",), "updated_at",
+                   load=lambda store, records, keep: store.upsert_tracks(records)),
+    CollectionSpec("playlists", Playlist, ("genre", "service_name"), "updated_at",
+                   load=_load_playlists),
+    CollectionSpec("view_counts", ViewSample, ("isrc", "source", "day"), "timestamp",
+                   indexes=(("source", "day"),),
+                   load=lambda store, records, keep: store.save_view_samples(records)),
+    CollectionSpec("lookups", Lookup, ("kind", "key"), "updated_at", load=_load_lookups),
+    CollectionSpec("runs", RunReport, ("run_id",), "started_at", indexes=(("-started_at",),),
+                   load=_load_runs),
+    CollectionSpec("views", ViewDoc, ("genre", "name"), "updated_at",
+                   load=lambda store, records, keep: store.save_views(records)),
+    CollectionSpec("quota_usage", QuotaUsage, ("day", "bucket"), "updated_at",
+                   load=_load_quota_usage),
     # Never moved: a lease is a live process's claim on *this* store (its host and pid mean
     # nothing elsewhere), so copying one would block every run on the target until it expired,
     # and deleting a live one would let a second writer in beside the running run.
-    CollectionSpec("leases", Lease, key=("name",), newest="renewed_at"),
-)
+    CollectionSpec("leases", Lease, ("name",), "renewed_at"),
+)  # fmt: skip
 """Every logical collection, with the same name in every store, in `db.status` order."""
 
 _BY_NAME: Mapping[str, CollectionSpec] = {spec.name: spec for spec in SPECS}

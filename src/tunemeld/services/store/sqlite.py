@@ -2,7 +2,9 @@
 
 Zero set-up, so a fresh clone runs on it (DESIGN.md §3). Each thread gets its own connection:
 the API server reads from many threads while an ETL process writes, and WAL gives every reader
-a committed snapshot, so nobody sees half a unit of work.
+a committed snapshot, so nobody sees half a unit of work. Longer than 500 lines because it is
+the whole Store protocol in SQL, one method per repository operation; the collections' names,
+keys and indexes come from `store.collections`, and methods are documented on `Store`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,10 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.services.store.base import (
-    ClosingStore,
+    BaseStore,
     CollectionStatus,
     Lease,
     Lookup,
-    QuotaUsage,
     check_keep,
     check_limit,
     check_swap,
@@ -43,6 +44,7 @@ from tunemeld.services.store.base import (
     inside_unit_error,
     key_text,
     require_aware,
+    utc,
 )
 from tunemeld.services.store.collections import EXPORTED, SPECS, spec_for
 
@@ -132,12 +134,12 @@ _INDEXES = tuple(
     for fields in spec.indexes
 )
 """The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
-_SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
-_EXPORT_COLUMNS = {  # the tables that keep a record in columns; the others keep its JSON `doc`
-    "view_counts": _SAMPLE_COLUMNS,
-    "lookups": "kind, key, value, expires_at, updated_at",
-    "quota_usage": "day, bucket, units, updated_at",
+_COLUMNS = {  # the tables keeping a record in columns named as its fields; others keep a `doc`
+    "view_counts": ("isrc", "source", "day", "timestamp", "total", "delta", "run_id"),
+    "lookups": ("kind", "key", "value", "expires_at", "updated_at"),
+    "quota_usage": ("day", "bucket", "units", "updated_at"),
 }
+_SAMPLE_COLUMNS = ", ".join(_COLUMNS["view_counts"])
 
 
 class _ThreadState(threading.local):
@@ -148,7 +150,7 @@ class _ThreadState(threading.local):
         self.depth = 0
 
 
-class SQLiteStore(ClosingStore):
+class SQLiteStore(BaseStore):
     """The embedded Store: one SQLite file in WAL mode, one connection per thread.
 
     Writes made by store methods inside `with store.unit():` join its transaction; outside a
@@ -250,7 +252,6 @@ class SQLiteStore(ClosingStore):
             )
 
     def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
-        """The newest snapshot of one playlist, or None before the first extract."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM raw_playlists WHERE service = ? AND genre = ?"
@@ -289,7 +290,6 @@ class SQLiteStore(ClosingStore):
         return len(written)
 
     def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
-        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
         wanted = set(isrcs)
         if not wanted:
             return {}
@@ -311,7 +311,6 @@ class SQLiteStore(ClosingStore):
     # -- playlists ----------------------------------------------------------------------------
 
     def save_playlist(self, playlist: Playlist) -> None:
-        """Replace the ranked playlist of (genre, service_name)."""
         require_aware(playlist, "Playlist")
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
@@ -327,7 +326,6 @@ class SQLiteStore(ClosingStore):
             )
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        """One ranked playlist (a Service value or "Aggregate"), or None."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM playlists WHERE genre = ? AND service_name = ?",
@@ -380,7 +378,6 @@ class SQLiteStore(ClosingStore):
     def previous_samples(
         self, isrcs: Iterable[str], source: ViewSource, before: date
     ) -> dict[str, ViewSample]:
-        """For each ISRC, its newest sample of `source` from a day before `before`."""
         wanted = sorted(set(isrcs))
         found: dict[str, ViewSample] = {}
         if not wanted:
@@ -405,25 +402,17 @@ class SQLiteStore(ClosingStore):
     # -- lookups ------------------------------------------------------------------------------
 
     def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
-                "SELECT kind, key, value, expires_at, updated_at FROM lookups"
+                f"SELECT {', '.join(_COLUMNS['lookups'])} FROM lookups"  # noqa: S608 (fixed)
                 " WHERE kind = ? AND key = ?",
                 (key_text(kind), key_text(key)),
             ).fetchone()
         if row is None:
             return None
-        return Lookup(
-            kind=row[0],
-            key=row[1],
-            value=row[2],
-            expires_at=_parse_ts(row[3]),
-            updated_at=_parse_ts(row[4]),
-        )
+        return Lookup.model_validate(_fields("lookups", row))
 
     def put_lookup(self, lookup: Lookup) -> None:
-        """Remember a search answer, replacing any earlier one for (kind, key)."""
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO lookups (kind, key, value, expires_at, updated_at)"
@@ -545,7 +534,6 @@ class SQLiteStore(ClosingStore):
     # -- runs ---------------------------------------------------------------------------------
 
     def save_run(self, report: RunReport) -> None:
-        """Insert or replace a run record by run_id."""
         require_aware(report, f"RunReport {report.run_id}")
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
@@ -561,7 +549,6 @@ class SQLiteStore(ClosingStore):
             )
 
     def get_run(self, run_id: str) -> RunReport | None:
-        """One run record."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM runs WHERE run_id = ?", (key_text(run_id),)
@@ -597,7 +584,6 @@ class SQLiteStore(ClosingStore):
             )
 
     def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        """One precomputed API document."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM views WHERE genre = ? AND name = ?",
@@ -631,40 +617,11 @@ class SQLiteStore(ClosingStore):
             for name in EXPORTED:
                 conn.execute(f"DELETE FROM {name}")  # noqa: S608 (fixed names)
 
-    def iter_view_samples(self) -> Iterator[ViewSample]:
-        """Every view sample in (isrc, source, day) order, read in pages.
-
-        Keyset pages hold no transaction open between items, so a slow consumer (an export)
-        never pins the WAL, and the consumer may write to the store while iterating.
-        """
-        after: tuple[str, str, str] | None = None
-        while True:
-            with self._errors(), self._transaction(write=False) as conn:
-                if after is None:
-                    rows = conn.execute(
-                        f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (fixed)
-                        " ORDER BY isrc, source, day LIMIT ?",
-                        (_ITER_BATCH,),
-                    ).fetchall()
-                else:
-                    rows = conn.execute(
-                        f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (fixed)
-                        " WHERE (isrc, source, day) > (?, ?, ?)"
-                        " ORDER BY isrc, source, day LIMIT ?",
-                        (*after, _ITER_BATCH),
-                    ).fetchall()
-            for row in rows:
-                yield _sample(row)
-            if len(rows) < _ITER_BATCH:
-                return
-            last = rows[-1]
-            after = (str(last[0]), str(last[1]), str(last[2]))
-
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
         keys = spec_for(collection, exported=True).key
         key_list = ", ".join(keys)
-        columns = f"{key_list}, {_EXPORT_COLUMNS.get(collection, 'doc')}"
+        columns = f"{key_list}, {', '.join(_COLUMNS.get(collection, ('doc',)))}"
         after: tuple[object, ...] | None = None
         while True:
             where = "" if after is None else f" WHERE ({key_list}) > ({_marks(keys)})"
@@ -877,52 +834,29 @@ def _memory_refused() -> ConfigError:
 
 def _ts(value: datetime, where: str = "datetime") -> str:
     """Fixed-width ISO-8601 UTC text, so that text order is time order."""
-    require_aware(value, where)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return utc(value, where).isoformat(timespec="microseconds")
 
 
 def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
-def _sample(row: tuple[str, str, str, str, int, int, str]) -> ViewSample:
-    isrc, source, day, timestamp, total, delta, run_id = row
-    return ViewSample(
-        isrc=isrc,
-        source=ViewSource(source),
-        day=date.fromisoformat(day),
-        timestamp=_parse_ts(timestamp),
-        total=total,
-        delta=delta,
-        run_id=run_id,
-    )
+def _sample(row: Sequence[Any]) -> ViewSample:
+    return ViewSample.model_validate(_fields("view_counts", row))
 
 
-def _export_record(collection: str, row: tuple[Any, ...]) -> dict[str, Any]:
-    """A row of `_EXPORT_COLUMNS[collection]` (or a `doc`) as its model's JSON-ready dict."""
-    if collection == "view_counts":
-        return _sample(row).model_dump(mode="json")
-    if collection == "lookups":
-        kind, key, value, expires_at, updated_at = row
-        lookup = Lookup(
-            kind=kind,
-            key=key,
-            value=value,
-            expires_at=_parse_ts(expires_at),
-            updated_at=_parse_ts(updated_at),
-        )
-        return lookup.model_dump(mode="json")
-    if collection == "quota_usage":
-        day, bucket, units, updated_at = row
-        usage = QuotaUsage(
-            day=date.fromisoformat(day),
-            bucket=bucket,
-            units=int(units),
-            updated_at=_parse_ts(updated_at),
-        )
-        return usage.model_dump(mode="json")
-    record: dict[str, Any] = json.loads(row[0])
-    return record
+def _export_record(collection: str, row: Sequence[Any]) -> dict[str, Any]:
+    """A row of `_COLUMNS[collection]` (or a `doc`) as its model's JSON-ready dict."""
+    if collection not in _COLUMNS:
+        record: dict[str, Any] = json.loads(row[0])
+        return record
+    model = spec_for(collection).model.model_validate(_fields(collection, row))
+    return model.model_dump(mode="json")
+
+
+def _fields(collection: str, row: Sequence[Any]) -> dict[str, Any]:
+    """A row of `_COLUMNS[collection]` by field name, for its model to validate (and parse)."""
+    return dict(zip(_COLUMNS[collection], row, strict=True))
 
 
 def _marks(chunk: Sequence[object]) -> str:

@@ -61,11 +61,8 @@ class MongoTarget:
 
 
 def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str | None]:
-    """The host list (as written, `name (SRV)` for +srv), the database and the password.
-
-    Parsed by hand, without pymongo: pymongo's parser resolves `mongodb+srv://` names over DNS
-    and its errors may quote the URL. The database is the URL's path if any, else the default.
-    """
+    """The host list (as written, `name (SRV)` for +srv), the database (the URL's path, else
+    `default_database`) and the password; by hand, without DNS (see the module docstring)."""
     for scheme in ("mongodb://", "mongodb+srv://"):
         if url.startswith(scheme):
             rest = url[len(scheme) :]

@@ -34,7 +34,9 @@ Same semantics as SQLiteStore, checked by the same contract suite:
 - **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
 
 Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
-and what to check, in `mongo.errors`; the URL and client live in `mongo.client`.
+and what to check, in `mongo.errors`; the URL and client live in `mongo.client`. This module
+is the whole Store protocol in pymongo calls (hence its length); methods are documented on
+`Store`, and collection names, keys and indexes come from `store.collections`.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.services.store.base import (
-    ClosingStore,
+    BaseStore,
     CollectionStatus,
     Lease,
     Lookup,
@@ -85,6 +87,7 @@ from tunemeld.services.store.base import (
     inside_unit_error,
     key_text,
     require_aware,
+    utc,
 )
 from tunemeld.services.store.collections import EXPORTED, SPECS, CollectionSpec, spec_for
 from tunemeld.services.store.mongo.client import (
@@ -134,7 +137,7 @@ class _ThreadState(threading.local):
         self.doomed = False
 
 
-class MongoStore(ClosingStore):
+class MongoStore(BaseStore):
     """The MongoDB Store: one MongoClient, one database, units as transactions."""
 
     def __init__(
@@ -263,7 +266,7 @@ class MongoStore(ClosingStore):
         coll = self._coll("raw_playlists")
         session = self._session()
         with self._errors():
-            key = {"service": service, "genre": genre, "fetched_at": _utc(raw.fetched_at)}
+            key = {"service": service, "genre": genre, "fetched_at": utc(raw.fetched_at)}
             coll.replace_one(
                 key,
                 {**key, "run_id": raw.run_id, "doc": _doc(raw)},
@@ -284,7 +287,6 @@ class MongoStore(ClosingStore):
                 coll.delete_many({"_id": {"$in": stale}}, session=session)
 
     def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
-        """The newest snapshot of one playlist, or None before the first extract."""
         with self._errors():
             found = self._coll("raw_playlists").find_one(
                 {"service": Service(service).value, "genre": Genre(genre).value},
@@ -326,7 +328,7 @@ class MongoStore(ClosingStore):
                             {
                                 "isrc": isrc,
                                 "rev": revision + 1,
-                                "updated_at": _utc(merged.updated_at),
+                                "updated_at": utc(merged.updated_at),
                                 "doc": _doc(merged),
                             },
                             upsert=True,
@@ -347,7 +349,6 @@ class MongoStore(ClosingStore):
         )
 
     def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
-        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
         wanted = sorted(set(isrcs))
         if not wanted:
             return {}
@@ -370,20 +371,18 @@ class MongoStore(ClosingStore):
     # -- playlists ----------------------------------------------------------------------------
 
     def save_playlist(self, playlist: Playlist) -> None:
-        """Replace the ranked playlist of (genre, service_name)."""
         require_aware(playlist, "Playlist")
         session = self._session()
         with self._errors():
             key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
             self._coll("playlists").replace_one(
                 key,
-                {**key, "updated_at": _utc(playlist.updated_at), "doc": _doc(playlist)},
+                {**key, "updated_at": utc(playlist.updated_at), "doc": _doc(playlist)},
                 upsert=True,
                 session=session,
             )
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        """One ranked playlist (a Service value or "Aggregate"), or None."""
         with self._errors():
             found = self._coll("playlists").find_one(
                 {"genre": Genre(genre).value, "service_name": key_text(service_name)},
@@ -400,7 +399,7 @@ class MongoStore(ClosingStore):
         for sample in samples:
             require_aware(sample, f"ViewSample {sample.isrc}")
             key = (sample.isrc, sample.source.value, sample.day.isoformat())
-            utc_sample = sample.model_copy(update={"timestamp": _utc(sample.timestamp)})
+            utc_sample = sample.model_copy(update={"timestamp": utc(sample.timestamp)})
             fields = {"isrc": key[0], "source": key[1], "day": key[2]}
             ops[key] = ReplaceOne(
                 fields,
@@ -441,7 +440,6 @@ class MongoStore(ClosingStore):
     def previous_samples(
         self, isrcs: Iterable[str], source: ViewSource, before: date
     ) -> dict[str, ViewSample]:
-        """For each ISRC, its newest sample of `source` from a day before `before`."""
         wanted = sorted(set(isrcs))
         found: dict[str, ViewSample] = {}
         if not wanted:
@@ -469,7 +467,6 @@ class MongoStore(ClosingStore):
     # -- lookups ------------------------------------------------------------------------------
 
     def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
         with self._errors():
             found = self._coll("lookups").find_one(
                 {"kind": key_text(kind), "key": key_text(key)}, {"doc": 1}, session=self._session()
@@ -477,11 +474,10 @@ class MongoStore(ClosingStore):
         return None if found is None else Lookup.model_validate(found["doc"])
 
     def put_lookup(self, lookup: Lookup) -> None:
-        """Remember a search answer, replacing any earlier one for (kind, key)."""
         utc_lookup = lookup.model_copy(
             update={
-                "expires_at": _utc(lookup.expires_at, "Lookup.expires_at"),
-                "updated_at": _utc(lookup.updated_at, "Lookup.updated_at"),
+                "expires_at": utc(lookup.expires_at, "Lookup.expires_at"),
+                "updated_at": utc(lookup.updated_at, "Lookup.updated_at"),
             }
         )
         session = self._session()
@@ -511,7 +507,7 @@ class MongoStore(ClosingStore):
             return self._increment(day, bucket, units, at, session=None)
         if units > limit:
             return None
-        when = _utc(at, "quota_usage.at")
+        when = utc(at, "quota_usage.at")
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         coll = self._coll("quota_usage")
         while True:
@@ -536,7 +532,7 @@ class MongoStore(ClosingStore):
         """`$inc` by `-units` outside any unit (never below zero); the new total."""
         self._outside_unit("refund_quota")
         check_units(units)
-        when = _utc(at, "quota_usage.at")
+        when = utc(at, "quota_usage.at")
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
@@ -555,7 +551,7 @@ class MongoStore(ClosingStore):
     def _increment(
         self, day: date, bucket: str, units: int, at: datetime, *, session: ClientSession | None
     ) -> int:
-        when = _utc(at, "quota_usage.at")
+        when = utc(at, "quota_usage.at")
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
                 {"day": day.isoformat(), "bucket": key_text(bucket)},
@@ -597,7 +593,7 @@ class MongoStore(ClosingStore):
         document = {
             "_id": new.name,
             "token": new.token,
-            "renewed_at": _utc(new.renewed_at),
+            "renewed_at": utc(new.renewed_at),
             "doc": _doc(new),
         }
         coll = self._coll("leases")
@@ -622,7 +618,6 @@ class MongoStore(ClosingStore):
     # -- runs ---------------------------------------------------------------------------------
 
     def save_run(self, report: RunReport) -> None:
-        """Insert or replace a run record by run_id."""
         require_aware(report, f"RunReport {report.run_id}")
         session = self._session()
         with self._errors():
@@ -630,7 +625,7 @@ class MongoStore(ClosingStore):
                 {"run_id": report.run_id},
                 {
                     "run_id": report.run_id,
-                    "started_at": _utc(report.started_at),
+                    "started_at": utc(report.started_at),
                     "status": report.status.value,
                     "doc": _doc(report),
                 },
@@ -639,7 +634,6 @@ class MongoStore(ClosingStore):
             )
 
     def get_run(self, run_id: str) -> RunReport | None:
-        """One run record."""
         with self._errors():
             found = self._coll("runs").find_one(
                 {"run_id": key_text(run_id)}, {"doc": 1}, session=self._session()
@@ -674,7 +668,7 @@ class MongoStore(ClosingStore):
                     "genre": d.genre.value,
                     "name": d.name,
                     "version": d.version,
-                    "updated_at": _utc(d.updated_at),
+                    "updated_at": utc(d.updated_at),
                     "doc": _doc(d),
                 },
                 upsert=True,
@@ -688,7 +682,6 @@ class MongoStore(ClosingStore):
             self._coll("views").bulk_write(ops, ordered=True, session=session)
 
     def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        """One precomputed API document."""
         with self._errors():
             found = self._coll("views").find_one(
                 {"genre": Genre(genre).value, "name": key_text(name)},
@@ -723,11 +716,6 @@ class MongoStore(ClosingStore):
         with self._errors():
             for name in EXPORTED:
                 self._coll(name).delete_many({}, session=session)
-
-    def iter_view_samples(self) -> Iterator[ViewSample]:
-        """Every view sample in (isrc, source, day) order, read in keyset pages."""
-        for record in self.export_records("view_counts"):
-            yield ViewSample.model_validate(record)
 
     def export_records(self, collection: str) -> Iterator[Document]:
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages.
@@ -796,14 +784,14 @@ def _after(keys: Sequence[str], last: Mapping[str, Any]) -> Document:
 
 
 def _export_record(collection: str, d: Mapping[str, Any]) -> Document:
-    if collection == "quota_usage":
-        usage = QuotaUsage(
-            day=date.fromisoformat(d["day"]),
-            bucket=d["bucket"],
-            units=int(d["units"]),
-            updated_at=datetime.fromisoformat(d["at"]),
-        )
-        return usage.model_dump(mode="json")
+    if collection == "quota_usage":  # kept in fields ($inc), its exact time in `at`
+        fields = {
+            "day": d["day"],
+            "bucket": d["bucket"],
+            "units": d["units"],
+            "updated_at": d["at"],
+        }
+        return QuotaUsage.model_validate(fields).model_dump(mode="json")
     record: Document = d["doc"]
     return record
 
@@ -818,11 +806,6 @@ def _newest(spec: CollectionSpec, d: Mapping[str, Any]) -> datetime:
 def _doc(model: BaseModel) -> Document:
     """The model's JSON-ready dict: exact datetimes as ISO text, enums as values."""
     return model.model_dump(mode="json")
-
-
-def _utc(value: datetime, where: str = "datetime") -> datetime:
-    require_aware(value, where)
-    return value.astimezone(_UTC)
 
 
 def _iso(value: datetime) -> str:
