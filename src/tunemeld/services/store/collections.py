@@ -53,24 +53,14 @@ def _load_raw_playlists(store: Store, records: list[Any], keep: int) -> None:
         store.save_raw_playlist(raw, keep=keep)  # keep >= all snapshots: nothing pruned
 
 
-def _load_playlists(store: Store, records: list[Any], keep: int) -> None:
-    for playlist in records:
-        store.save_playlist(playlist)
+def _each(write: Callable[[Store, Any], object]) -> Loader:
+    """A loader writing the records one at a time with `write(store, record)`."""
 
+    def load(store: Store, records: list[Any], keep: int) -> None:
+        for record in records:
+            write(store, record)
 
-def _load_lookups(store: Store, records: list[Any], keep: int) -> None:
-    for lookup in records:
-        store.put_lookup(lookup)
-
-
-def _load_runs(store: Store, records: list[Any], keep: int) -> None:
-    for report in records:
-        store.save_run(report)
-
-
-def _load_quota_usage(store: Store, records: list[Any], keep: int) -> None:
-    for usage in records:
-        store.add_quota_usage(usage.day, usage.bucket, usage.units, at=usage.updated_at)
+    return load
 
 
 SPECS: tuple[CollectionSpec, ...] = (
@@ -80,17 +70,19 @@ SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec("tracks", Track, ("isrc",), "updated_at",
                    load=lambda store, records, keep: store.upsert_tracks(records)),
     CollectionSpec("playlists", Playlist, ("genre", "service_name"), "updated_at",
-                   load=_load_playlists),
+                   load=_each(lambda store, playlist: store.save_playlist(playlist))),
     CollectionSpec("view_counts", ViewSample, ("isrc", "source", "day"), "timestamp",
                    indexes=(("source", "day"),),
                    load=lambda store, records, keep: store.save_view_samples(records)),
-    CollectionSpec("lookups", Lookup, ("kind", "key"), "updated_at", load=_load_lookups),
+    CollectionSpec("lookups", Lookup, ("kind", "key"), "updated_at",
+                   load=_each(lambda store, lookup: store.put_lookup(lookup))),
     CollectionSpec("runs", RunReport, ("run_id",), "started_at", indexes=(("-started_at",),),
-                   load=_load_runs),
+                   load=_each(lambda store, report: store.save_run(report))),
     CollectionSpec("views", ViewDoc, ("genre", "name"), "updated_at",
                    load=lambda store, records, keep: store.save_views(records)),
     CollectionSpec("quota_usage", QuotaUsage, ("day", "bucket"), "updated_at",
-                   load=_load_quota_usage),
+                   load=_each(lambda store, usage: store.add_quota_usage(
+                       usage.day, usage.bucket, usage.units, at=usage.updated_at))),
     # Never moved: a lease is a live process's claim on *this* store (its host and pid mean
     # nothing elsewhere), so copying one would block every run on the target until it expired,
     # and deleting a live one would let a second writer in beside the running run.

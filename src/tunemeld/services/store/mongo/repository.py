@@ -372,15 +372,8 @@ class MongoStore(BaseStore):
 
     def save_playlist(self, playlist: Playlist) -> None:
         require_aware(playlist, "Playlist")
-        session = self._session()
-        with self._errors():
-            key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
-            self._coll("playlists").replace_one(
-                key,
-                {**key, "updated_at": utc(playlist.updated_at), "doc": _doc(playlist)},
-                upsert=True,
-                session=session,
-            )
+        key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
+        self._replace("playlists", key, {"updated_at": utc(playlist.updated_at)}, playlist)
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
         with self._errors():
@@ -480,15 +473,8 @@ class MongoStore(BaseStore):
                 "updated_at": utc(lookup.updated_at, "Lookup.updated_at"),
             }
         )
-        session = self._session()
-        with self._errors():
-            key = {"kind": lookup.kind, "key": lookup.key}
-            self._coll("lookups").replace_one(
-                key,
-                {**key, "updated_at": utc_lookup.updated_at, "doc": _doc(utc_lookup)},
-                upsert=True,
-                session=session,
-            )
+        key = {"kind": lookup.kind, "key": lookup.key}
+        self._replace("lookups", key, {"updated_at": utc_lookup.updated_at}, utc_lookup)
 
     # -- quota_usage --------------------------------------------------------------------------
 
@@ -619,19 +605,8 @@ class MongoStore(BaseStore):
 
     def save_run(self, report: RunReport) -> None:
         require_aware(report, f"RunReport {report.run_id}")
-        session = self._session()
-        with self._errors():
-            self._coll("runs").replace_one(
-                {"run_id": report.run_id},
-                {
-                    "run_id": report.run_id,
-                    "started_at": utc(report.started_at),
-                    "status": report.status.value,
-                    "doc": _doc(report),
-                },
-                upsert=True,
-                session=session,
-            )
+        fields = {"started_at": utc(report.started_at), "status": report.status.value}
+        self._replace("runs", {"run_id": report.run_id}, fields, report)
 
     def get_run(self, run_id: str) -> RunReport | None:
         with self._errors():
@@ -748,6 +723,13 @@ class MongoStore(BaseStore):
     def _coll(self, name: str) -> Collection[Document]:
         self._check_open()
         return self._db[name]
+
+    def _replace(self, name: str, key: Document, fields: Document, model: BaseModel) -> None:
+        """Write one record whole, by its natural key (an upsert): `key`, `fields` and `doc`."""
+        with self._errors():
+            self._coll(name).replace_one(
+                key, {**key, **fields, "doc": _doc(model)}, upsert=True, session=self._session()
+            )
 
     def _session(self) -> ClientSession | None:
         """This thread's unit session, or None outside a unit."""
