@@ -37,6 +37,20 @@ class TestCollectionSpecs:
         assert list(EXPORT_KEYS) == list(EXPORTED)
         assert EXPORT_KEYS["view_counts"] == ("isrc", "source", "day")
 
+    def test_keys_when_read_are_the_natural_keys_existing_stores_are_indexed_on(self) -> None:
+        """The unique indexes of stores already in use: changing one needs a migration."""
+        assert {spec.name: spec.key for spec in SPECS} == {
+            "raw_playlists": ("service", "genre", "fetched_at"),
+            "tracks": ("isrc",),
+            "playlists": ("genre", "service_name"),
+            "view_counts": ("isrc", "source", "day"),
+            "lookups": ("kind", "key"),
+            "runs": ("run_id",),
+            "views": ("genre", "name"),
+            "quota_usage": ("day", "bucket"),
+            "leases": ("name",),
+        }
+
     @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
     def test_spec_when_read_names_fields_its_model_has(self, spec: CollectionSpec) -> None:
         """Keys, the newest field and index fields are all fields of the collection's model."""
