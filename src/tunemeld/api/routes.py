@@ -23,7 +23,6 @@ import bottle
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
-    BadRequest,
     PreparedAnswer,
     encode_json,
     envelope,
@@ -31,7 +30,7 @@ from tunemeld.api.plugins import (
     raw_header,
 )
 from tunemeld.config import Settings
-from tunemeld.exceptions import NotFound
+from tunemeld.exceptions import BadRequest, NotFound
 from tunemeld.models import Genre, Service
 from tunemeld.models.contract import (
     GraphTrack,

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tunemeld.api.plugins import BadRequest
 from tunemeld.api.routes import (
     MAX_PATH_PART,
     ROUTES,
@@ -19,7 +18,7 @@ from tunemeld.api.routes import (
     parse_service,
     service_playlist_view,
 )
-from tunemeld.exceptions import NotFound
+from tunemeld.exceptions import BadRequest, NotFound
 from tunemeld.models import Genre, Service, view_version
 
 etags = st.from_regex(r'"[!#-~]{1,40}"', fullmatch=True)
