@@ -17,8 +17,8 @@ import bottle
 import structlog
 
 from tunemeld.api._access_log import AccessLog
+from tunemeld.api.answers import CachedAnswer, encode_json, envelope
 from tunemeld.exceptions import BadRequest, NotFound, StoreUnavailable, TunemeldError
-from tunemeld.services.cache.answers import CachedAnswer, encode_json, envelope
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
@@ -30,8 +30,6 @@ __all__ = [
     "PreparedAnswer",
     "RequestObserver",
     "cors_headers",
-    "encode_json",
-    "envelope",
     "error_message",
     "install_error_pages",
     "install_request_hooks",
