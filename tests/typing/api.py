@@ -36,7 +36,7 @@ def store_examples(settings: Settings) -> None:
     """A store is built from settings and read with typed repository methods."""
     store = tunemeld.open_store(settings)
     assert_type(store, Store)
-    pop = Genre.parse("pop")
+    pop = Genre("pop")
     assert_type(pop, Genre)
     assert_type(store.get_playlist(pop, AGGREGATE), Playlist | None)
     assert_type(store.get_view(pop, GRAPH_DATA.name), ViewDoc | None)
@@ -64,7 +64,7 @@ def api_examples(settings: Settings, store: Store) -> None:
     assert_type(cache, Cache)
     app = create_app(settings, store, cache)
     assert_type(app, bottle.Bottle)
-    checks = check_server("http://127.0.0.1:8000", [Genre.parse("pop")], timeout=2.0)
+    checks = check_server("http://127.0.0.1:8000", [Genre("pop")], timeout=2.0)
     assert_type(checks, list[RouteCheck])
     assert_type(checks[0].ok, bool)
     create_app(settings, store)  # type: ignore[call-arg]  # the cache is required

@@ -15,7 +15,7 @@ from tunemeld.exceptions import ProviderPayloadError, ProviderUnavailable
 from tunemeld.models import Genre, Service
 from tunemeld.services.store import SQLiteStore
 
-POP = Genre.parse("pop")
+POP = Genre("pop")
 
 
 def _spotify(playlist: list[Reply], page: Reply) -> FakeAdapter:

@@ -16,7 +16,7 @@ from tunemeld.exceptions import LookupsDeferred, NotFound, ProviderUnavailable
 from tunemeld.models import Genre, Playlist, PlaylistMeta, RawPlaylist, RawTrack, Service, TrackRank
 from tunemeld.services.store import SQLiteStore
 
-POP = Genre.parse("pop")
+POP = Genre("pop")
 SEARCH = "api.spotify.com/v1/search"
 ESPRESSO = ("USUM72401994", "2qSkIjg1o9h3YT9RAgYN75")
 """The ISRC and Spotify id of the track tests/fixtures/spotify/search.json finds."""
