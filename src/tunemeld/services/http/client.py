@@ -13,7 +13,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
-import tenacity
 from requests.adapters import BaseAdapter
 
 from tunemeld.config import ProvidersSettings
@@ -27,7 +26,7 @@ from tunemeld.exceptions import (
 from tunemeld.services.http.envelope import body_json, reasons_and_message, scrub, secrets_of
 from tunemeld.services.http.ledger import CallLedger, CallObserver, Status
 from tunemeld.services.http.quota import QuotaBudget
-from tunemeld.services.http.retry import CallState, RetryableError, retry_after
+from tunemeld.services.http.retry import Retrier, Retryable, RetryPolicy, retry_after
 
 __all__ = ["HttpClient", "build_session", "route_url"]
 
@@ -66,6 +65,16 @@ def route_url(url: str, settings: ProvidersSettings) -> tuple[str, str | None]:
     return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, "")), parts.netloc
 
 
+class _ProviderRetryable(Retryable):
+    """A failed attempt worth retrying; carries the error raised if retries run out."""
+
+    def __init__(
+        self, error: ProviderError, status: Status, retry_after: float | None = None
+    ) -> None:
+        super().__init__(error.message, status=status, retry_after=retry_after)
+        self.error = error
+
+
 class HttpClient:
     """One provider's HTTP: timeouts, retries with backoff and jitter, a concurrency cap, a ledger.
 
@@ -91,6 +100,7 @@ class HttpClient:
         self._sleep = sleep
         self._on_call = on_call
         self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._policy = RetryPolicy.of(settings)
 
     def get_json(
         self,
@@ -161,7 +171,7 @@ class HttpClient:
                 status=response.status_code,
                 hint="The provider may be down or behind a proxy page; retry later.",
             )
-            raise RetryableError(error, "invalid_json") from exc
+            raise _ProviderRetryable(error, "invalid_json") from exc
 
     def _call(
         self,
@@ -177,49 +187,34 @@ class HttpClient:
         want_json: bool = False,
     ) -> tuple[requests.Response, object]:
         secrets = secrets_of(params, headers, auth)
-        call = CallState(self._settings)
         target, host = route_url(url, self._settings)
         if host is not None:
             headers = {**(headers or {}), "Host": host}
 
         def attempt() -> tuple[requests.Response, object]:
-            started = time.monotonic()
-            try:
-                return self._attempt(
-                    method, endpoint, target, params, data, headers, auth, units, secrets, want_json
-                )
-            finally:
-                call.spent += time.monotonic() - started
+            return self._attempt(
+                method, endpoint, target, params, data, headers, auth, units, secrets, want_json
+            )
 
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            outcome = state.outcome
-            failure = outcome.exception() if outcome is not None else None
-            status = failure.status if isinstance(failure, RetryableError) else _kind(failure)
+        def on_retry(failure: Retryable, number: int, wait: float) -> None:
             self.ledger.record_retry(self.provider, endpoint)
             log.warning(
                 "retry_scheduled",
                 provider=self.provider,
                 endpoint=endpoint,
-                attempt=state.attempt_number,
-                wait_s=round(call.plan(state)[0], 3),
-                status=status,
+                attempt=number,
+                wait_s=round(wait, 3),
+                status=failure.status,
             )
 
-        retrying = tenacity.Retrying(
-            stop=call.stop,
-            wait=call.wait,
-            retry=tenacity.retry_if_exception_type(RetryableError),
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        retrier = Retrier(self._policy, sleep=self._sleep, on_retry=on_retry)
         try:
-            return retrying(attempt)
-        except RetryableError as failure:
-            self._log_failure(endpoint, failure.error, failure.status, len(call.plans))
+            return retrier(attempt)
+        except _ProviderRetryable as failure:
+            self._log_failure(endpoint, failure.error, failure.status, retrier.attempts)
             raise failure.error from failure.__cause__
         except ProviderError as error:
-            self._log_failure(endpoint, error, error.status, len(call.plans) + 1)
+            self._log_failure(endpoint, error, error.status, retrier.attempts)
             raise
 
     def _log_failure(
@@ -247,7 +242,7 @@ class HttpClient:
         secrets: list[str],
         want_json: bool,
     ) -> tuple[requests.Response, object]:
-        """One request under the concurrency cap; raises RetryableError or a final error.
+        """One request under the concurrency cap; raises _ProviderRetryable or a final error.
 
         The quota budget is asked first: a spent bucket raises QuotaExhausted without sending.
         """
@@ -305,7 +300,7 @@ class HttpClient:
             return response, None
         try:
             payload = self._decode(endpoint, response)
-        except RetryableError:
+        except _ProviderRetryable:
             self._record(endpoint, "invalid_json", units)
             raise
         self._record(endpoint, response.status_code, units)
@@ -322,7 +317,7 @@ class HttpClient:
 
     def _unavailable(
         self, message: str, endpoint: str, status: Status, retry_after: float | None = None
-    ) -> RetryableError:
+    ) -> _ProviderRetryable:
         error = ProviderUnavailable(
             message,
             service=self.provider,
@@ -331,11 +326,11 @@ class HttpClient:
             retry_after=retry_after,
             hint="The provider is unavailable or rate-limiting us; the next run retries.",
         )
-        return RetryableError(error, status)
+        return _ProviderRetryable(error, status, retry_after)
 
     def _classify(
         self, endpoint: str, response: requests.Response, secrets: list[str]
-    ) -> ProviderError | RetryableError:
+    ) -> ProviderError | _ProviderRetryable:
         """Map an error status (and the body's reasons) to a final error or a retryable failure."""
         status = response.status_code
         reasons, message = reasons_and_message(body_json(response))
@@ -362,10 +357,12 @@ class HttpClient:
                 hint=f"Check the {svc} credentials (`inv config.show` lists what is set).",
             )
         if status == 429 or status >= 500:
-            return self._unavailable(f"{where}{said}", endpoint, status, retry_after(response))
+            return self._unavailable(
+                f"{where}{said}", endpoint, status, retry_after(response.headers.get("Retry-After"))
+            )
         return ProviderError(f"{where}{said}", service=svc, endpoint=ep, status=status)
 
 
-def _kind(exc: BaseException | None) -> str:
+def _kind(exc: BaseException) -> str:
     """A short, secret-free description of a foreign exception: its class name."""
-    return type(exc).__name__ if exc is not None else "unknown"
+    return type(exc).__name__
