@@ -166,22 +166,16 @@ class CloudflareKVCache:
             data=bytes(value),
             headers={"Content-Type": "application/octet-stream"},
         )
-        if response is None:
-            return
-        problem = _envelope_problem(response)
-        if problem is not None or response.status_code >= 300:
-            self._failed("set", problem or f"HTTP {response.status_code} writing a value")
+        if response is not None:
+            self._succeeded("set", response)
 
     def delete(self, key: str) -> None:
         """Delete one key; a missing key is fine."""
         if not self.available or not self._may_write(self.kv_key(key), b""):
             return
         response = self._request("delete", "DELETE", self._value_path(key))
-        if response is None or response.status_code == 404:
-            return
-        problem = _envelope_problem(response)
-        if problem is not None or response.status_code >= 300:
-            self._failed("delete", problem or f"HTTP {response.status_code} deleting a value")
+        if response is not None and response.status_code != 404:
+            self._succeeded("delete", response)
 
     def delete_prefix(self, prefix: str) -> int:
         """List the keys under `prefix` and bulk-delete them; returns how many went."""
@@ -190,11 +184,7 @@ class CloudflareKVCache:
         for start in range(0, len(names), _BULK_DELETE_LIMIT):
             chunk = names[start : start + _BULK_DELETE_LIMIT]
             response = self._request("delete_prefix", "POST", "/bulk/delete", json=chunk)
-            if response is None:
-                break
-            problem = _envelope_problem(response)
-            if problem is not None:
-                self._failed("delete_prefix", problem)
+            if response is None or not self._succeeded("delete_prefix", response):
                 break
             body = response.json()
             result = body.get("result") if isinstance(body, dict) else None
@@ -230,11 +220,7 @@ class CloudflareKVCache:
             if cursor:
                 params["cursor"] = cursor
             response = self._request("list", "GET", "/keys", params=params)
-            if response is None:
-                return names
-            problem = _envelope_problem(response)
-            if problem is not None:
-                self._failed("list", problem)
+            if response is None or not self._succeeded("list", response):
                 return names
             body = response.json()
             result = body.get("result")
@@ -325,6 +311,14 @@ class CloudflareKVCache:
         with self._lock:
             self._failures = 0
         return response
+
+    def _succeeded(self, operation: str, response: requests.Response) -> bool:
+        """True for a success envelope; else the failure is counted and logged."""
+        problem = _envelope_problem(response)
+        if problem is None and response.status_code < 300:
+            return True
+        self._failed(operation, problem or f"HTTP {response.status_code} with success true")
+        return False
 
     def _failed(self, operation: str, reason: str) -> None:
         """Count one failed operation, log it (never the token), maybe pause KV calls."""

@@ -186,15 +186,45 @@ class HttpClient:
         units: int,
         want_json: bool = False,
     ) -> tuple[requests.Response, object]:
+        """One logical call: attempts under the retry engine, the failure logged once."""
         secrets = secrets_of(params, headers, auth)
         target, host = route_url(url, self._settings)
         if host is not None:
             headers = {**(headers or {}), "Host": host}
 
         def attempt() -> tuple[requests.Response, object]:
-            return self._attempt(
-                method, endpoint, target, params, data, headers, auth, units, secrets, want_json
-            )
+            """One request under the concurrency cap, after the quota budget grants its units."""
+            if self.budget is not None:
+                self.budget.reserve(self.provider, endpoint, units)
+            with self._slots:
+                try:
+                    response = self._session.request(
+                        method,
+                        target,
+                        params=dict(params) if params else None,
+                        data=dict(data) if data else None,
+                        headers=dict(headers) if headers else None,
+                        auth=auth,
+                        timeout=(self._settings.connect_timeout, self._settings.read_timeout),
+                    )
+                except requests.exceptions.RequestException as exc:
+                    raise self._transport_failure(endpoint, units, exc) from exc
+            status: Status = response.status_code
+            if response.status_code >= 400:
+                self._record(endpoint, status, units)
+                failure = self._classify(endpoint, response, secrets)
+                if isinstance(failure, QuotaExhausted) and self.budget is not None:
+                    failure.bucket = self.budget.bucket_of(self.provider, endpoint)
+                    self.budget.close(failure.bucket, f"{self.provider} answered {failure.status}")
+                raise failure
+            try:
+                payload = self._decode(endpoint, response) if want_json else None
+            except _ProviderRetryable:
+                status = "invalid_json"
+                raise
+            finally:
+                self._record(endpoint, status, units)
+            return response, payload
 
         def on_retry(failure: Retryable, number: int, wait: float) -> None:
             self.ledger.record_retry(self.provider, endpoint)
@@ -210,105 +240,46 @@ class HttpClient:
         retrier = Retrier(self._policy, sleep=self._sleep, on_retry=on_retry)
         try:
             return retrier(attempt)
-        except _ProviderRetryable as failure:
-            self._log_failure(endpoint, failure.error, failure.status, retrier.attempts)
-            raise failure.error from failure.__cause__
-        except ProviderError as error:
-            self._log_failure(endpoint, error, error.status, retrier.attempts)
-            raise
+        except (_ProviderRetryable, ProviderError) as failure:
+            error = failure.error if isinstance(failure, _ProviderRetryable) else failure
+            log.warning(
+                "provider_call_failed",
+                provider=self.provider,
+                endpoint=endpoint,
+                status=failure.status,
+                error=type(error).__name__,
+                attempts=retrier.attempts,
+            )
+            if error is failure:
+                raise
+            raise error from failure.__cause__
 
-    def _log_failure(
-        self, endpoint: str, error: ProviderError, status: Status | None, attempts: int
-    ) -> None:
-        log.warning(
-            "provider_call_failed",
-            provider=self.provider,
-            endpoint=endpoint,
-            status=status,
-            error=type(error).__name__,
-            attempts=attempts,
-        )
-
-    def _attempt(
-        self,
-        method: str,
-        endpoint: str,
-        url: str,
-        params: Mapping[str, str | int] | None,
-        data: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        auth: tuple[str, str] | None,
-        units: int,
-        secrets: list[str],
-        want_json: bool,
-    ) -> tuple[requests.Response, object]:
-        """One request under the concurrency cap; raises _ProviderRetryable or a final error.
-
-        The quota budget is asked first: a spent bucket raises QuotaExhausted without sending.
-        """
+    def _transport_failure(
+        self, endpoint: str, units: int, exc: requests.exceptions.RequestException
+    ) -> ProviderError | _ProviderRetryable:
+        """Translate a requests error, refunding the units of a request that never left."""
         where = f"{self.provider} {endpoint}"
-        if self.budget is not None:
-            self.budget.reserve(self.provider, endpoint, units)
-        with self._slots:
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=dict(params) if params else None,
-                    data=dict(data) if data else None,
-                    headers=dict(headers) if headers else None,
-                    auth=auth,
-                    timeout=(self._settings.connect_timeout, self._settings.read_timeout),
-                )
-            except requests.exceptions.ConnectTimeout as exc:
-                self._refund(endpoint, units)
-                self._record(endpoint, "timeout", 0)
-                raise self._unavailable(
-                    f"{where} did not accept a connection in time.", endpoint, "timeout"
-                ) from exc
-            except requests.exceptions.Timeout as exc:
-                self._record(endpoint, "timeout", units)
-                raise self._unavailable(
-                    f"{where} did not answer in time.", endpoint, "timeout"
-                ) from exc
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                self._refund(endpoint, units)
-                self._record(endpoint, "connection", 0)
-                raise self._unavailable(
-                    f"{where} could not be reached ({_kind(exc)}).", endpoint, "connection"
-                ) from exc
-            except requests.exceptions.RequestException as exc:
-                self._refund(endpoint, units)
-                self._record(endpoint, "error", 0)
-                raise ProviderError(
-                    f"{where} request failed ({_kind(exc)}).",
-                    service=self.provider,
-                    endpoint=endpoint,
-                ) from exc
-        if response.status_code >= 400:
-            self._record(endpoint, response.status_code, units)
-            failure = self._classify(endpoint, response, secrets)
-            if isinstance(failure, QuotaExhausted) and self.budget is not None:
-                failure.bucket = self.budget.bucket_of(self.provider, endpoint)
-                self.budget.close(failure.bucket, f"{self.provider} answered {failure.status}")
-            raise failure
-        if not want_json:
-            self._record(endpoint, response.status_code, units)
-            return response, None
-        try:
-            payload = self._decode(endpoint, response)
-        except _ProviderRetryable:
-            self._record(endpoint, "invalid_json", units)
-            raise
-        self._record(endpoint, response.status_code, units)
-        return response, payload
-
-    def _refund(self, endpoint: str, units: int) -> None:
+        connect = isinstance(exc, requests.exceptions.ConnectTimeout)
+        if isinstance(exc, requests.exceptions.Timeout) and not connect:  # sent: units spent
+            self._record(endpoint, "timeout", units)
+            return self._unavailable(f"{where} did not answer in time.", endpoint, "timeout")
         if self.budget is not None:
             self.budget.refund(self.provider, endpoint, units)
+        if connect:
+            status, message = "timeout", "did not accept a connection in time."
+        elif isinstance(
+            exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
+        ):
+            status, message = "connection", f"could not be reached ({type(exc).__name__})."
+        else:
+            self._record(endpoint, "error", 0)
+            return ProviderError(
+                f"{where} request failed ({type(exc).__name__}).",
+                service=self.provider,
+                endpoint=endpoint,
+            )
+        self._record(endpoint, status, 0)
+        return self._unavailable(f"{where} {message}", endpoint, status)
 
     def _record(self, endpoint: str, status: Status, units: int) -> None:
         self.ledger.record(self.provider, endpoint, status, units)
@@ -361,8 +332,3 @@ class HttpClient:
                 f"{where}{said}", endpoint, status, retry_after(response.headers.get("Retry-After"))
             )
         return ProviderError(f"{where}{said}", service=svc, endpoint=ep, status=status)
-
-
-def _kind(exc: BaseException) -> str:
-    """A short, secret-free description of a foreign exception: its class name."""
-    return type(exc).__name__

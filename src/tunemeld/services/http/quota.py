@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -87,20 +88,13 @@ class QuotaBudget:
         recorder: QuotaRecorder | None = None,
     ) -> QuotaBudget:
         """A budget for `day`, with each bucket's spending so far read through `usage_of(day)`."""
-        by_day: dict[date, Mapping[str, int]] = {}
+        usage = functools.cache(usage_of)
         spent: dict[str, int] = {}
         earlier: dict[str, int] = {}
         for name, bucket in settings.buckets.items():
-            total = 0
-            home = period_start(day, bucket.period)
-            for each in _period_days(day, bucket.period):
-                if each not in by_day:
-                    by_day[each] = usage_of(each)
-                units = by_day[each].get(name, 0)
-                total += units
-                if each != home:
-                    earlier[name] = earlier.get(name, 0) + units
-            spent[name] = total
+            units = {each: usage(each).get(name, 0) for each in _period_days(day, bucket.period)}
+            spent[name] = sum(units.values())
+            earlier[name] = spent[name] - units[period_start(day, bucket.period)]
         return cls(settings, spent=spent, recorder=recorder, day=day, earlier=earlier)
 
     def bucket_of(self, provider: str, endpoint: str) -> str:
@@ -123,8 +117,7 @@ class QuotaBudget:
                     self._spent[name] += units
                     self._run[name] += units
                     return
-                closed = f"{self._spent[name]}/{bucket.limit} units used this {bucket.period}"
-                self._closed[name] = closed
+                closed = self._closed[name] = self._used(name)
         if closed is None and self._recorder is not None:
             closed = self._record(name, units)
         if closed is not None:
@@ -143,13 +136,16 @@ class QuotaBudget:
             used = self._recorder.quota_usage(home).get(name, 0) + self._earlier[name]
             with self._lock:
                 self._spent[name] = used
-                return self._closed.setdefault(
-                    name, f"{used}/{bucket.limit} units used this {bucket.period}"
-                )
+                return self._closed.setdefault(name, self._used(name))
         with self._lock:
             self._spent[name] = total + self._earlier[name]
             self._run[name] += units
         return None
+
+    def _used(self, name: str) -> str:
+        """Why a bucket is spent, in numbers (the caller holds the lock)."""
+        bucket = self._settings.bucket(name)
+        return f"{self._spent[name]}/{bucket.limit} units used this {bucket.period}"
 
     def _refusal(self, provider: str, endpoint: str, name: str, why: str) -> QuotaExhausted:
         bucket = self._settings.bucket(name)
@@ -165,16 +161,13 @@ class QuotaBudget:
     def refund(self, provider: str, endpoint: str, units: int) -> None:
         """Give back units reserved for an attempt that never reached the provider."""
         name = self.bucket_of(provider, endpoint)
+        total = None
         if self._recorder is not None and self._day is not None and units > 0:
             home = period_start(self._day, self._settings.bucket(name).period)
-            at = datetime.now(timezone.utc)
-            total = self._recorder.refund_quota(home, name, units, at=at)
-            with self._lock:
-                self._spent[name] = total + self._earlier[name]
-                self._run[name] -= units
-            return
+            total = self._recorder.refund_quota(home, name, units, at=datetime.now(timezone.utc))
         with self._lock:
-            self._spent[name] -= units
+            left = self._spent[name] - units
+            self._spent[name] = left if total is None else total + self._earlier[name]
             self._run[name] -= units
 
     def close(self, bucket: str, reason: str) -> None:
@@ -200,30 +193,22 @@ class QuotaBudget:
 
     def is_spent(self, provider: str, endpoint: str) -> bool:
         """True when the next call of this endpoint would be refused (the bucket is then closed)."""
-        name = self.bucket_of(provider, endpoint)
-        bucket = self._settings.bucket(name)
-        units = self._settings.cost(provider, endpoint).units
-        with self._lock:
-            if name in self._closed:
-                return True
-            if bucket.limit is not None and units > 0 and self._spent[name] + units > bucket.limit:
-                self._closed[name] = (
-                    f"{self._spent[name]}/{bucket.limit} units used this {bucket.period}"
-                )
-                return True
+        if self.calls_left(provider, endpoint) != 0:
             return False
+        name = self.bucket_of(provider, endpoint)
+        with self._lock:
+            self._closed.setdefault(name, self._used(name))
+        return True
 
     def refresh(self) -> None:
         """Re-read every bucket's total from the recorder (other processes spend too)."""
         if self._recorder is None or self._day is None:
             return
-        by_day: dict[date, Mapping[str, int]] = {}
+        usage = functools.cache(self._recorder.quota_usage)
         for name, bucket in self._settings.buckets.items():
-            home = period_start(self._day, bucket.period)
-            if home not in by_day:
-                by_day[home] = self._recorder.quota_usage(home)
+            total = usage(period_start(self._day, bucket.period)).get(name, 0)
             with self._lock:
-                self._spent[name] = by_day[home].get(name, 0) + self._earlier[name]
+                self._spent[name] = total + self._earlier[name]
 
     def usage(self) -> dict[str, tuple[int, int]]:
         """bucket -> (units this run, units this period including earlier runs)."""
