@@ -274,20 +274,32 @@ class ProvidersSettings(_Group):
         """The scheme://host[:port] to send calls for `host` to, or None for the host itself."""
         return self.base_urls.get(host.lower()) or self.base_url
 
-    def missing_live_keys(self) -> list[str]:
-        """Flat names of the credentials live mode needs and does not have."""
-        wanted = {
+    def credentials(self) -> dict[str, SecretStr | None]:
+        """Every provider credential by its flat name (`RAPIDAPI_KEY`), set or not."""
+        return {
             "RAPIDAPI_KEY": self.rapidapi_key,
             "SPOTIFY_CLIENT_ID": self.spotify_client_id,
             "SPOTIFY_CLIENT_SECRET": self.spotify_client_secret,
             "YOUTUBE_API_KEY": self.youtube_api_key,
         }
-        return [name for name, value in wanted.items() if not _present(value)]
+
+    def missing_live_keys(self) -> list[str]:
+        """Flat names of the credentials live mode needs and does not have."""
+        return [name for name, value in self.credentials().items() if not _present(value)]
+
+    def require_live_keys(self) -> None:
+        """The one live-key check: ConfigError naming every missing credential, if any."""
+        missing = self.missing_live_keys()
+        if missing:
+            raise ConfigError(
+                f"providers.mode is {self.mode} but these keys are missing: {', '.join(missing)}.",
+                hint="Set them in the environment or .env, or use TUNEMELD_PROVIDERS__MODE=sample.",
+            )
 
     @property
     def has_any_key(self) -> bool:
         """True when at least one provider credential is configured."""
-        return len(self.missing_live_keys()) < 4
+        return len(self.missing_live_keys()) < len(self.credentials())
 
     @property
     def uses_sample(self) -> bool:

@@ -33,6 +33,7 @@ from tunemeld.services.health import (
 )
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.providers import ENDPOINTS
+from tunemeld.services.providers.registry import SERVICES
 from tunemeld.services.store import Lookup, Store, open_store
 
 __all__ = [
@@ -49,9 +50,7 @@ USAGE_GROUPS = frozenset({"config", "catalog", "store", "credentials", "packages
 """A failing row in these groups is a set-up problem (exit 2); elsewhere failed work (exit 1)."""
 
 ID_PATTERNS: Mapping[Service, re.Pattern[str]] = {
-    Service.SPOTIFY: re.compile(r"[0-9A-Za-z]{22}"),
-    Service.APPLE_MUSIC: re.compile(r"pl\.[0-9a-z]{32}"),
-    Service.SOUNDCLOUD: re.compile(r"[a-z0-9_-]+/sets/[a-z0-9_-]+"),
+    spec.service: spec.playlist_id for spec in SERVICES
 }
 """What a well-formed playlist id looks like on each service (providers.md); the URL holds it."""
 

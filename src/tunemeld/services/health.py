@@ -23,11 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from tunemeld.config import Settings, load_catalog
 from tunemeld.exceptions import TunemeldError
-from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
+from tunemeld.models import AGGREGATE, Genre, RunStatus
 from tunemeld.services.cache import Cache, NullCache, open_cache
 from tunemeld.services.cache.answers import LAST_UPDATED
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.logging import SecretRedactor
+from tunemeld.services.providers.registry import PROVIDERS
 from tunemeld.services.store import RUN_LEASE, Store, open_store
 from tunemeld.services.store.lease import shown_status
 
@@ -48,17 +49,7 @@ __all__ = [
 
 log = structlog.get_logger()
 
-PROBE_ISRC = "USUM71703861"
-"""A well-known recording the live Spotify check searches for (one search call)."""
-PROBE_VIDEO = "dQw4w9WgXcQ"
-"""A well-known public video the live YouTube check reads (one videos.list unit)."""
 _RUNNING_TOO_LONG = timedelta(hours=6)
-_PROVIDER_KEYS = {
-    "Spotify": ("RAPIDAPI_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
-    "AppleMusic": ("RAPIDAPI_KEY",),
-    "SoundCloud": ("RAPIDAPI_KEY",),
-    "YouTube": ("YOUTUBE_API_KEY",),
-}
 
 
 class CheckStatus(str, Enum):
@@ -248,8 +239,8 @@ def _credential_rows(settings: Settings) -> list[HealthCheck]:
     cfg = settings.providers
     missing = set(cfg.missing_live_keys())
     rows = []
-    for provider, names in _PROVIDER_KEYS.items():
-        name = f"provider {provider}"
+    for spec in PROVIDERS:
+        name, names = f"provider {spec.name}", spec.credentials
         if cfg.uses_sample:
             reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
             rows.append(
@@ -323,16 +314,7 @@ def check_providers(
             providers = opener(settings, as_of=day, budget=budget)
     except TunemeldError as exc:
         return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
-    probes: dict[str, Callable[[], object]] = {
-        "Spotify": lambda: providers.spotify.find_by_isrc(PROBE_ISRC),
-        "AppleMusic": lambda: providers.apple_music.fetch_playlist(
-            catalog.entry(Service.APPLE_MUSIC, Genre.POP)
-        ),
-        "SoundCloud": lambda: providers.soundcloud.fetch_meta(
-            catalog.entry(Service.SOUNDCLOUD, Genre.POP)
-        ),
-        "YouTube": lambda: providers.youtube.view_counts([PROBE_VIDEO]),
-    }
+    probes = {spec.name: spec.probe for spec in PROVIDERS}
     live_rows = []
     try:
         for row in rows:
@@ -343,7 +325,7 @@ def check_providers(
             started = time.perf_counter()
             before = providers.ledger.total_calls(provider)
             try:
-                probes[provider]()
+                probes[provider](providers, catalog)
             except TunemeldError as exc:
                 live_rows.append(_fail(row.name, "provider", exc, live=True))
                 continue

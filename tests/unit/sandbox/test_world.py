@@ -17,7 +17,6 @@ from tests import strategies as st_
 from tunemeld.config.catalog import load_catalog
 from tunemeld.models import ISRC_PATTERN, Genre, Service
 from tunemeld.services.sandbox import (
-    PLAYLIST_SIZES,
     Recording,
     SampleWorld,
     SandboxRequest,
@@ -197,10 +196,10 @@ class TestPlaylists:
     def test_sizes_are_fixed_per_service_between_50_and_100(
         self, world: SampleWorld, service: Service
     ) -> None:
-        assert 50 <= PLAYLIST_SIZES[service] <= 100
+        assert 50 <= world.playlist_sizes[service] <= 100
         for genre in Genre:
             tracks = world.playlist(service, genre, DAY)
-            assert len(tracks) == PLAYLIST_SIZES[service]
+            assert len(tracks) == world.playlist_sizes[service]
             assert len({r.isrc for r in tracks}) == len(tracks)
 
     def test_spotify_never_lists_a_recording_missing_from_spotify(self, world: SampleWorld) -> None:
@@ -271,7 +270,7 @@ class TestCounts:
         tomorrow = day + datetime.timedelta(days=1)
         assert world.spotify_play_count(rec, tomorrow) > world.spotify_play_count(rec, day) > 0
         assert [len(world.playlist(s, genre, day)) for s in Service] == [
-            PLAYLIST_SIZES[s] for s in Service
+            world.playlist_sizes[s] for s in Service
         ]
 
     def test_recording_without_video_has_no_view_count(self, world: SampleWorld) -> None:

@@ -31,7 +31,7 @@ import structlog
 
 from tunemeld.exceptions import ConfigError
 from tunemeld.services.sandbox.exchange import SandboxRequest, SandboxResponse
-from tunemeld.services.sandbox.world import HOSTS, SampleWorld
+from tunemeld.services.sandbox.world import SampleWorld
 
 if TYPE_CHECKING:
     from tunemeld.api.server import RunningServer
@@ -307,9 +307,9 @@ class Simulator:
         if raw_path.startswith(_CONTROL):
             return self._control(method, raw_path, query)
         host = str(environ.get("HTTP_HOST", "")).lower()
-        if host not in HOSTS:
+        if host not in self.world.hosts:
             first, _, rest = raw_path.lstrip("/").partition("/")
-            if first.lower() not in HOSTS:
+            if first.lower() not in self.world.hosts:
                 return self._answer(
                     404,
                     json.dumps(
