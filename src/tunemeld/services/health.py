@@ -165,11 +165,8 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
     `GET /health` skips the round trip: on a shared KV namespace every write counts against a
     daily limit, and the API's own hit and error counts already show a failing cache.
     """
-    details: dict[str, Any] = {"backend": cache.name}
-    for attribute in ("hits", "misses", "errors"):
-        value = getattr(cache, attribute, None)
-        if isinstance(value, int):
-            details[attribute] = value
+    before = cache.stats()
+    details: dict[str, Any] = {"backend": cache.name, **before.counts()}
     if isinstance(cache, NullCache):
         return HealthCheck(
             name="cache",
@@ -178,7 +175,6 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
             summary="none: caching is off, every answer is read from the store",
             details=details,
         )
-    errors_before = getattr(cache, "errors", 0)
     latency: float | None = None
     if round_trip:
         key = f"health:probe:{uuid.uuid4().hex}"
@@ -191,10 +187,10 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
         latency = _ms(started)
         good = read == value
     else:
-        good = bool(getattr(cache, "available", True))
-    errors_after = getattr(cache, "errors", 0)
-    last_error = getattr(cache, "last_error", None)
-    if good and errors_after == errors_before:
+        good = before.available
+    after = cache.stats()
+    last_error = after.last_error
+    if good and after.errors == before.errors:
         summary = (
             f"{cache.name}: round trip in {latency:.2f} ms"
             if latency is not None

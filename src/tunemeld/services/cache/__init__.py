@@ -19,13 +19,14 @@ from tunemeld.services.cache.answers import (
     refresh_genre,
     warm_genres,
 )
-from tunemeld.services.cache.base import Cache, genre_cache_prefix, view_cache_key
+from tunemeld.services.cache.base import Cache, CacheStats, genre_cache_prefix, view_cache_key
 from tunemeld.services.cache.cloudflare import CloudflareKVCache
 from tunemeld.services.cache.memory import MemoryCache, NullCache
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
     "Cache",
+    "CacheStats",
     "CachedAnswer",
     "CloudflareKVCache",
     "MemoryCache",

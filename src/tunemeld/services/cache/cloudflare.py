@@ -25,6 +25,7 @@ import requests
 import structlog
 import tenacity
 
+from tunemeld.services.cache.base import CacheStats
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
@@ -236,6 +237,16 @@ class CloudflareKVCache:
         """False while the cache is skipping KV after repeated failures."""
         with self._lock:
             return self._clock() >= self._open_until
+
+    def stats(self) -> CacheStats:
+        """Hits, misses and errors so far, whether KV is in use and its last error."""
+        return CacheStats(
+            hits=self.hits,
+            misses=self.misses,
+            errors=self.errors,
+            available=self.available,
+            last_error=self.last_error,
+        )
 
     # -- internals ----------------------------------------------------------------------------
 
