@@ -122,14 +122,37 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+def _row(
+    name: str,
+    group: str,
+    status: CheckStatus,
+    summary: str,
+    hint: str | None = None,
+    /,
+    *,
+    latency_ms: float | None = None,
+    **details: Any,
+) -> HealthCheck:
+    """One report row: every check builds its rows here (keyword arguments become details)."""
     return HealthCheck(
         name=name,
         group=group,
-        status=CheckStatus.FAIL,
-        summary=error.message,
-        hint=error.hint or "See the log for details.",
+        status=status,
+        summary=summary,
+        hint=hint,
+        latency_ms=latency_ms,
         details=details,
+    )
+
+
+def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+    return _row(
+        name,
+        group,
+        CheckStatus.FAIL,
+        error.message,
+        error.hint or "See the log for details.",
+        **details,
     )
 
 
@@ -146,13 +169,14 @@ def check_store(store: Store) -> HealthCheck:
     except TunemeldError as exc:
         return _fail("store", "store", exc, url=store.url)
     total = sum(records.values())
-    return HealthCheck(
-        name="store",
-        group="store",
-        status=CheckStatus.PASS,
-        summary=f"reachable in {latency:.2f} ms; {total} records",
+    return _row(
+        "store",
+        "store",
+        CheckStatus.PASS,
+        f"reachable in {latency:.2f} ms; {total} records",
         latency_ms=latency,
-        details={"url": store.url, "records": records},
+        url=store.url,
+        records=records,
     )
 
 
@@ -168,12 +192,12 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
     before = cache.stats()
     details: dict[str, Any] = {"backend": cache.name, **before.counts()}
     if isinstance(cache, NullCache):
-        return HealthCheck(
-            name="cache",
-            group="cache",
-            status=CheckStatus.PASS,
-            summary="none: caching is off, every answer is read from the store",
-            details=details,
+        return _row(
+            "cache",
+            "cache",
+            CheckStatus.PASS,
+            "none: caching is off, every answer is read from the store",
+            **details,
         )
     latency: float | None = None
     if round_trip:
@@ -196,25 +220,18 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
             if latency is not None
             else (f"{cache.name}: in use")
         )
-        return HealthCheck(
-            name="cache",
-            group="cache",
-            status=CheckStatus.PASS,
-            summary=summary,
-            latency_ms=latency,
-            details=details,
-        )
+        return _row("cache", "cache", CheckStatus.PASS, summary, latency_ms=latency, **details)
     if last_error:
         details["last_error"] = last_error
     reason = f" ({last_error})" if last_error else ""
-    return HealthCheck(
-        name="cache",
-        group="cache",
-        status=CheckStatus.FAIL if round_trip else CheckStatus.WARN,
-        summary=f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
-        hint=_cache_hint(cache.name),
+    return _row(
+        "cache",
+        "cache",
+        CheckStatus.FAIL if round_trip else CheckStatus.WARN,
+        f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
+        _cache_hint(cache.name),
         latency_ms=latency,
-        details=details,
+        **details,
     )
 
 
@@ -240,36 +257,41 @@ def _credential_rows(settings: Settings) -> list[HealthCheck]:
         if cfg.uses_sample:
             reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="provider",
-                    status=CheckStatus.PASS,
-                    summary=f"sample world in use ({reason}); no credentials needed",
-                    details={"sample": True, "needs": list(names)},
+                _row(
+                    name,
+                    "provider",
+                    CheckStatus.PASS,
+                    f"sample world in use ({reason}); no credentials needed",
+                    sample=True,
+                    needs=list(names),
                 )
             )
             continue
         absent = [n for n in names if n in missing]
         if absent:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="provider",
-                    status=CheckStatus.FAIL,
-                    summary=f"missing {', '.join(absent)}",
-                    hint=f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
-                    "or use TUNEMELD_PROVIDERS__MODE=sample.",
-                    details={"sample": False, "missing": absent},
+                _row(
+                    name,
+                    "provider",
+                    CheckStatus.FAIL,
+                    f"missing {', '.join(absent)}",
+                    (
+                        f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
+                        "or use TUNEMELD_PROVIDERS__MODE=sample."
+                    ),
+                    sample=False,
+                    missing=absent,
                 )
             )
         else:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="provider",
-                    status=CheckStatus.PASS,
-                    summary="credentials present (not called; --live tries one call)",
-                    details={"sample": False, "needs": list(names)},
+                _row(
+                    name,
+                    "provider",
+                    CheckStatus.PASS,
+                    "credentials present (not called; --live tries one call)",
+                    sample=False,
+                    needs=list(names),
                 )
             )
     return rows
@@ -327,13 +349,13 @@ def check_providers(
                 continue
             except Exception as exc:  # a parser bug must not hide the other rows
                 live_rows.append(
-                    HealthCheck(
-                        name=row.name,
-                        group="provider",
-                        status=CheckStatus.FAIL,
-                        summary=f"unexpected {type(exc).__name__} during the live call",
-                        hint="This is a bug in TuneMeld: please report it with the log.",
-                        details={"live": True},
+                    _row(
+                        row.name,
+                        "provider",
+                        CheckStatus.FAIL,
+                        f"unexpected {type(exc).__name__} during the live call",
+                        "This is a bug in TuneMeld: please report it with the log.",
+                        live=True,
                     )
                 )
                 continue
@@ -341,13 +363,15 @@ def check_providers(
             calls = providers.ledger.total_calls(provider) - before
             where = "sample world" if providers.sample else "live API"
             live_rows.append(
-                HealthCheck(
-                    name=row.name,
-                    group="provider",
-                    status=CheckStatus.PASS,
-                    summary=f"{where} answered in {latency:.0f} ms ({calls} call(s))",
+                _row(
+                    row.name,
+                    "provider",
+                    CheckStatus.PASS,
+                    f"{where} answered in {latency:.0f} ms ({calls} call(s))",
                     latency_ms=latency,
-                    details={**row.details, "live": True, "calls": calls},
+                    **row.details,
+                    live=True,
+                    calls=calls,
                 )
             )
     finally:
@@ -382,13 +406,13 @@ def check_disk(
     try:
         usage = disk_usage(path)
     except OSError as exc:
-        return HealthCheck(
-            name="disk",
-            group="disk",
-            status=CheckStatus.FAIL,
-            summary=f"cannot read the free space of {path}: {exc.strerror or exc}",
-            hint=f"Check that {path} exists and is readable.",
-            details={"path": str(path)},
+        return _row(
+            "disk",
+            "disk",
+            CheckStatus.FAIL,
+            f"cannot read the free space of {path}: {exc.strerror or exc}",
+            f"Check that {path} exists and is readable.",
+            path=str(path),
         )
     free_mb = usage.free / 1024 / 1024
     details = {
@@ -398,22 +422,18 @@ def check_disk(
         "min_free_mb": min_free_mb,
     }
     if free_mb < min_free_mb:
-        return HealthCheck(
-            name="disk",
-            group="disk",
-            status=CheckStatus.FAIL,
-            summary=f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
-            hint="Free some space (old logs, exports), move the store to a larger disk, or lower "
-            "TUNEMELD_HEALTH__MIN_FREE_DISK_MB.",
-            details=details,
+        return _row(
+            "disk",
+            "disk",
+            CheckStatus.FAIL,
+            f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
+            (
+                "Free some space (old logs, exports), move the store to a larger disk, or lower "
+                "TUNEMELD_HEALTH__MIN_FREE_DISK_MB."
+            ),
+            **details,
         )
-    return HealthCheck(
-        name="disk",
-        group="disk",
-        status=CheckStatus.PASS,
-        summary=f"{free_mb:,.0f} MB free at {path}",
-        details=details,
-    )
+    return _row("disk", "disk", CheckStatus.PASS, f"{free_mb:,.0f} MB free at {path}", **details)
 
 
 # -- ETL --------------------------------------------------------------------------------------
@@ -427,12 +447,12 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
     except TunemeldError as exc:
         return _fail("last run", "etl", exc)
     if not runs:
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.FAIL,
-            summary="no ETL run recorded",
-            hint="Run `inv etl.run --stage full` (the sample world needs no keys).",
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.FAIL,
+            "no ETL run recorded",
+            "Run `inv etl.run --stage full` (the sample world needs no keys).",
         )
     run = runs[0]
     status, last_seen = shown_status(run, lease, now)
@@ -452,44 +472,50 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
     when = (run.finished_at or run.started_at).strftime("%Y-%m-%d %H:%M UTC")
     if status is RunStatus.ABANDONED:
         seen = f", last seen alive {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.WARN,
-            summary=f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
-            hint="Its process died or lost the store; the next `inv etl.run --stage full` takes "
-            "over and redoes the unfinished units.",
-            details=details,
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.WARN,
+            f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
+            (
+                "Its process died or lost the store; the next `inv etl.run --stage full` takes "
+                "over and redoes the unfinished units."
+            ),
+            **details,
         )
     if status is RunStatus.RUNNING:
         too_long = now - run.started_at > _RUNNING_TOO_LONG
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.WARN if too_long else CheckStatus.PASS,
-            summary=f"run {run.run_id} running since {when}",
-            hint="It may have been interrupted: start a new run with `inv etl.run --stage full`."
-            if too_long
-            else None,
-            details=details,
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.WARN if too_long else CheckStatus.PASS,
+            f"run {run.run_id} running since {when}",
+            (
+                "It may have been interrupted: start a new run with `inv etl.run --stage full`."
+                if too_long
+                else None
+            ),
+            **details,
         )
     if failed:
         shown = ", ".join(failed[:4]) + (f" and {len(failed) - 4} more" if len(failed) > 4 else "")
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.FAIL,
-            summary=f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
-            hint=f"`inv etl.status --run {run.run_id}` shows each failure's fix; then re-run "
-            "those units, e.g. `inv etl.run --stage full --genre <genre>`.",
-            details=details,
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.FAIL,
+            f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
+            (
+                f"`inv etl.status --run {run.run_id}` shows each failure's fix; then re-run "
+                "those units, e.g. `inv etl.run --stage full --genre <genre>`."
+            ),
+            **details,
         )
-    return HealthCheck(
-        name="last run",
-        group="etl",
-        status=CheckStatus.PASS,
-        summary=f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
-        details=details,
+    return _row(
+        "last run",
+        "etl",
+        CheckStatus.PASS,
+        f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
+        **details,
     )
 
 
@@ -513,53 +539,41 @@ def check_freshness(store: Store, *, now: datetime, stale_after_hours: float) ->
             rows.append(_fail(name, "freshness", exc))
             continue
         if updated is None:
-            rows.append(
-                HealthCheck(
-                    name=name,
-                    group="freshness",
-                    status=CheckStatus.FAIL,
-                    summary="no data yet",
-                    hint=fix,
-                )
-            )
+            rows.append(_row(name, "freshness", CheckStatus.FAIL, "no data yet", fix))
             continue
         age_hours = max(0.0, (now - updated).total_seconds() / 3600)
-        details = {
+        details: dict[str, Any] = {
             "updated_at": updated.isoformat(),
             "age_hours": round(age_hours, 2),
             "stale_after_hours": stale_after_hours,
         }
         if age_hours > stale_after_hours:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="freshness",
-                    status=CheckStatus.FAIL,
-                    summary=f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
-                    hint=fix,
-                    details=details,
+                _row(
+                    name,
+                    "freshness",
+                    CheckStatus.FAIL,
+                    f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
+                    fix,
+                    **details,
                 )
             )
         else:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="freshness",
-                    status=CheckStatus.PASS,
-                    summary=f"updated {age_hours:.1f} h ago",
-                    details=details,
+                _row(
+                    name, "freshness", CheckStatus.PASS, f"updated {age_hours:.1f} h ago", **details
                 )
             )
     return rows
 
 
 def _skipped(name: str, group: str) -> HealthCheck:
-    return HealthCheck(
-        name=name,
-        group=group,
-        status=CheckStatus.SKIP,
-        summary="not checked: the store is unavailable",
-        hint="Fix the store first (see the store row).",
+    return _row(
+        name,
+        group,
+        CheckStatus.SKIP,
+        "not checked: the store is unavailable",
+        "Fix the store first (see the store row).",
     )
 
 
