@@ -36,9 +36,11 @@ __all__ = [
     "PROVIDERS",
     "SERVICES",
     "ClientParts",
+    "Cost",
     "PlaylistClient",
     "ProviderSpec",
     "ServiceSpec",
+    "default_costs",
     "service_spec",
 ]
 
@@ -65,6 +67,14 @@ class PlaylistClient(Protocol):
 
 
 @dataclass(frozen=True)
+class Cost:
+    """One call's default price: quota units and the bucket they are drawn from (§7, 2026)."""
+
+    units: int
+    bucket: str
+
+
+@dataclass(frozen=True)
 class ClientParts:
     """What a client factory gets: its HTTP client, credentials by flat name, call costs."""
 
@@ -79,8 +89,8 @@ class ProviderSpec:
 
     name: str
     """The ledger, log and metrics name (`Spotify`, `YouTube`)."""
-    endpoints: tuple[str, ...]
-    """Every endpoint its client calls; costs are the `<name>_<endpoint>` settings."""
+    endpoints: Mapping[str, Cost]
+    """Every endpoint its client calls, with its default cost (the `<name>_<endpoint>` setting)."""
     credentials: tuple[str, ...]
     """Flat names of the settings live calls need (`RAPIDAPI_KEY`)."""
     probe: Callable[[Providers, Catalog], object]
@@ -113,7 +123,10 @@ def _first_entry(catalog: Catalog, service: Service) -> CatalogEntry:
 
 _YOUTUBE = ProviderSpec(
     name="YouTube",
-    endpoints=("search", "videos"),  # search has its own bucket since 2026-06-01 (§3.1)
+    endpoints={
+        "search": Cost(1, "youtube_search"),  # its own bucket since 2026-06-01 (§3.1)
+        "videos": Cost(1, "youtube"),
+    },
     credentials=("YOUTUBE_API_KEY",),
     probe=lambda providers, _catalog: providers.youtube.view_counts([PROBE_VIDEO]),
     sandbox=youtube_sandbox.HOSTS,
@@ -122,7 +135,13 @@ _YOUTUBE = ProviderSpec(
 _SPOTIFY = ServiceSpec(
     name=Service.SPOTIFY.value,
     service=Service.SPOTIFY,
-    endpoints=("playlist_tracks", "token", "search", "play_count", "playlist_page"),
+    endpoints={
+        "playlist_tracks": Cost(1, "rapidapi_spotify23"),
+        "token": Cost(0, "spotify_web"),
+        "search": Cost(1, "spotify_web"),
+        "play_count": Cost(1, "rapidapi_spotify81"),
+        "playlist_page": Cost(0, "pages"),
+    },
     credentials=("RAPIDAPI_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
     probe=lambda providers, _catalog: providers.spotify.find_by_isrc(PROBE_ISRC),
     sandbox=spotify_sandbox.HOSTS,
@@ -143,7 +162,7 @@ _SPOTIFY = ServiceSpec(
 _APPLE_MUSIC = ServiceSpec(
     name=Service.APPLE_MUSIC.value,
     service=Service.APPLE_MUSIC,
-    endpoints=("playlist", "playlist_page"),
+    endpoints={"playlist": Cost(1, "rapidapi_apple_music24"), "playlist_page": Cost(0, "pages")},
     credentials=("RAPIDAPI_KEY",),
     probe=lambda providers, catalog: providers.playlist_client(Service.APPLE_MUSIC).fetch_playlist(
         _first_entry(catalog, Service.APPLE_MUSIC)
@@ -162,7 +181,10 @@ _APPLE_MUSIC = ServiceSpec(
 _SOUNDCLOUD = ServiceSpec(
     name=Service.SOUNDCLOUD.value,
     service=Service.SOUNDCLOUD,
-    endpoints=("playlist_tracks", "playlist_page"),
+    endpoints={
+        "playlist_tracks": Cost(1, "rapidapi_soundcloud_scraper"),
+        "playlist_page": Cost(0, "pages"),
+    },
     credentials=("RAPIDAPI_KEY",),
     probe=lambda providers, catalog: providers.playlist_client(Service.SOUNDCLOUD).fetch_meta(
         _first_entry(catalog, Service.SOUNDCLOUD)
@@ -187,6 +209,15 @@ PROVIDERS: tuple[ProviderSpec, ...] = (_SPOTIFY, _APPLE_MUSIC, _SOUNDCLOUD, _YOU
 """Every provider the clients call: the playlist services, then YouTube (view counts)."""
 
 _BY_SERVICE: dict[Service, ServiceSpec] = {spec.service: spec for spec in SERVICES}
+
+
+def default_costs() -> dict[str, dict[str, object]]:
+    """`<provider>_<endpoint>` (lower case) -> default units and bucket: the settings' defaults."""
+    return {
+        f"{spec.name}_{endpoint}".lower(): {"units": cost.units, "bucket": cost.bucket}
+        for spec in PROVIDERS
+        for endpoint, cost in spec.endpoints.items()
+    }
 
 
 def service_spec(service: Service) -> ServiceSpec:
