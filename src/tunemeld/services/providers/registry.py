@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tunemeld.config import Catalog, CatalogEntry
     from tunemeld.services.http import HttpClient
     from tunemeld.services.providers import Providers
-    from tunemeld.services.sandbox.exchange import Endpoint
+    from tunemeld.services.sandbox.exchange import EndpointModule
 
 __all__ = [
     "PROBE_ISRC",
@@ -95,8 +95,8 @@ class ProviderSpec:
     """Flat names of the settings live calls need (`RAPIDAPI_KEY`)."""
     probe: Callable[[Providers, Catalog], object]
     """The one cheap real call `inv health --live` makes."""
-    sandbox: Mapping[str, Endpoint]
-    """The sample world's hosts for this provider and the endpoint answering each."""
+    sandbox: EndpointModule
+    """Its sample-world module: the hosts it answers, the endpoint answering each, their names."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ _YOUTUBE = ProviderSpec(
     },
     credentials=("YOUTUBE_API_KEY",),
     probe=lambda providers, _catalog: providers.youtube.view_counts([PROBE_VIDEO]),
-    sandbox=youtube_sandbox.HOSTS,
+    sandbox=youtube_sandbox,
 )
 
 _SPOTIFY = ServiceSpec(
@@ -144,7 +144,7 @@ _SPOTIFY = ServiceSpec(
     },
     credentials=("RAPIDAPI_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
     probe=lambda providers, _catalog: providers.spotify.find_by_isrc(PROBE_ISRC),
-    sandbox=spotify_sandbox.HOSTS,
+    sandbox=spotify_sandbox,
     priority=2,
     url_field="spotify_url",
     playlist_id=re.compile(r"[0-9A-Za-z]{22}"),
@@ -167,7 +167,7 @@ _APPLE_MUSIC = ServiceSpec(
     probe=lambda providers, catalog: providers.playlist_client(Service.APPLE_MUSIC).fetch_playlist(
         _first_entry(catalog, Service.APPLE_MUSIC)
     ),
-    sandbox=apple_music_sandbox.HOSTS,
+    sandbox=apple_music_sandbox,
     priority=0,
     url_field="apple_music_url",
     playlist_id=re.compile(r"pl\.[0-9a-z]{32}"),
@@ -189,7 +189,7 @@ _SOUNDCLOUD = ServiceSpec(
     probe=lambda providers, catalog: providers.playlist_client(Service.SOUNDCLOUD).fetch_meta(
         _first_entry(catalog, Service.SOUNDCLOUD)
     ),
-    sandbox=soundcloud_sandbox.HOSTS,
+    sandbox=soundcloud_sandbox,
     priority=1,
     url_field="soundcloud_url",
     playlist_id=re.compile(r"[a-z0-9_-]+/sets/[a-z0-9_-]+"),

@@ -98,7 +98,7 @@ class SampleWorld:
         from tunemeld.services.providers.registry import PROVIDERS, SERVICES
 
         self.hosts: Mapping[str, Endpoint] = {
-            host: endpoint for spec in PROVIDERS for host, endpoint in spec.sandbox.items()
+            host: endpoint for spec in PROVIDERS for host, endpoint in spec.sandbox.HOSTS.items()
         }
         """Every host the world answers for, and the provider endpoint that answers it."""
         self.playlist_sizes = {spec.service: spec.sample_playlist_size for spec in SERVICES}

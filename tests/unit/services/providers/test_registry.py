@@ -76,7 +76,7 @@ def world() -> SampleWorld:
 
 class TestSandbox:
     def test_the_world_answers_every_registered_host_and_no_other(self, world: SampleWorld) -> None:
-        hosts = {host for spec in PROVIDERS for host in spec.sandbox}
+        hosts = {host for spec in PROVIDERS for host in spec.sandbox.HOSTS}
         assert set(world.hosts) == hosts
         unknown = world.handle(SandboxRequest("GET", "https://example.invalid/x"), DAY)
         assert unknown.status == 404
