@@ -58,12 +58,6 @@ _SPOTIFY_SEARCH_MAX_LIMIT = 10
 _YOUTUBE_MAX_IDS = 50
 _RAPIDAPI_KEY_MESSAGE = "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for more info."
 _FIELD = re.compile(r"\b(track|artist|album|isrc|year|genre):", re.IGNORECASE)
-_SOUNDCLOUD_GENRES = {
-    Genre.COUNTRY: "Country",
-    Genre.DANCE: "Dance & EDM",
-    Genre.POP: "Pop",
-    Genre.RAP: "Hip-hop & Rap",
-}
 
 JsonObject = dict[str, object]
 
@@ -154,7 +148,7 @@ class SampleWorld:
     def __init__(self, seed: int = 2026, catalog: Catalog | None = None) -> None:
         self.seed = seed
         self.catalog = catalog if catalog is not None else load_catalog()
-        self._pools = build_pool(seed)
+        self._pools = build_pool(seed, self.catalog.genres)
         everything = [rec for pool in self._pools.values() for rec in pool]
         self._by_isrc = {rec.isrc: rec for rec in everything}
         self._by_spotify_id = {rec.spotify_track_id: rec for rec in everything if rec.on_spotify}
@@ -480,7 +474,7 @@ class SampleWorld:
         tracks = self.playlist(Service.SOUNDCLOUD, entry.genre, call.as_of)
         page = tracks[offset : offset + SOUNDCLOUD_PAGE_SIZE]
         end = offset + SOUNDCLOUD_PAGE_SIZE
-        label = _SOUNDCLOUD_GENRES[entry.genre]
+        label = _words.genre_label(entry.genre)
         items = [
             _render.soundcloud_item(rec, self._soundcloud_plays(rec, call.as_of), label)
             for rec in page
@@ -711,7 +705,7 @@ class SampleWorld:
                 rng = random.Random(f"{self.seed}:likes:{entry.genre.value}")
                 page = _render.spotify_playlist_html(
                     entry.playlist_id,
-                    _render.PLAYLIST_TEXT[(Service.SPOTIFY, entry.genre)],
+                    _render.playlist_text(Service.SPOTIFY, entry.genre),
                     f"https://i.scdn.co/image/ab67706f00000002{self._cover_hex(entry, 24)}",
                     len(tracks),
                     tracks[0].artists[0],
@@ -741,7 +735,7 @@ class SampleWorld:
                     f"https://mvod.itunes.apple.com/itunes-assets/HLSVideo126/v4/{h[:2]}/{h[2:4]}/"
                     f"{h[4:6]}/{uuid}/P{int(h[:10], 16)}_default.m3u8"
                 )
-                text = _render.PLAYLIST_TEXT[(Service.APPLE_MUSIC, entry.genre)]
+                text = _render.playlist_text(Service.APPLE_MUSIC, entry.genre)
                 return _html(200, _render.apple_playlist_html(entry.url, text, cover, video))
         if call.method == "GET" and len(parts) == 4 and parts[1] == "album":
             rec = self._by_apple_album.get(parts[3])
