@@ -24,7 +24,6 @@ __all__ = [
     "alias",
     "artist_name",
     "first_artist",
-    "genre_label",
     "respell",
     "slugify",
     "style_of",
@@ -163,10 +162,6 @@ _RESPELLINGS = {
 }
 
 
-_LABELS = {"dance": "Dance & EDM", "rap": "Hip-hop & Rap"}
-"""How SoundCloud labels a genre when it is not simply the name in title case."""
-
-
 @dataclass(frozen=True)
 class Style:
     """A genre's vocabulary: title words, how its acts are named, whether tracks are explicit."""
@@ -214,11 +209,6 @@ def style_of(genre: str) -> Style:
         people=digest[0] % 2 == 0,
         explicit=digest[1] % 4 == 0,
     )
-
-
-def genre_label(genre: str) -> str:
-    """The genre as SoundCloud labels its tracks ("Hip-hop & Rap", "Country", "K-Pop")."""
-    return _LABELS.get(genre) or genre.title()
 
 
 def track_title(rng: random.Random, genre: str) -> str:
