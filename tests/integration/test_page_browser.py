@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.catalog import GENRES
+from tests.catalog import GENRES, catalog_adding
 from tunemeld import etl
 from tunemeld.api import RunningServer, create_app, start_background_server
 from tunemeld.config import Settings
@@ -503,3 +503,41 @@ class TestPageEdgeCases:
         assert injected == {"images": 0, "links": 0, "sources": 0}
         assert page.dialogs == []
         assert page.console_errors == []
+
+
+class TestPageWithAUserCatalog:
+    """Genres are catalog data: the page's tabs follow a catalog that adds two genres."""
+
+    def test_added_genres_have_tabs_and_their_aggregate_is_shown(
+        self, tmp_path: Path, watch: Any
+    ) -> None:
+        added = ("latin", "k-pop")
+        settings = Settings(
+            _env_file=None,
+            env="testing",
+            database={"url": f"sqlite:///{tmp_path / 'tunemeld.db'}"},
+            providers={"mode": "sample", "backoff_initial": 0.0, "backoff_max": 0.0},
+            etl={"catalog_path": str(catalog_adding(tmp_path / "catalog.toml", added))},
+        )
+        assert etl.run(settings, as_of=DAY1).ok
+        store = SQLiteStore.from_url(settings.database.url)
+        server = start_background_server(create_app(settings, store, MemoryCache()))
+        try:
+            page = watch(server)
+            page.open()
+            tabs = page.page.eval_on_selector_all(
+                "#genres a", "els => els.map(e => e.dataset.genre)"
+            )
+            assert tabs == [*(g.value for g in GENRES), *added]
+            page.page.locator('#genres a[data-genre="k-pop"]').click()
+            expected = _aggregate_titles(store, Genre("k-pop"))
+            page.page.wait_for_function(
+                "n => document.querySelectorAll('#aggregate tbody tr').length === n",
+                arg=len(expected),
+                timeout=TIMEOUT_MS,
+            )
+            assert page.titles() == expected
+            assert page.console_errors == []
+        finally:
+            server.close()
+            store.close()

@@ -133,9 +133,10 @@ def _parse(data: dict[str, Any], source: str, text: str) -> Catalog:
             try:
                 genre = Genre(name)
             except ValueError:
+                spelling = "-".join(re.findall(r"[a-z0-9]+", name.lower())) or "k-pop"
                 problems.append(
                     f"{at}[{section}] {name!r} is not a genre name "
-                    f"(write it lower-case with dashes, like {name.lower().replace(' ', '-')!r})"
+                    f"(write it lower-case with dashes, like {spelling!r})"
                 )
                 continue
             loose = "".join(ch for ch in name if ch.isalnum())
@@ -189,5 +190,8 @@ def load_catalog(path: Path | None = None) -> Catalog:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"The playlist catalog {source} is not valid TOML: {exc}.") from None
+        raise ConfigError(
+            f"The playlist catalog {source} is not valid TOML: {exc}.",
+            hint="Fix that line: each genre once per table, as `name = { id = ..., url = ... }`.",
+        ) from None
     return _parse(data, source, text)

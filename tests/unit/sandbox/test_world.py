@@ -8,13 +8,14 @@ import itertools
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests import strategies as st_
-from tests.catalog import GENRES
+from tests.catalog import GENRES, catalog_adding
 from tunemeld.config.catalog import load_catalog
 from tunemeld.models import ISRC_PATTERN, Genre, Service
 from tunemeld.services.sandbox import (
@@ -23,6 +24,7 @@ from tunemeld.services.sandbox import (
     SampleWorld,
     SandboxRequest,
     SandboxResponse,
+    _pool,
 )
 
 DAY = datetime.date(2026, 3, 1)
@@ -375,3 +377,52 @@ class TestExports:
 
         assert len(set(sandbox.__all__)) == len(sandbox.__all__)
         assert all(hasattr(sandbox, name) for name in sandbox.__all__)
+
+
+def _world_with(tmp_path: Path, names: list[str], seed: int = 2026) -> SampleWorld:
+    return SampleWorld(seed, load_catalog(catalog_adding(tmp_path / "catalog.toml", names)))
+
+
+class TestAnyGenre:
+    """The world invents a deterministic pool for any genre a catalog names."""
+
+    def test_added_genre_has_a_full_pool_and_the_built_in_genres_keep_theirs(
+        self, world: SampleWorld, tmp_path: Path
+    ) -> None:
+        wider = _world_with(tmp_path, ["latin", "k-pop"])
+        for genre in GENRES:
+            assert wider.recordings(genre) == world.recordings(genre)
+        for name in ("latin", "k-pop"):
+            assert 140 <= len(wider.recordings(Genre(name))) <= 180
+            for service, size in PLAYLIST_SIZES.items():
+                assert len(wider.playlist(service, Genre(name), DAY)) == size
+
+    def test_added_genre_pool_is_a_pure_function_of_seed_and_name(self, tmp_path: Path) -> None:
+        first = _world_with(tmp_path, ["latin"]).recordings(Genre("latin"))
+        again = _world_with(tmp_path, ["latin"]).recordings(Genre("latin"))
+        other_seed = _world_with(tmp_path, ["latin"], seed=7).recordings(Genre("latin"))
+        assert first == again
+        assert [r.isrc for r in first] != [r.isrc for r in other_seed]
+
+    def test_many_genres_get_unique_isrcs_and_titles(self, tmp_path: Path) -> None:
+        names = [f"genre-{n}" for n in range(12)]
+        wider = _world_with(tmp_path, names)
+        pools = [wider.recordings(Genre(name)) for name in (*GENRES, *names)]
+        everything = [rec for pool in pools for rec in pool]
+        assert len({rec.isrc for rec in everything}) == len(everything)
+        assert len({rec.title for rec in everything if "(" not in rec.title}) == len(
+            [rec for rec in everything if "(" not in rec.title]
+        )
+        assert all(len(pool) >= 140 for pool in pools)
+
+    def test_crowded_vocabulary_numbers_names_instead_of_drawing_forever(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With few draws allowed before numbering, names still come out unique."""
+        monkeypatch.setattr(_pool, "_MAX_MISSES", 1)
+        pools = _pool.build_pool(2026, [Genre("pop"), Genre("latin")])
+        everything = [rec for pool in pools.values() for rec in pool]
+        numbered = [rec for rec in everything if " Pt. " in rec.title]
+        assert numbered
+        titles = [rec.title for rec in everything if "(" not in rec.title]
+        assert len(set(titles)) == len(titles)
