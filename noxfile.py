@@ -68,7 +68,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on src; tests, tasks.py and noxfile.py checked with the same config."""
+    """mypy --strict on src; tests (the typed API examples in tests/typing too), tasks.py and
+    noxfile.py checked with the same config."""
     _install(session, "typecheck")
     session.run("mypy", "src")
     session.run("mypy", "tests", "tasks.py", "noxfile.py")

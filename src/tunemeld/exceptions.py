@@ -6,11 +6,11 @@ TunemeldError                           .hint: what the user should do next
 │   ├── ProviderUnavailable(+Transient) timeout, connection error, 5xx, 429 after retries
 │   ├── ProviderAuthError               401/403: never retried
 │   ├── QuotaExhausted                  a quota bucket is spent (.bucket): never retried
-│   └── ProviderPayloadError(+ValueError)  JSON not in the documented shape (.problem);
-│                                          `PayloadError` is the same class under its old name
+│   └── ProviderPayloadError(+ValueError)  JSON not in the documented shape (.problem)
 ├── LookupsDeferred                     a spent bucket left too many lookups for later: skipped
 ├── StoreError ── StoreUnavailable(+Transient)                                  -> HTTP 503
 ├── RunLeaseHeld                        another run holds the store's run lease (.holder) -> exit 2
+├── BadRequest(+ValueError)             a malformed API request (absurd path part)   -> HTTP 400
 └── NotFound(+LookupError)              unknown genre/service, or no data yet   -> HTTP 404
 
 This module imports nothing from tunemeld, so every layer can raise these.
@@ -19,10 +19,10 @@ This module imports nothing from tunemeld, so every layer can raise these.
 from __future__ import annotations
 
 __all__ = [
+    "BadRequest",
     "ConfigError",
     "LookupsDeferred",
     "NotFound",
-    "PayloadError",
     "ProviderAuthError",
     "ProviderError",
     "ProviderPayloadError",
@@ -146,10 +146,6 @@ class ProviderPayloadError(ProviderError, ValueError):
         return self.service
 
 
-PayloadError = ProviderPayloadError
-"""The old name of ProviderPayloadError, kept so existing `except PayloadError` still works."""
-
-
 class LookupsDeferred(TunemeldError):
     """Too many lookups of a unit were deferred by a spent quota bucket to keep its result.
 
@@ -181,6 +177,10 @@ class RunLeaseHeld(TunemeldError):
     def __init__(self, message: str, *, holder: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.holder = holder
+
+
+class BadRequest(TunemeldError, ValueError):
+    """The request itself is malformed (say, an absurdly long path part); the API answers 400."""
 
 
 class NotFound(TunemeldError, LookupError):

@@ -23,17 +23,11 @@ from tests.catalog import GENRES
 from tests.integration.kv_standin import ACCOUNT, NAMESPACE, TOKEN, KVStandIn, base_url
 from tests.integration.test_api_server import genre_views
 from tunemeld.api import RunningServer, create_app, start_background_server
+from tunemeld.api.answers import answer_for, refresh_genre, warm_genres
 from tunemeld.api.check import route_targets
 from tunemeld.config import Settings
 from tunemeld.models import Genre
-from tunemeld.services.cache import (
-    CloudflareKVCache,
-    open_cache,
-    refresh_genre,
-    view_cache_key,
-    warm_genres,
-)
-from tunemeld.services.cache.answers import answer_for
+from tunemeld.services.cache import CloudflareKVCache, open_cache, view_cache_key
 from tunemeld.services.health import CheckStatus, check_cache
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import SQLiteStore

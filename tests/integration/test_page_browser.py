@@ -26,9 +26,9 @@ from tests.catalog import GENRES, catalog_adding
 from tunemeld import etl
 from tunemeld.api import RunningServer, create_app, start_background_server
 from tunemeld.config import Settings
-from tunemeld.etl.views import LAST_UPDATED, PLAYLIST_DATA, service_playlist_view
 from tunemeld.exceptions import StoreUnavailable
 from tunemeld.models import AGGREGATE, Genre, Service, ViewDoc, ViewSource, view_version
+from tunemeld.models.view import LAST_UPDATED, PLAYLIST_DATA, service_playlist_view
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
 
@@ -242,7 +242,7 @@ class TestPageWithTwoDaysOfData:
         server, store = open_server(sample_db)
         page = watch(server)
         page.open("?genre=pop")
-        doc = store.get_view(Genre("pop"), LAST_UPDATED)
+        doc = store.get_view(Genre("pop"), LAST_UPDATED.name)
         assert doc is not None
         moment = datetime.fromisoformat(doc.data["last_updated"]).astimezone(ZoneInfo(READER_ZONE))
         shown = page.page.locator("#updated time").inner_text()
@@ -466,7 +466,7 @@ class TestPageEdgeCases:
         path = _copy(sample_db, tmp_path / "hostile.db")
         server, store = open_server(path)
         docs = []
-        for name in (PLAYLIST_DATA, service_playlist_view(Service.SPOTIFY)):
+        for name in (PLAYLIST_DATA.name, service_playlist_view(Service.SPOTIFY)):
             doc = store.get_view(Genre("pop"), name)
             assert doc is not None
             data = doc.data

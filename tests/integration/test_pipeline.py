@@ -10,10 +10,10 @@ import pytest
 
 from tests.catalog import GENRES
 from tunemeld import etl
+from tunemeld.api.answers import answer_for
 from tunemeld.config import Settings
 from tunemeld.etl.aggregate import aggregate_ranks
 from tunemeld.etl.status import latest_unit_states
-from tunemeld.etl.views import GRAPH_DATA, HEADER_ART, PLAYLIST_DATA
 from tunemeld.exceptions import ProviderUnavailable
 from tunemeld.models import (
     AGGREGATE,
@@ -25,7 +25,8 @@ from tunemeld.models import (
     UnitStatus,
     ViewSource,
 )
-from tunemeld.services.cache import MemoryCache, answer_for, view_cache_key
+from tunemeld.models.view import GRAPH_DATA, HEADER_ART, PLAYLIST_DATA
+from tunemeld.services.cache import MemoryCache, view_cache_key
 from tunemeld.services.store import SQLiteStore
 
 DAY1 = date(2026, 11, 24)
@@ -136,7 +137,7 @@ class TestFullRun:
         settings, _, _ = two_days
         store = SQLiteStore.from_url(settings.database.url)
         try:
-            doc = store.get_view(Genre("pop"), GRAPH_DATA)
+            doc = store.get_view(Genre("pop"), GRAPH_DATA.name)
             assert doc is not None
             two_points = [row for row in doc.data if len(row["view_counts"]["Spotify"]) == 2]
             assert len(two_points) >= 10
@@ -144,10 +145,10 @@ class TestFullRun:
                 (_, first), (_, second) = row["view_counts"]["Spotify"]
                 assert first == 0
                 assert second > 0
-            header = store.get_view(Genre("pop"), HEADER_ART)
+            header = store.get_view(Genre("pop"), HEADER_ART.name)
             assert header is not None
             assert set(header.data) == {"genre_name", *(s.value for s in Service)}
-            playlist = store.get_view(Genre("pop"), PLAYLIST_DATA)
+            playlist = store.get_view(Genre("pop"), PLAYLIST_DATA.name)
             assert playlist is not None
             [document] = playlist.data
             assert document["service_name"] == AGGREGATE
@@ -251,13 +252,13 @@ class TestPartialRuns:
     ) -> None:
         """A run re-warms the genres it changed with the new answer and leaves the others."""
         cache = MemoryCache()
-        cache.set(view_cache_key(Genre("pop"), GRAPH_DATA), b"stale")
-        cache.set(view_cache_key(Genre("rap"), GRAPH_DATA), b"other genre")
+        cache.set(view_cache_key(Genre("pop"), GRAPH_DATA.name), b"stale")
+        cache.set(view_cache_key(Genre("rap"), GRAPH_DATA.name), b"other genre")
         etl.run(settings, genres=["pop"], as_of=DAY1, store=db, cache=cache)
-        doc = db.get_view(Genre("pop"), GRAPH_DATA)
+        doc = db.get_view(Genre("pop"), GRAPH_DATA.name)
         assert doc is not None
-        assert cache.get(view_cache_key(Genre("pop"), GRAPH_DATA)) == answer_for(doc).pack()
-        assert cache.get(view_cache_key(Genre("rap"), GRAPH_DATA)) == b"other genre"
+        assert cache.get(view_cache_key(Genre("pop"), GRAPH_DATA.name)) == answer_for(doc).pack()
+        assert cache.get(view_cache_key(Genre("rap"), GRAPH_DATA.name)) == b"other genre"
 
     def test_run_in_a_fresh_directory_creates_the_default_store(self, tmp_path: Path) -> None:
         settings = Settings(_env_file=None, providers={"mode": "sample"})

@@ -13,8 +13,8 @@ import pytest
 
 from tunemeld import etl
 from tunemeld.config import Settings
-from tunemeld.etl.views import GRAPH_DATA, PLAYLIST_DATA
 from tunemeld.models import AGGREGATE, Genre, Service, Stage, UnitStatus
+from tunemeld.models.view import GRAPH_DATA, PLAYLIST_DATA
 from tunemeld.services.providers import apple_music
 from tunemeld.services.store import SQLiteStore
 
@@ -75,7 +75,7 @@ def test_rerunning_a_day_leaves_totals_and_deltas_as_one_run_made_them(
     assert day2, "the second day recorded no samples"
     assert any(delta > 0 for *_, delta in day2)  # growth since DAY1 is what a re-run could lose
     assert _samples(twice) == expected
-    for view in (GRAPH_DATA, PLAYLIST_DATA):
+    for view in (GRAPH_DATA.name, PLAYLIST_DATA.name):
         first, second = once.get_view(Genre("rap"), view), twice.get_view(Genre("rap"), view)
         assert first is not None
         assert second is not None

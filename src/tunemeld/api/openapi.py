@@ -14,7 +14,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from tunemeld.api.plugins import encode_json
+from tunemeld.api.answers import encode_json
 from tunemeld.api.routes import MAX_PATH_PART, ROUTES, Route
 from tunemeld.models import Genre, Service
 from tunemeld.services.health import HealthReport

@@ -17,22 +17,19 @@ import bottle
 import structlog
 
 from tunemeld.api._access_log import AccessLog
-from tunemeld.exceptions import NotFound, StoreUnavailable, TunemeldError
-from tunemeld.services.cache.answers import CachedAnswer, encode_json, envelope
+from tunemeld.api.answers import CachedAnswer, encode_json, envelope
+from tunemeld.exceptions import BadRequest, NotFound, StoreUnavailable, TunemeldError
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
     "ALLOWED_METHODS",
     "JSON_CONTENT_TYPE",
     "REQUEST_ID_HEADER",
-    "BadRequest",
     "ErrorEnvelopePlugin",
     "ObservedBottle",
     "PreparedAnswer",
     "RequestObserver",
     "cors_headers",
-    "encode_json",
-    "envelope",
     "error_message",
     "install_error_pages",
     "install_request_hooks",
@@ -57,10 +54,6 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "D
 _ENVIRON_REQUEST_ID = "tunemeld.request_id"
 _MAX_ECHOED_PATH = 200
 _GENERIC_500 = "Internal server error: the request failed unexpectedly and was logged."
-
-
-class BadRequest(TunemeldError, ValueError):
-    """The request itself is malformed (say, an absurdly long path part); the API answers 400."""
 
 
 def error_message(exc: TunemeldError) -> str:

@@ -1,10 +1,11 @@
 """The API's routes (DESIGN.md §6): precomputed views through the cache, health, metrics, index.
 
 `ROUTES` is the one table of every route: `add_routes` registers it, `api.check` walks it and
-`api.openapi` documents it. Data routes never compute anything: each answers one `views`
-document the ETL built, encoded once and then served from the cache with an ETag until the ETL
-invalidates the genre. The worker-style `/api/...` routes answer the same cached documents
-without the envelope, re-encoded once per document version (not per request).
+`api.openapi` documents it; its data routes are made from the view table (`models.view.VIEWS`).
+Data routes never compute anything: each answers one `views` document the ETL built, encoded
+once and then served from the cache with an ETag until the ETL invalidates the genre. The
+worker-style `/api/...` routes answer the same cached documents without the envelope,
+re-encoded once per document version (not per request).
 """
 
 from __future__ import annotations
@@ -20,65 +21,43 @@ from typing import Any, Literal
 
 import bottle
 
+from tunemeld.api.answers import AnswerMemo, CachedAnswer, answer_for, encode_json, envelope
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
-from tunemeld.api.plugins import (
-    REQUEST_ID_HEADER,
-    BadRequest,
-    PreparedAnswer,
-    encode_json,
-    envelope,
-    json_response,
-    raw_header,
-)
+from tunemeld.api.plugins import REQUEST_ID_HEADER, PreparedAnswer, json_response, raw_header
 from tunemeld.config import Settings
-from tunemeld.exceptions import NotFound
+from tunemeld.exceptions import BadRequest, NotFound
 from tunemeld.models import Genre, Service
 from tunemeld.models.contract import (
-    GraphTrack,
-    HeaderArt,
-    LastUpdated,
-    PlaylistDocument,
     RouteIndex,
-    ServicePlaylistDocument,
     WorkerLastUpdated,
 )
-from tunemeld.services.cache import Cache, view_cache_key
-from tunemeld.services.cache.answers import (
+from tunemeld.models.view import (
     GRAPH_DATA,
     HEADER_ART,
     LAST_UPDATED,
     PLAYLIST_DATA,
-    AnswerMemo,
-    CachedAnswer,
-    answer_for,
-    etag_for,
+    SERVICE_PLAYLIST,
+    ViewSpec,
     service_playlist_view,
 )
+from tunemeld.services.cache import Cache, view_cache_key
 from tunemeld.services.health import HealthReport, run_health
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import Store
 
 __all__ = [
-    "GRAPH_DATA",
-    "HEADER_ART",
-    "LAST_UPDATED",
     "MAX_PATH_PART",
-    "PLAYLIST_DATA",
     "ROUTES",
-    "SERVICE_PLAYLIST",
     "ApiContext",
-    "CachedAnswer",
     "HealthMemo",
     "PlainAnswers",
     "Route",
     "add_routes",
     "answer_view",
-    "etag_for",
     "etag_matches",
     "load_answer",
     "parse_genre",
     "parse_service",
-    "service_playlist_view",
 ]
 
 MAX_PATH_PART = 64
@@ -90,9 +69,6 @@ _PREFLIGHT_HEADERS = {
     "Access-Control-Max-Age": "600",
 }
 
-
-SERVICE_PLAYLIST = "service-playlist"
-"""`Route.view` of the service-playlist routes: the view name follows the `service` parameter."""
 
 RouteKind = Literal["index", "health", "metrics", "openapi", "view", "plain"]
 """What a route answers: a view in the envelope (`view`) or bare (`plain`), or something else."""
@@ -109,8 +85,8 @@ class Route:
     operation_id: str
     summary: str
     kind: RouteKind
-    view: str | None = None
-    """The precomputed view it answers (`view` and `plain` routes); SERVICE_PLAYLIST per service."""
+    view: ViewSpec | None = None
+    """The precomputed view it answers (`view` and `plain` routes); per service, the parameter's."""
     data: Any = None
     """The type of the answer's data (a pydantic model or a list of one), for the schema."""
     query: tuple[Param, ...] = ()
@@ -139,95 +115,61 @@ def _worker_last_updated(data: Any) -> Any:
     return WorkerLastUpdated(last_updated=data["last_updated"]).dump()
 
 
+def _view_route(view: ViewSpec, operation_id: str, summary: str) -> Route:
+    """The route answering `view` in the envelope: `/<view name>/<genre>[/<service>]`."""
+    rule = f"/{view.name}/<genre>" + ("/<service>" if view.per_service else "")
+    return Route(rule, operation_id, summary, "view", view=view, data=view.data)
+
+
+def _worker_route(
+    view: ViewSpec,
+    operation_id: str,
+    rule: str | None = None,
+    *,
+    summary: str | None = None,
+    data: Any = None,
+    reshape: Callable[[Any], Any] | None = None,
+) -> Route:
+    """The old worker's route for `view` (`/api/<view name>`): bare data, query parameters."""
+    return Route(
+        rule or f"/api/{view.name}",
+        operation_id,
+        summary or f"The old worker's route: /{view.name}'s data, no envelope.",
+        "plain",
+        view=view,
+        data=data or view.data,
+        query=("genre", "service") if view.per_service else ("genre",),
+        reshape=reshape,
+    )
+
+
 ROUTES: tuple[Route, ...] = (
     Route("/", "index", "The route index (JSON) or the page.", "index", data=RouteIndex),
     Route("/health", "health", "The health report; 503 when the store is down.", "health"),
     Route("/metrics", "metrics", "Prometheus metrics.", "metrics"),
     Route("/openapi.json", "openapi", "This OpenAPI 3.1 document.", "openapi"),
-    Route(
-        "/graph-data/<genre>",
-        "graphData",
-        "Aggregate tracks with their play and view series.",
-        "view",
-        view=GRAPH_DATA,
-        data=list[GraphTrack],
-    ),
-    Route(
-        "/playlist-data/<genre>",
+    _view_route(GRAPH_DATA, "graphData", "Aggregate tracks with their play and view series."),
+    _view_route(
+        PLAYLIST_DATA,
         "playlistData",
         "The aggregate playlist, as a list of one playlist document.",
-        "view",
-        view=PLAYLIST_DATA,
-        data=list[PlaylistDocument],
     ),
-    Route(
-        "/service-playlist/<genre>/<service>",
+    _view_route(
+        SERVICE_PLAYLIST,
         "servicePlaylist",
         "One service's ranked playlist, as a list of one playlist document.",
-        "view",
-        view=SERVICE_PLAYLIST,
-        data=list[ServicePlaylistDocument],
     ),
-    Route(
-        "/last-updated/<genre>",
-        "lastUpdated",
-        "When the genre's data was last rebuilt.",
-        "view",
-        view=LAST_UPDATED,
-        data=LastUpdated,
-    ),
-    Route(
-        "/header-art/<genre>",
-        "headerArt",
-        "Each service's playlist header.",
-        "view",
-        view=HEADER_ART,
-        data=HeaderArt,
-    ),
-    Route(
-        "/api/main-playlist",
-        "workerMainPlaylist",
-        "The old worker's route: /playlist-data's data, no envelope.",
-        "plain",
-        view=PLAYLIST_DATA,
-        data=list[PlaylistDocument],
-        query=("genre",),
-    ),
-    Route(
-        "/api/service-playlist",
-        "workerServicePlaylist",
-        "The old worker's route: /service-playlist's data, no envelope.",
-        "plain",
-        view=SERVICE_PLAYLIST,
-        data=list[ServicePlaylistDocument],
-        query=("genre", "service"),
-    ),
-    Route(
-        "/api/graph-data",
-        "workerGraphData",
-        "The old worker's route: /graph-data's data, no envelope.",
-        "plain",
-        view=GRAPH_DATA,
-        data=list[GraphTrack],
-        query=("genre",),
-    ),
-    Route(
-        "/api/header-art",
-        "workerHeaderArt",
-        "The old worker's route: /header-art's data, no envelope.",
-        "plain",
-        view=HEADER_ART,
-        data=HeaderArt,
-        query=("genre",),
-    ),
-    Route(
-        "/api/last-updated",
+    _view_route(LAST_UPDATED, "lastUpdated", "When the genre's data was last rebuilt."),
+    _view_route(HEADER_ART, "headerArt", "Each service's playlist header."),
+    _worker_route(PLAYLIST_DATA, "workerMainPlaylist", "/api/main-playlist"),
+    _worker_route(SERVICE_PLAYLIST, "workerServicePlaylist"),
+    _worker_route(GRAPH_DATA, "workerGraphData"),
+    _worker_route(HEADER_ART, "workerHeaderArt"),
+    _worker_route(
+        LAST_UPDATED,
         "workerLastUpdated",
-        "The old worker's route: `{lastUpdated}`, no envelope.",
-        "plain",
-        view=LAST_UPDATED,
+        summary="The old worker's route: `{lastUpdated}`, no envelope.",
         data=WorkerLastUpdated,
-        query=("genre",),
         reshape=_worker_last_updated,
     ),
 )
@@ -382,11 +324,11 @@ def _send(
 
 
 def _view_name(route: Route, service: Service | None) -> str:
-    if route.view == SERVICE_PLAYLIST:
-        assert service is not None  # the service-playlist routes always take a service
+    assert route.view is not None  # only view and plain routes ask
+    if route.view.per_service:
+        assert service is not None  # a per-service view's routes always take a service
         return service_playlist_view(service)
-    assert route.view is not None
-    return route.view
+    return route.view.name
 
 
 def _query_param(name: str) -> str:

@@ -35,7 +35,8 @@ def _genres(settings: Settings, names: list[str] | None) -> list[Genre]:
 )
 def clear(c: Context, genre: list[str] | None = None) -> None:
     """Forget cached API answers (all, or the given genres'); the API then reads the store."""
-    from tunemeld.services.cache import open_cache, purge_genres
+    from tunemeld.api.answers import purge_genres
+    from tunemeld.services.cache import open_cache
 
     with errors_to_exit():
         settings = load_cli_settings()
@@ -67,7 +68,8 @@ def clear(c: Context, genre: list[str] | None = None) -> None:
 )
 def warm(c: Context, genre: list[str] | None = None) -> None:
     """Fill the cache with every route's answer for every genre, from the stored views."""
-    from tunemeld.services.cache import open_cache, warm_genres
+    from tunemeld.api.answers import warm_genres
+    from tunemeld.services.cache import open_cache
 
     with errors_to_exit():
         settings = load_cli_settings()

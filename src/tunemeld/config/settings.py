@@ -356,7 +356,6 @@ class EtlSettings(_Group):
         description="How long a lookup that found nothing is remembered before searching again "
         "(a week: daily runs must not spend scarce search quota on the same misses).",
     )
-    max_workers: int = Field(default=4, ge=1, le=32, description="Units run in parallel.")
     lease_seconds: float = Field(
         default=120.0,
         ge=1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 
 from tunemeld.etl._context import RunContext
-from tunemeld.exceptions import PayloadError
+from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import Genre, RawPlaylist, Service
 
 __all__ = ["extract_playlist", "planned_calls"]
@@ -19,7 +19,7 @@ def extract_playlist(ctx: RunContext, service: Service, genre: Genre) -> dict[st
     client = ctx.providers.playlist_client(service)
     tracks = client.fetch_playlist(entry)
     if not tracks:
-        raise PayloadError(
+        raise ProviderPayloadError(
             f"{service.value} returned an empty {genre.value} playlist; "
             "keeping the last good snapshot.",
             service=service.value,

@@ -28,7 +28,7 @@ from tunemeld.etl.transform import transform_playlist
 from tunemeld.etl.view_count import count_views
 from tunemeld.exceptions import ConfigError, LookupsDeferred, TunemeldError
 from tunemeld.models import Genre, RunReport, RunStatus, Service, Stage, UnitResult, UnitStatus
-from tunemeld.services.cache import Cache, open_cache, warm_genres
+from tunemeld.services.cache import Cache, open_cache
 from tunemeld.services.http import CallLedger
 from tunemeld.services.logging import debug_context
 from tunemeld.services.monitoring import Metrics
@@ -361,6 +361,8 @@ def _refresh_answers(report: RunReport, store: Store, cache: Cache, settings: Se
     ]
     if not changed:
         return
+    from tunemeld.api.answers import warm_genres  # not at the top: `tunemeld.api` imports tunemeld
+
     try:
         result = warm_genres(store, cache, changed, settings.cache.ttl_seconds)
     except TunemeldError as exc:  # the data is saved; the cache catches up by its TTL

@@ -1,6 +1,7 @@
 """The per-genre documents the API serves, built from the store after each view_count unit.
 
-Precomputing them keeps every API request a single keyed read, whatever the store.
+Precomputing them keeps every API request a single keyed read, whatever the store. Their names
+are `models.view.VIEWS`.
 """
 
 from __future__ import annotations
@@ -37,27 +38,16 @@ from tunemeld.models.contract import (
     SourceCount,
     SourceCounts,
 )
+from tunemeld.models.view import (
+    GRAPH_DATA,
+    HEADER_ART,
+    LAST_UPDATED,
+    PLAYLIST_DATA,
+    service_playlist_view,
+)
 from tunemeld.services.store import Store
 
-__all__ = [
-    "GRAPH_DATA",
-    "HEADER_ART",
-    "LAST_UPDATED",
-    "PLAYLIST_DATA",
-    "WEEK",
-    "build_views",
-    "service_playlist_view",
-]
-
-GRAPH_DATA = "graph-data"
-PLAYLIST_DATA = "playlist-data"
-HEADER_ART = "header-art"
-LAST_UPDATED = "last-updated"
-
-
-def service_playlist_view(service: Service) -> str:
-    """The view name of one service's ranked playlist."""
-    return f"service-playlist:{service.value}"
+__all__ = ["WEEK", "build_views"]
 
 
 def _epoch_ms(moment: datetime) -> int:
@@ -265,9 +255,9 @@ def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
         document = PlaylistDocument(
             genre=genre, genre_name=genre.value, service_name=AGGREGATE, tracks=rows
         )
-        docs.append(_doc(genre, PLAYLIST_DATA, [document.dump()], now))
+        docs.append(_doc(genre, PLAYLIST_DATA.name, [document.dump()], now))
         graph = [row.dump() for row in _graph_rows(rows, history)]
-        docs.append(_doc(genre, GRAPH_DATA, graph, now))
+        docs.append(_doc(genre, GRAPH_DATA.name, graph, now))
 
     for service in Service:
         playlist = playlists.get(service.value)
@@ -280,7 +270,7 @@ def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
         entries = {service.value: _header_entry(genre, raw) for service, raw in raws.items()}
         header = HeaderArt.model_validate({"genre_name": genre.value, **entries})
         data = header.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        docs.append(_doc(genre, HEADER_ART, data, now))
+        docs.append(_doc(genre, HEADER_ART.name, data, now))
     last = LastUpdated(last_updated=now.isoformat())
-    docs.append(_doc(genre, LAST_UPDATED, last.dump(), now))
+    docs.append(_doc(genre, LAST_UPDATED.name, last.dump(), now))
     return docs

@@ -12,11 +12,12 @@ from tunemeld.models.track import (
     TrackRank,
     normalize_isrc,
 )
-from tunemeld.models.view import ViewDoc, ViewSample, view_version
+from tunemeld.models.view import VIEWS, ViewDoc, ViewSample, ViewSpec, view_version
 
 __all__ = [
     "AGGREGATE",
     "ISRC_PATTERN",
+    "VIEWS",
     "Genre",
     "Isrc",
     "Playlist",
@@ -35,6 +36,7 @@ __all__ = [
     "ViewDoc",
     "ViewSample",
     "ViewSource",
+    "ViewSpec",
     "normalize_isrc",
     "view_version",
 ]

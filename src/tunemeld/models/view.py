@@ -1,18 +1,102 @@
-"""View-count samples and the precomputed documents the API serves."""
+"""View-count samples, and the precomputed documents the API serves: the one table of their names.
+
+`VIEWS` is the one home of the view names: the ETL builds each, the cache keys and warms them,
+and the API's routes (hence `api.check` and the OpenAPI document) are derived from them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tunemeld.models.genre import Genre, ViewSource
+from tunemeld.models.contract import (
+    GraphTrack,
+    HeaderArt,
+    LastUpdated,
+    PlaylistDocument,
+    ServicePlaylistDocument,
+)
+from tunemeld.models.genre import Genre, Service, ViewSource
 from tunemeld.models.track import Isrc
 
-__all__ = ["ViewDoc", "ViewSample", "view_version"]
+__all__ = [
+    "GRAPH_DATA",
+    "HEADER_ART",
+    "LAST_UPDATED",
+    "PLAYLIST_DATA",
+    "SERVICE_PLAYLIST",
+    "VIEWS",
+    "ViewDoc",
+    "ViewSample",
+    "ViewSpec",
+    "service_playlist_view",
+    "view_names",
+    "view_title",
+    "view_version",
+]
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """One kind of per-genre document: its name (the route's first path part), words, data type."""
+
+    name: str
+    title: str
+    """The words of the API's success message ("Graph data"); per service, after the service."""
+    data: Any
+    """The type of the document's data (a `models.contract` model or a list of one)."""
+    per_service: bool = False
+    """One document per playlist service, named `<name>:<Service.value>`."""
+
+    def names(self, services: Iterable[Service] = Service) -> tuple[str, ...]:
+        """The stored names of this view's documents (one per service when `per_service`)."""
+        if self.per_service:
+            return tuple(f"{self.name}:{service.value}" for service in services)
+        return (self.name,)
+
+
+GRAPH_DATA = ViewSpec("graph-data", "Graph data", list[GraphTrack])
+PLAYLIST_DATA = ViewSpec("playlist-data", "Playlist data", list[PlaylistDocument])
+SERVICE_PLAYLIST = ViewSpec(
+    "service-playlist", "playlist", list[ServicePlaylistDocument], per_service=True
+)
+LAST_UPDATED = ViewSpec("last-updated", "Last updated", LastUpdated)
+HEADER_ART = ViewSpec("header-art", "Header art", HeaderArt)
+
+VIEWS: tuple[ViewSpec, ...] = (
+    GRAPH_DATA,
+    PLAYLIST_DATA,
+    SERVICE_PLAYLIST,
+    LAST_UPDATED,
+    HEADER_ART,
+)
+"""Every view a genre can have, in the order the ETL writes and the cache warms them."""
+
+
+def service_playlist_view(service: Service) -> str:
+    """The view name of one service's ranked playlist."""
+    return f"{SERVICE_PLAYLIST.name}:{service.value}"
+
+
+def view_names() -> tuple[str, ...]:
+    """Every view name a genre can have, so every cache key of a genre is known without listing."""
+    return tuple(name for view in VIEWS for name in view.names())
+
+
+def view_title(name: str) -> str:
+    """The words the success message uses for a view ("Graph data", "Spotify playlist")."""
+    for view in VIEWS:
+        if view.per_service and name.startswith(f"{view.name}:"):
+            return f"{name.removeprefix(f'{view.name}:')} {view.title}"
+        if name == view.name:
+            return view.title
+    return name
 
 
 class ViewSample(BaseModel):

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from tunemeld.config import Settings, load_catalog
 from tunemeld.exceptions import TunemeldError
 from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
+from tunemeld.models.view import LAST_UPDATED
 from tunemeld.services.cache import Cache, NullCache, open_cache
-from tunemeld.services.cache.answers import LAST_UPDATED
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.logging import SecretRedactor
 from tunemeld.services.store import RUN_LEASE, Store, open_store
@@ -516,7 +516,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
 
 
 def _updated_at(store: Store, genre: Genre) -> datetime | None:
-    view = store.get_view(genre, LAST_UPDATED)
+    view = store.get_view(genre, LAST_UPDATED.name)
     if view is not None:
         return view.updated_at
     playlist = store.get_playlist(genre, AGGREGATE)

@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tunemeld.api.plugins import (
-    cors_headers,
-    encode_json,
-    envelope,
-    error_message,
-    json_response,
-    request_id_from,
-)
+from tunemeld.api.answers import encode_json, envelope
+from tunemeld.api.plugins import cors_headers, error_message, json_response, request_id_from
 from tunemeld.exceptions import NotFound
 
 sane_ids = st.from_regex(r"[A-Za-z0-9._-]{1,128}", fullmatch=True)

@@ -7,21 +7,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.catalog import GENRES
-from tunemeld.api.plugins import BadRequest
+from tunemeld.api.answers import CachedAnswer, etag_for
 from tunemeld.api.routes import (
     MAX_PATH_PART,
     ROUTES,
-    CachedAnswer,
     PlainAnswers,
     Route,
-    etag_for,
     etag_matches,
     parse_genre,
     parse_service,
-    service_playlist_view,
 )
-from tunemeld.exceptions import NotFound
+from tunemeld.exceptions import BadRequest, NotFound
 from tunemeld.models import Genre, Service, view_version
+from tunemeld.models.view import service_playlist_view
 
 etags = st.from_regex(r'"[!#-~]{1,40}"', fullmatch=True)
 

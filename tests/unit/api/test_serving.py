@@ -21,14 +21,14 @@ from structlog.testing import capture_logs
 from tests.unit.api.test_app import WsgiClient, fill_store
 from tunemeld.api import create_app
 from tunemeld.api._access_log import AccessLog
+from tunemeld.api.answers import AnswerMemo, CachedAnswer, answer_for
 from tunemeld.api.plugins import PreparedAnswer
 from tunemeld.api.server import MAX_WORKERS, check_workers
 from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
 from tunemeld.models import Genre
 from tunemeld.services import monitoring
-from tunemeld.services.cache import MemoryCache, answer_for, view_cache_key
-from tunemeld.services.cache.answers import AnswerMemo, CachedAnswer
+from tunemeld.services.cache import MemoryCache, view_cache_key
 from tunemeld.services.logging import configure_logging
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import SQLiteStore

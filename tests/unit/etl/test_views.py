@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tunemeld.etl.views import GRAPH_DATA, PLAYLIST_DATA, build_views
+from tunemeld.etl.views import build_views
 from tunemeld.models import (
     AGGREGATE,
     Genre,
@@ -17,6 +17,7 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.models.genre import Service
+from tunemeld.models.view import GRAPH_DATA, PLAYLIST_DATA
 from tunemeld.services.store import SQLiteStore
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -87,7 +88,7 @@ class TestAggregateRows:
     """`/playlist-data`: one document in a list; legacy counts 0 when unknown, ours null."""
 
     def test_data_is_a_list_of_one_aggregate_document(self, store: SQLiteStore) -> None:
-        data = _views(store)[PLAYLIST_DATA]
+        data = _views(store)[PLAYLIST_DATA.name]
         assert isinstance(data, list)
         [document] = data
         assert document["genre_name"] == "pop"
@@ -97,7 +98,7 @@ class TestAggregateRows:
     def test_initial_is_the_first_count_inside_the_last_seven_days(
         self, store: SQLiteStore
     ) -> None:
-        [document] = _views(store)[PLAYLIST_DATA]
+        [document] = _views(store)[PLAYLIST_DATA.name]
         row = document["tracks"][0]
         spotify = row["view_count_data_json"]["Spotify"]
         # Day -7 is the first sample inside the window (>= NOW - 7 days): total 1200.
@@ -114,7 +115,7 @@ class TestAggregateRows:
     def test_unknown_counts_are_zero_in_the_legacy_block_and_null_in_ours(
         self, store: SQLiteStore
     ) -> None:
-        [document] = _views(store)[PLAYLIST_DATA]
+        [document] = _views(store)[PLAYLIST_DATA.name]
         counted, uncounted = document["tracks"]
         zero = {
             "initial_count_json": {"initial_timestamp": None, "initial_view_count": 0},
@@ -128,7 +129,7 @@ class TestAggregateRows:
     def test_source_and_additional_sources_name_every_listing_service(
         self, store: SQLiteStore
     ) -> None:
-        [document] = _views(store)[PLAYLIST_DATA]
+        [document] = _views(store)[PLAYLIST_DATA.name]
         row = document["tracks"][0]
         assert row["source_name"] == "SoundCloud"
         assert row["track_url"] == f"https://soundcloud.com/a/{COUNTED}"
@@ -142,7 +143,7 @@ class TestGraphData:
     """`/graph-data`: Spotify, Youtube (legacy) and YouTube series always present."""
 
     def test_every_series_key_is_present_even_when_empty(self, store: SQLiteStore) -> None:
-        counted, uncounted = _views(store)[GRAPH_DATA]
+        counted, uncounted = _views(store)[GRAPH_DATA.name]
         assert uncounted["view_counts"] == {"Spotify": [], "Youtube": [], "YouTube": []}
         assert counted["view_counts"]["Youtube"] == []
         assert counted["view_counts"]["Spotify"][-1] == [_ms(NOW), 100]

@@ -2,7 +2,8 @@
 
 Backends (`cache.backend`): `memory` (a bounded LRU in the API process), `cloudflare` (Workers
 KV, shared by every process, so an ETL run's refresh reaches every API server at once) and
-`none`. The ETL refreshes a genre's answers after rebuilding its views (`refresh_genre`).
+`none`. A cache keeps bytes under keys; what the bytes are (the API's answers, and how the ETL
+re-warms them) is `tunemeld.api.answers`.
 """
 
 from __future__ import annotations
@@ -11,14 +12,6 @@ from collections.abc import Callable
 
 from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
-from tunemeld.services.cache.answers import (
-    CachedAnswer,
-    WarmResult,
-    answer_for,
-    purge_genres,
-    refresh_genre,
-    warm_genres,
-)
 from tunemeld.services.cache.base import Cache, genre_cache_prefix, view_cache_key
 from tunemeld.services.cache.cloudflare import CloudflareKVCache
 from tunemeld.services.cache.memory import MemoryCache, NullCache
@@ -26,18 +19,12 @@ from tunemeld.services.monitoring import Metrics
 
 __all__ = [
     "Cache",
-    "CachedAnswer",
     "CloudflareKVCache",
     "MemoryCache",
     "NullCache",
-    "WarmResult",
-    "answer_for",
     "genre_cache_prefix",
     "open_cache",
-    "purge_genres",
-    "refresh_genre",
     "view_cache_key",
-    "warm_genres",
 ]
 
 

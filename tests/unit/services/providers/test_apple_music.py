@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, fixture_text, make_http
 from tunemeld.config import CatalogEntry
-from tunemeld.exceptions import PayloadError, QuotaExhausted
+from tunemeld.exceptions import ProviderPayloadError, QuotaExhausted
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
 from tunemeld.services.providers import DEFAULT_COSTS, AppleMusicClient
@@ -139,7 +139,7 @@ class TestParsePlaylist:
     ) -> None:
         payload = _payload()
         mutate(payload)
-        with pytest.raises(PayloadError, match="AppleMusic playlist payload") as info:
+        with pytest.raises(ProviderPayloadError, match="AppleMusic playlist payload") as info:
             parse_playlist(payload)
         assert where in str(info.value)
 
@@ -195,6 +195,6 @@ class TestFetchMeta:
 
     def test_fetch_meta_without_any_name_raises_payload_error(self) -> None:
         adapter = FakeAdapter(Reply("<html><body><p>nothing here</p></body></html>"))
-        with pytest.raises(PayloadError, match="og:title") as info:
+        with pytest.raises(ProviderPayloadError, match="og:title") as info:
             make_client(adapter).fetch_meta(ENTRY)
         assert (info.value.service, info.value.endpoint) == ("AppleMusic", "playlist_page")

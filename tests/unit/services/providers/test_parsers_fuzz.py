@@ -1,6 +1,6 @@
 """Every provider parser, fed arbitrary JSON and mutated fixtures: only the typed error escapes.
 
-The typed error is ProviderPayloadError (PayloadError is its old name), naming the provider,
+The typed error is ProviderPayloadError, naming the provider,
 the endpoint and what was wrong; drift (renamed or removed fields) is one of the mutations.
 
 When a parser does return, its output must be valid (ranks 1..n, counts non-negative, ...).

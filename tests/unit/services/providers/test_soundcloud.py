@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, fixture_text, make_http
 from tunemeld.config import CatalogEntry
-from tunemeld.exceptions import PayloadError
+from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
 from tunemeld.services.providers import DEFAULT_COSTS, SoundCloudClient
@@ -172,7 +172,9 @@ class TestParsePlaylistTracks:
     ) -> None:
         page = _page1()
         mutate(page)
-        with pytest.raises(PayloadError, match="SoundCloud playlist_tracks payload") as info:
+        with pytest.raises(
+            ProviderPayloadError, match="SoundCloud playlist_tracks payload"
+        ) as info:
             parse_playlist_tracks(page)
         assert where in str(info.value)
 
@@ -212,5 +214,5 @@ class TestFetchMeta:
 
     def test_fetch_meta_without_og_title_raises_payload_error(self) -> None:
         page = "<html><head><title>SoundCloud</title></head><body><h1>Set</h1></body></html>"
-        with pytest.raises(PayloadError, match="og:title"):
+        with pytest.raises(ProviderPayloadError, match="og:title"):
             make_client(FakeAdapter(Reply(page))).fetch_meta(ENTRY)

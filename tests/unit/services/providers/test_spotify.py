@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, fixture_text, make_http
 from tunemeld.config import CatalogEntry
-from tunemeld.exceptions import PayloadError, ProviderAuthError, QuotaExhausted
+from tunemeld.exceptions import ProviderAuthError, ProviderPayloadError, QuotaExhausted
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
 from tunemeld.services.providers import DEFAULT_COSTS, SpotifyClient, SpotifyMatch
@@ -185,7 +185,7 @@ def _page1() -> dict[str, object]:
 
 
 class TestParsePlaylistTracks:
-    """Malformed pages raise PayloadError; tolerable gaps are skipped or read as None."""
+    """Malformed pages raise ProviderPayloadError; tolerable gaps are skipped or read as None."""
 
     def test_parse_when_items_are_null_or_tracks_null_skips_them(self) -> None:
         page = {"items": [None, {"track": None}, {"track": {"id": None, "name": "local"}}]}
@@ -255,7 +255,7 @@ class TestParsePlaylistTracks:
     ) -> None:
         page = _page1()
         mutate(page)
-        with pytest.raises(PayloadError, match=r"Spotify playlist_tracks payload") as info:
+        with pytest.raises(ProviderPayloadError, match=r"Spotify playlist_tracks payload") as info:
             parse_playlist_tracks(page)
         assert where in str(info.value)
         assert (info.value.service, info.value.endpoint) == ("Spotify", "playlist_tracks")
@@ -264,7 +264,7 @@ class TestParsePlaylistTracks:
     def test_parse_when_response_is_not_an_object_raises_payload_error(
         self, payload: object
     ) -> None:
-        with pytest.raises(PayloadError):
+        with pytest.raises(ProviderPayloadError):
             parse_playlist_tracks(payload)
 
 
@@ -288,7 +288,7 @@ class TestFetchMeta:
     def test_fetch_meta_when_og_title_is_missing_raises_payload_error(self) -> None:
         page = '<html><head><meta property="og:image" content="x"></head><h1>T</h1></html>'
         adapter = FakeAdapter(Reply(page))
-        with pytest.raises(PayloadError, match="og:title") as info:
+        with pytest.raises(ProviderPayloadError, match="og:title") as info:
             make_client(adapter).fetch_meta(ENTRY)
         assert info.value.endpoint == "playlist_page"
 
@@ -448,7 +448,7 @@ class TestParsers:
         ],
     )
     def test_parse_search_when_shape_is_wrong_raises_payload_error(self, payload: object) -> None:
-        with pytest.raises(PayloadError):
+        with pytest.raises(ProviderPayloadError):
             parse_search(payload)
 
     def test_parse_token_reads_token_and_lifetime(self) -> None:
@@ -468,7 +468,7 @@ class TestParsers:
         ],
     )
     def test_parse_token_when_shape_is_wrong_raises_payload_error(self, payload: object) -> None:
-        with pytest.raises(PayloadError):
+        with pytest.raises(ProviderPayloadError):
             parse_token(payload)
 
     @pytest.mark.parametrize(
@@ -486,7 +486,7 @@ class TestParsers:
     def test_parse_play_count_when_shape_is_wrong_raises_payload_error(
         self, payload: object
     ) -> None:
-        with pytest.raises(PayloadError, match="Spotify play_count"):
+        with pytest.raises(ProviderPayloadError, match="Spotify play_count"):
             parse_play_count(payload)
 
 

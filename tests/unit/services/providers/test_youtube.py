@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, make_http
-from tunemeld.exceptions import PayloadError, ProviderAuthError, QuotaExhausted
+from tunemeld.exceptions import ProviderAuthError, ProviderPayloadError, QuotaExhausted
 from tunemeld.services.http import CallLedger
 from tunemeld.services.providers import DEFAULT_COSTS, YouTubeClient
 from tunemeld.services.providers.youtube import parse_search, parse_videos
@@ -93,7 +93,7 @@ class TestSearchVideo:
         ],
     )
     def test_parse_search_when_shape_is_wrong_raises_payload_error(self, payload: object) -> None:
-        with pytest.raises(PayloadError, match="YouTube search payload"):
+        with pytest.raises(ProviderPayloadError, match="YouTube search payload"):
             parse_search(payload, "t", "a")
 
     def test_search_video_when_quota_is_exceeded_raises_quota_exhausted(self) -> None:
@@ -175,7 +175,7 @@ class TestViewCounts:
         ],
     )
     def test_parse_videos_when_shape_is_wrong_raises_payload_error(self, payload: object) -> None:
-        with pytest.raises(PayloadError, match="YouTube videos payload"):
+        with pytest.raises(ProviderPayloadError, match="YouTube videos payload"):
             parse_videos(payload)
 
     def test_parse_videos_when_items_are_absent_returns_nothing(self) -> None:

@@ -1,7 +1,8 @@
-"""The API's cached answers: how a view becomes bytes in a cache, and how a genre is re-warmed.
+"""The API's wire format and cached answers: the envelope, its JSON, ETags, warming a genre.
 
 Both the API (on a miss) and the ETL or `inv cache.warm` (ahead of requests) build an answer the
-same way here, so a warmed entry is byte for byte what the API would have cached itself.
+same way here, so a warmed entry is byte for byte what the API would have cached itself. The
+cache only keeps the bytes: it knows nothing of the envelope.
 """
 
 from __future__ import annotations
@@ -14,16 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from tunemeld.models import Genre, Service, ViewDoc
+from tunemeld.models import Genre, ViewDoc
+from tunemeld.models.view import view_names, view_title
 from tunemeld.services.cache.base import Cache, genre_cache_prefix, view_cache_key
 from tunemeld.services.store import Store
 
 __all__ = [
-    "GRAPH_DATA",
-    "HEADER_ART",
-    "LAST_UPDATED",
-    "PLAYLIST_DATA",
-    "VIEW_NAMES",
     "AnswerMemo",
     "CachedAnswer",
     "WarmResult",
@@ -33,50 +30,14 @@ __all__ = [
     "etag_for",
     "purge_genres",
     "refresh_genre",
-    "service_playlist_view",
-    "view_title",
     "warm_genres",
 ]
 
-GRAPH_DATA = "graph-data"
-PLAYLIST_DATA = "playlist-data"
-LAST_UPDATED = "last-updated"
-HEADER_ART = "header-art"
-
-_TITLES = {
-    GRAPH_DATA: "Graph data",
-    PLAYLIST_DATA: "Playlist data",
-    LAST_UPDATED: "Last updated",
-    HEADER_ART: "Header art",
-}
-_SERVICE_PLAYLIST = "service-playlist:"
 _ETAG_SAFE = re.compile(r"[!#-~]{1,128}")  # visible ASCII without the double quote
 _CACHE_FORMAT = b"tm1"
 
 Status = Literal["success", "error"]
 T = TypeVar("T")
-
-
-def service_playlist_view(service: Service) -> str:
-    """The view name of one service's ranked playlist."""
-    return f"{_SERVICE_PLAYLIST}{service.value}"
-
-
-VIEW_NAMES: tuple[str, ...] = (
-    GRAPH_DATA,
-    PLAYLIST_DATA,
-    *(service_playlist_view(s) for s in Service),
-    LAST_UPDATED,
-    HEADER_ART,
-)
-"""Every view a genre can have, so every cache key of a genre is known without listing keys."""
-
-
-def view_title(name: str) -> str:
-    """The words the success message uses for a view ("Graph data", "Spotify playlist")."""
-    if name.startswith(_SERVICE_PLAYLIST):
-        return f"{name.removeprefix(_SERVICE_PLAYLIST)} playlist"
-    return _TITLES.get(name, name)
 
 
 def envelope(status: Status, message: str, data: object = None) -> dict[str, object]:
@@ -190,7 +151,7 @@ def refresh_genre(store: Store, cache: Cache, genre: Genre, ttl_seconds: int) ->
     miss storm in between, and each key takes one write. Returns (written, removed).
     """
     written = removed = 0
-    for name in VIEW_NAMES:
+    for name in view_names():
         key = view_cache_key(genre, name)
         doc = store.get_view(genre, name)
         if doc is None:
