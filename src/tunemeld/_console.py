@@ -147,12 +147,8 @@ def print_run_usage(report: RunReport, console: Console) -> None:
 
 def _statuses(report: RunReport, provider: str, endpoint: str) -> str:
     """The non-200 outcomes of one endpoint, e.g. `429 x3, timeout x1`."""
-    prefix = f"{endpoint} "
-    found = [
-        (key[len(prefix) :], n)
-        for key, n in report.statuses.get(provider, {}).items()
-        if key.startswith(prefix) and key[len(prefix) :] not in ("200", "201")
-    ]
+    outcomes = report.statuses.get(provider, {}).get(endpoint, {})
+    found = [(s, n) for s, n in outcomes.items() if s not in ("200", "201")]
     return ", ".join(f"{status} x{n}" for status, n in sorted(found))
 
 

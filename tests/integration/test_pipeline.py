@@ -167,7 +167,7 @@ class TestFullRun:
         """The record holds what the summary shows: statuses, stage seconds, lookup hits."""
         _, first, second = two_days
         youtube = first.statuses["YouTube"]
-        assert youtube.get("search 200", 0) == first.calls["YouTube"]["search"]
+        assert youtube["search"].get("200", 0) == first.calls["YouTube"]["search"]
         assert set(first.stage_seconds) == {"extract", "transform", "aggregate", "view_count"}
         assert all(seconds > 0 for seconds in first.stage_seconds.values())
         # The next day answers most searches from the stored lookups.

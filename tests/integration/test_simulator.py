@@ -131,8 +131,9 @@ class TestFaultsOneByOne:
         )
         timeouts = sum(
             n
-            for statuses in report.statuses.values()
-            for k, n in statuses.items()
+            for endpoints in report.statuses.values()
+            for outcomes in endpoints.values()
+            for k, n in outcomes.items()
             if "timeout" in k
         )
         assert served(simulator, "timeout") >= 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tunemeld.models.genre import Genre, Service, Stage
 
@@ -99,8 +99,8 @@ class RunReport(BaseModel):
     calls: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="provider -> endpoint -> attempts (retries included)"
     )
-    statuses: dict[str, dict[str, int]] = Field(
-        default_factory=dict, description='provider -> "endpoint status" -> attempts'
+    statuses: dict[str, dict[str, dict[str, int]]] = Field(
+        default_factory=dict, description="provider -> endpoint -> outcome -> attempts"
     )
     quota_units: dict[str, int] = Field(
         default_factory=dict, description="provider -> quota units spent"
@@ -127,6 +127,23 @@ class RunReport(BaseModel):
     notes: list[str] = Field(
         default_factory=list, description="things the operator should know, e.g. a spent bucket"
     )
+
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _nest_joined_statuses(cls, value: object) -> object:
+        """Read a record written before statuses were nested: `{"videos 200": 3}` per provider."""
+        if not isinstance(value, dict):
+            return value
+        nested: dict[object, object] = {}
+        for provider, outcomes in value.items():
+            if isinstance(outcomes, dict) and all(isinstance(n, int) for n in outcomes.values()):
+                by_endpoint: dict[str, dict[str, int]] = {}
+                for key, n in outcomes.items():
+                    endpoint, _, status = str(key).rpartition(" ")
+                    by_endpoint.setdefault(endpoint, {})[status] = n
+                outcomes = by_endpoint
+            nested[provider] = outcomes
+        return nested
 
     @property
     def ok(self) -> bool:

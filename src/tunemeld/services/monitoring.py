@@ -253,10 +253,10 @@ class RunRecordCollector(Collector):
             "Provider calls of the newest ETL run, by provider, endpoint and status.",
             ["provider", "endpoint", "status"],
         )
-        for provider, by_status in sorted(report.statuses.items()):
-            for key, count in sorted(by_status.items()):
-                endpoint, _, status = key.rpartition(" ")
-                calls.add_metric([provider, endpoint or key, status], float(count))
+        for provider, endpoints in sorted(report.statuses.items()):
+            for endpoint, outcomes in sorted(endpoints.items()):
+                for status, count in sorted(outcomes.items()):
+                    calls.add_metric([provider, endpoint, status], float(count))
         yield calls
         yield self._simple(
             "quota_units", "Quota units the newest run spent.", "provider", report.quota_units

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ class FakeKV(BaseAdapter):
         self.sent: list[requests.PreparedRequest] = []
         self.status = 200
         self.value = b"stored"
+        self.headers: dict[str, str] = {}
 
     def send(
         self,
@@ -35,6 +38,7 @@ class FakeKV(BaseAdapter):
         self.sent.append(request)
         response = requests.Response()
         response.status_code = self.status
+        response.headers.update(self.headers)
         response.request = request
         response.url = request.url or ""
         if request.method == "GET" and "/values/" in response.url and self.status == 200:
@@ -98,6 +102,35 @@ def test_different_value_when_written_within_a_second_waits_out_the_second() -> 
     clock.now += 5
     cache.set("k", b"three")
     assert clock.slept == [pytest.approx(0.75)]
+
+
+class TestRetries:
+    """KV calls share the providers' retry engine and `Retry-After` parser."""
+
+    def test_5xx_when_repeated_backs_off_exponentially_without_jitter(self) -> None:
+        adapter, clock = FakeKV(), Clock()
+        adapter.status = 503
+        cache = make(adapter, clock, max_attempts=3)
+        assert cache.get("k") is None
+        assert len(adapter.sent) == 3
+        assert clock.slept == [pytest.approx(0.1), pytest.approx(0.2)]
+        assert cache.last_error == "get: HTTP 503"
+
+    @pytest.mark.parametrize(("header", "wait"), [("0.5", 0.5), ("-5", 0.0), ("soon", 0.1)])
+    def test_429_when_retry_after_is_given_waits_what_it_says(
+        self, header: str, wait: float
+    ) -> None:
+        adapter, clock = FakeKV(), Clock()
+        adapter.status, adapter.headers = 429, {"Retry-After": header}
+        make(adapter, clock).get("k")
+        assert clock.slept == [pytest.approx(wait)]
+
+    def test_429_when_retry_after_is_an_http_date_waits_at_most_a_second(self) -> None:
+        adapter, clock = FakeKV(), Clock()
+        later = datetime.now(timezone.utc) + timedelta(seconds=30)
+        adapter.status, adapter.headers = 429, {"Retry-After": format_datetime(later, usegmt=True)}
+        make(adapter, clock).get("k")
+        assert clock.slept == [pytest.approx(1.0)]
 
 
 def test_failures_when_repeated_pause_calls_until_the_cooldown_ends() -> None:

@@ -179,7 +179,7 @@ class TestRunRecordGauges:
             stages=[Stage.EXTRACT],
             genres=[Genre("pop")],
             services=[],
-            statuses={"YouTube": {"videos 200": 3, "videos 429": 1}},
+            statuses={"YouTube": {"videos": {"200": 3, "429": 1}}},
             quota_units={"YouTube": 3},
             retries={"YouTube": 1},
             cache={"lookups": {"hits": 7, "misses": 2}, "answers:memory": {"warmed": 28}},

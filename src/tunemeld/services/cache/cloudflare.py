@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 import requests
 import structlog
-import tenacity
 
+from tunemeld.services.http.retry import Retrier, Retryable, RetryPolicy, retry_after
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
@@ -45,24 +45,6 @@ WRITE_INTERVAL_SECONDS = 1.0
 _LIST_LIMIT = 1000
 _BULK_DELETE_LIMIT = 10_000
 _MAX_LIST_PAGES = 1000
-_MAX_RETRY_WAIT = 1.0
-
-
-class _Retryable(Exception):
-    """A KV answer or transport failure worth one more try (429, 5xx, timeout, refused)."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _envelope_problem(response: requests.Response) -> str | None:
@@ -112,6 +94,7 @@ class CloudflareKVCache:
         self.ttl_seconds = max(MIN_TTL_SECONDS, ttl_seconds)
         self.timeout = (connect_timeout, read_timeout)
         self.max_attempts = max_attempts
+        self._retry = RetryPolicy(max_attempts, backoff_initial=0.1, backoff_max=1.0, jitter=False)
         self.cooldown_seconds = cooldown_seconds
         self.failure_threshold = max(1, failure_threshold)
         self.base = (
@@ -183,22 +166,16 @@ class CloudflareKVCache:
             data=bytes(value),
             headers={"Content-Type": "application/octet-stream"},
         )
-        if response is None:
-            return
-        problem = _envelope_problem(response)
-        if problem is not None or response.status_code >= 300:
-            self._failed("set", problem or f"HTTP {response.status_code} writing a value")
+        if response is not None:
+            self._succeeded("set", response)
 
     def delete(self, key: str) -> None:
         """Delete one key; a missing key is fine."""
         if not self.available or not self._may_write(self.kv_key(key), b""):
             return
         response = self._request("delete", "DELETE", self._value_path(key))
-        if response is None or response.status_code == 404:
-            return
-        problem = _envelope_problem(response)
-        if problem is not None or response.status_code >= 300:
-            self._failed("delete", problem or f"HTTP {response.status_code} deleting a value")
+        if response is not None and response.status_code != 404:
+            self._succeeded("delete", response)
 
     def delete_prefix(self, prefix: str) -> int:
         """List the keys under `prefix` and bulk-delete them; returns how many went."""
@@ -207,11 +184,7 @@ class CloudflareKVCache:
         for start in range(0, len(names), _BULK_DELETE_LIMIT):
             chunk = names[start : start + _BULK_DELETE_LIMIT]
             response = self._request("delete_prefix", "POST", "/bulk/delete", json=chunk)
-            if response is None:
-                break
-            problem = _envelope_problem(response)
-            if problem is not None:
-                self._failed("delete_prefix", problem)
+            if response is None or not self._succeeded("delete_prefix", response):
                 break
             body = response.json()
             result = body.get("result") if isinstance(body, dict) else None
@@ -247,11 +220,7 @@ class CloudflareKVCache:
             if cursor:
                 params["cursor"] = cursor
             response = self._request("list", "GET", "/keys", params=params)
-            if response is None:
-                return names
-            problem = _envelope_problem(response)
-            if problem is not None:
-                self._failed("list", problem)
+            if response is None or not self._succeeded("list", response):
                 return names
             body = response.json()
             result = body.get("result")
@@ -315,32 +284,18 @@ class CloudflareKVCache:
                     timeout=self.timeout,
                 )
             except requests.Timeout:
-                raise _Retryable("no answer within the timeout") from None
+                raise Retryable("no answer within the timeout", status="timeout") from None
             except requests.ConnectionError:
-                raise _Retryable("connection failed") from None
+                raise Retryable("connection failed", status="connection") from None
             if response.status_code == 429 or response.status_code >= 500:
-                reason = f"HTTP {response.status_code}"
-                raise _Retryable(reason, _retry_after(response))
+                status = response.status_code
+                hint = retry_after(response.headers.get("Retry-After"))
+                raise Retryable(f"HTTP {status}", status=status, retry_after=hint)
             return response
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            outcome = state.outcome
-            error = outcome.exception() if outcome is not None else None
-            hinted = error.retry_after if isinstance(error, _Retryable) else None
-            if hinted is not None:
-                return min(hinted, _MAX_RETRY_WAIT)
-            return min(0.1 * 2.0 ** (state.attempt_number - 1), _MAX_RETRY_WAIT)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=wait,
-            retry=tenacity.retry_if_exception_type(_Retryable),
-            sleep=self._sleep,
-            reraise=True,
-        )
         try:
-            response = retrying(attempt)
-        except _Retryable as exc:
+            response = Retrier(self._retry, sleep=self._sleep)(attempt)
+        except Retryable as exc:
             self._failed(operation, exc.reason)
             return None
         except requests.RequestException as exc:
@@ -356,6 +311,14 @@ class CloudflareKVCache:
         with self._lock:
             self._failures = 0
         return response
+
+    def _succeeded(self, operation: str, response: requests.Response) -> bool:
+        """True for a success envelope; else the failure is counted and logged."""
+        problem = _envelope_problem(response)
+        if problem is None and response.status_code < 300:
+            return True
+        self._failed(operation, problem or f"HTTP {response.status_code} with success true")
+        return False
 
     def _failed(self, operation: str, reason: str) -> None:
         """Count one failed operation, log it (never the token), maybe pause KV calls."""

@@ -258,7 +258,7 @@ class TestErrorTranslation:
         )
         assert "not valid JSON" in info.value.problem
         assert len(adapter.requests) == 4
-        assert ledger.statuses() == {"YouTube": {"videos invalid_json": 4}}
+        assert ledger.statuses() == {"YouTube": {"videos": {"invalid_json": 4}}}
         assert ledger.endpoint_retries() == {"YouTube": {"videos": 3}}
 
     def test_get_json_when_body_is_malformed_once_returns_the_retried_answer(self) -> None:
@@ -431,11 +431,8 @@ class TestLedger:
         assert ledger.calls() == {"YouTube": {"videos": 4, "search": 1}}
         assert ledger.statuses() == {
             "YouTube": {
-                "videos 503": 1,
-                "videos connection": 1,
-                "videos timeout": 1,
-                "videos 200": 1,
-                "search 200": 1,
+                "videos": {"503": 1, "connection": 1, "timeout": 1, "200": 1},
+                "search": {"200": 1},
             }
         }
         assert ledger.quota_units() == {"YouTube": 4}  # the unreached connection attempt is free
@@ -449,7 +446,7 @@ class TestLedger:
         client = make_http(FakeAdapter(Reply({}, status=404)), ledger=ledger)
         with pytest.raises(ProviderError):
             client.get_json("search", URL, units=1)
-        assert ledger.statuses() == {"Spotify": {"search 404": 1}}
+        assert ledger.statuses() == {"Spotify": {"search": {"404": 1}}}
         assert ledger.quota_units() == {"Spotify": 1}
         assert ledger.retries() == {}
 
@@ -473,7 +470,7 @@ class TestLedger:
         def work() -> None:
             for _ in range(500):
                 ledger.record("Spotify", "search", 200, 1)
-                ledger.record_retry("Spotify")
+                ledger.record_retry("Spotify", "search")
 
         threads = [threading.Thread(target=work) for _ in range(8)]
         for thread in threads:
