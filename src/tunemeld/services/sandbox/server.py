@@ -30,7 +30,8 @@ import bottle
 import structlog
 
 from tunemeld.exceptions import ConfigError
-from tunemeld.services.sandbox.world import SampleWorld, SandboxRequest, SandboxResponse
+from tunemeld.services.sandbox.exchange import SandboxRequest, SandboxResponse
+from tunemeld.services.sandbox.world import HOSTS, SampleWorld
 
 if TYPE_CHECKING:
     from tunemeld.api.server import RunningServer
@@ -52,23 +53,6 @@ FAULT_KINDS = ("429", "500", "502", "503", "504", "timeout", "malformed", "trunc
 """What `--faults` may name: an HTTP status, a hang, or a broken 200 body."""
 
 _CONTROL = "/__"
-_HOSTS = frozenset(
-    {
-        "spotify23.p.rapidapi.com",
-        "spotify81.p.rapidapi.com",
-        "apple-music24.p.rapidapi.com",
-        "soundcloud-scraper.p.rapidapi.com",
-        "accounts.spotify.com",
-        "api.spotify.com",
-        "www.googleapis.com",
-        "youtube.googleapis.com",
-        "open.spotify.com",
-        "music.apple.com",
-        "soundcloud.com",
-        "www.soundcloud.com",
-        "m.soundcloud.com",
-    }
-)
 _LABELS = {
     "spotify23.p.rapidapi.com": "Spotify playlist_tracks",
     "spotify81.p.rapidapi.com": "Spotify play_count",
@@ -323,9 +307,9 @@ class Simulator:
         if raw_path.startswith(_CONTROL):
             return self._control(method, raw_path, query)
         host = str(environ.get("HTTP_HOST", "")).lower()
-        if host not in _HOSTS:
+        if host not in HOSTS:
             first, _, rest = raw_path.lstrip("/").partition("/")
-            if first.lower() not in _HOSTS:
+            if first.lower() not in HOSTS:
                 return self._answer(
                     404,
                     json.dumps(
