@@ -8,15 +8,23 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tunemeld._console import out_console
-from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings, parse_genres
+from tunemeld.cli._common import (
+    FAILED,
+    catalog_genres,
+    errors_to_exit,
+    load_cli_settings,
+    parse_genres,
+)
+from tunemeld.config import Settings
 from tunemeld.models import Genre
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
 
 
-def _genres(names: list[str] | None) -> list[Genre]:
-    return parse_genres(names) or list(Genre)
+def _genres(settings: Settings, names: list[str] | None) -> list[Genre]:
+    known = catalog_genres(settings)
+    return parse_genres(names, known) or list(known)
 
 
 @task(
@@ -32,7 +40,7 @@ def clear(c: Context, genre: list[str] | None = None) -> None:
 
     with errors_to_exit():
         settings = load_cli_settings()
-        genres = _genres(genre) if genre else None
+        genres = _genres(settings, genre) if genre else None
         cache = open_cache(settings)
         try:
             errors_before = cache.stats().errors or 0
@@ -65,7 +73,7 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
 
     with errors_to_exit():
         settings = load_cli_settings()
-        genres = _genres(genre)
+        genres = _genres(settings, genre)
         store = open_store(settings)
         try:
             cache = open_cache(settings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
@@ -527,10 +527,12 @@ def _updated_at(store: Store, genre: Genre) -> datetime | None:
     return playlist.updated_at if playlist is not None else None
 
 
-def check_freshness(store: Store, *, now: datetime, stale_after_hours: float) -> list[HealthCheck]:
-    """Per genre: how old the served data is; stale past `stale_after_hours`."""
+def check_freshness(
+    store: Store, genres: Sequence[Genre], *, now: datetime, stale_after_hours: float
+) -> list[HealthCheck]:
+    """Per catalog genre: how old the served data is; stale past `stale_after_hours`."""
     rows = []
-    for genre in Genre:
+    for genre in genres:
         name = f"freshness {genre.value}"
         fix = f"Run `inv etl.run --stage full --genre {genre.value}` (schedule it daily)."
         try:
@@ -649,13 +651,21 @@ def run_health(
         checks.append(
             check_disk(store_folder(settings), settings.health.min_free_disk_mb, disk_usage)
         )
+        try:
+            genres = load_catalog(settings.etl.catalog_path).genres
+        except TunemeldError as exc:
+            checks.append(_fail("freshness", "freshness", exc))
+            genres = ()
         if healthy_store is None:
             checks.append(_skipped("last run", "etl"))
-            checks += [_skipped(f"freshness {g.value}", "freshness") for g in Genre]
+            checks += [_skipped(f"freshness {g.value}", "freshness") for g in genres]
         else:
             checks.append(check_last_run(healthy_store, now=moment))
             checks += check_freshness(
-                healthy_store, now=moment, stale_after_hours=settings.health.stale_after_hours
+                healthy_store,
+                genres,
+                now=moment,
+                stale_after_hours=settings.health.stale_after_hours,
             )
     report = _redacted(HealthReport(checked_at=moment, checks=checks), settings)
     log.info(

@@ -124,9 +124,12 @@ def open_providers(
     sample = config.uses_sample
     adapter = None
     if sample:
+        from tunemeld.config import load_catalog
         from tunemeld.services.sandbox import SampleWorld, SandboxAdapter
 
-        adapter = SandboxAdapter(SampleWorld(seed=config.sample_seed), as_of=as_of)
+        catalog = load_catalog(settings.etl.catalog_path)
+        world = SampleWorld(seed=config.sample_seed, catalog=catalog)
+        adapter = SandboxAdapter(world, as_of=as_of)
         log.info(
             "sample_world_mounted",
             mode=config.mode,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
+from tunemeld.models import PlaylistMeta, RawTrack, Service
 from tunemeld.services.providers.apple_music import AppleMusicClient
 from tunemeld.services.providers.soundcloud import SoundCloudClient
 from tunemeld.services.providers.spotify import SpotifyClient
@@ -118,7 +118,7 @@ class ServiceSpec(ProviderSpec):
 
 
 def _first_entry(catalog: Catalog, service: Service) -> CatalogEntry:
-    return catalog.entry(service, Genre.POP)
+    return catalog.entry(service, catalog.genres[0])
 
 
 _YOUTUBE = ProviderSpec(

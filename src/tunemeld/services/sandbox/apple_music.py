@@ -58,7 +58,7 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
                 f"https://mvod.itunes.apple.com/itunes-assets/HLSVideo126/v4/{h[:2]}/{h[2:4]}/"
                 f"{h[4:6]}/{uuid}/P{int(h[:10], 16)}_default.m3u8"
             )
-            text = _render.PLAYLIST_TEXT[(Service.APPLE_MUSIC, entry.genre)]
+            text = _render.playlist_text(Service.APPLE_MUSIC, entry.genre)
             return html_answer(200, _render.apple_playlist_html(entry.url, text, cover, video))
     if call.method == "GET" and len(parts) == 4 and parts[1] == "album":
         rec = world.recording_by_apple_album(parts[3])

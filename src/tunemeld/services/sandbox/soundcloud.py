@@ -27,17 +27,18 @@ from tunemeld.services.sandbox.exchange import (
 if TYPE_CHECKING:
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "PAGE_SIZE", "endpoint_name"]
+__all__ = ["HOSTS", "PAGE_SIZE", "endpoint_name", "genre_label"]
 
 PAGE_SIZE = 50
 """soundcloud-scraper returns playlist tracks 50 at a time (§2.3)."""
 
-_GENRES = {
-    Genre.COUNTRY: "Country",
-    Genre.DANCE: "Dance & EDM",
-    Genre.POP: "Pop",
-    Genre.RAP: "Hip-hop & Rap",
-}
+_LABELS = {"dance": "Dance & EDM", "rap": "Hip-hop & Rap"}
+"""How SoundCloud labels a genre when it is not simply the name in title case."""
+
+
+def genre_label(genre: Genre) -> str:
+    """The genre as SoundCloud labels its tracks ("Hip-hop & Rap", "Country", "K-Pop")."""
+    return _LABELS.get(genre) or genre.title()
 
 
 def _scraper_host(world: SampleWorld, call: Call) -> SandboxResponse:
@@ -57,7 +58,7 @@ def _playlist(world: SampleWorld, call: Call) -> SandboxResponse:
     tracks = world.playlist(Service.SOUNDCLOUD, entry.genre, call.as_of)
     page = tracks[offset : offset + PAGE_SIZE]
     end = offset + PAGE_SIZE
-    label = _GENRES[entry.genre]
+    label = genre_label(entry.genre)
     items = [
         _render.soundcloud_item(rec, world.soundcloud_play_count(rec, call.as_of), label)
         for rec in page

@@ -216,7 +216,7 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
             rng = random.Random(f"{world.seed}:likes:{entry.genre.value}")
             page = _render.spotify_playlist_html(
                 entry.playlist_id,
-                _render.PLAYLIST_TEXT[(Service.SPOTIFY, entry.genre)],
+                _render.playlist_text(Service.SPOTIFY, entry.genre),
                 f"https://i.scdn.co/image/ab67706f00000002{world.cover_hex(entry, 24)}",
                 len(tracks),
                 tracks[0].artists[0],

@@ -67,7 +67,7 @@ class SampleWorld:
     def __init__(self, seed: int = 2026, catalog: Catalog | None = None) -> None:
         self.seed = seed
         self.catalog = catalog if catalog is not None else load_catalog()
-        self._pools = build_pool(seed)
+        self._pools = build_pool(seed, self.catalog.genres)
         everything = [rec for pool in self._pools.values() for rec in pool]
         self._by_isrc = {rec.isrc: rec for rec in everything}
         self._by_spotify_id = {rec.spotify_track_id: rec for rec in everything if rec.on_spotify}

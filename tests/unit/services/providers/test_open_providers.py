@@ -41,8 +41,8 @@ def _sandbox(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     seen: dict[str, object] = {}
 
     class SampleWorld:
-        def __init__(self, seed: int) -> None:
-            seen["seed"] = seed
+        def __init__(self, seed: int, catalog: object) -> None:
+            seen["seed"], seen["catalog"] = seed, catalog
 
     class SandboxAdapter(FakeAdapter):
         def __init__(self, world: SampleWorld, as_of: datetime.date) -> None:
