@@ -43,20 +43,20 @@ def clear(c: Context, genre: list[str] | None = None) -> None:
         genres = _genres(settings, genre) if genre else None
         cache = open_cache(settings)
         try:
-            errors_before = getattr(cache, "errors", 0)
+            errors_before = cache.stats().errors or 0
             if genres is None:
                 cache.clear()
                 shown = "every answer"
             else:
                 result = purge_genres(cache, genres)
                 shown = f"{result.total_removed} answer(s) of {', '.join(g.value for g in genres)}"
-            failed = getattr(cache, "errors", 0) > errors_before
+            failed = (cache.stats().errors or 0) > errors_before
         finally:
             cache.close()
     if failed:
         out_console().print(
             f"[red]The {cache.name} cache did not answer[/red]: "
-            f"{getattr(cache, 'last_error', None) or 'see the log'}."
+            f"{cache.stats().last_error or 'see the log'}."
         )
         raise Exit(code=FAILED)
     out_console().print(f"Cleared {shown} from the {cache.name} cache.")
@@ -78,9 +78,9 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
         try:
             cache = open_cache(settings)
             try:
-                errors_before = getattr(cache, "errors", 0)
+                errors_before = cache.stats().errors or 0
                 result = warm_genres(store, cache, genres, settings.cache.ttl_seconds)
-                failed = getattr(cache, "errors", 0) > errors_before
+                failed = (cache.stats().errors or 0) > errors_before
             finally:
                 cache.close()
         finally:
@@ -92,7 +92,7 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
         console.print("Nothing to warm yet: run `inv etl.run --stage full` first.")
     if failed:
         console.print(
-            f"[red]Some writes failed[/red]: {getattr(cache, 'last_error', None) or 'see the log'}."
+            f"[red]Some writes failed[/red]: {cache.stats().last_error or 'see the log'}."
         )
         raise Exit(code=FAILED)
 

@@ -200,12 +200,8 @@ def run(
         report.finish(clock())
         return report
 
-    if settings.providers.mode == "live" and settings.providers.missing_live_keys():
-        missing = ", ".join(settings.providers.missing_live_keys())
-        raise ConfigError(
-            f"providers.mode is live but these keys are missing: {missing}.",
-            hint="Set them in the environment or .env, or use TUNEMELD_PROVIDERS__MODE=sample.",
-        )
+    if settings.providers.mode == "live":
+        settings.providers.require_live_keys()
     own_store = store is None
     own_cache = cache is None
     the_store = store if store is not None else open_store(settings)

@@ -82,10 +82,7 @@ _INTERNED: dict[str, Genre] = {}
 
 
 class Service(str, Enum):
-    """A streaming service whose playlists TuneMeld reads.
-
-    The order of declaration is the aggregate priority, highest first (DESIGN.md §5).
-    """
+    """A streaming service whose playlists TuneMeld reads (described in the service registry)."""
 
     APPLE_MUSIC = "AppleMusic"
     SOUNDCLOUD = "SoundCloud"
@@ -93,8 +90,10 @@ class Service(str, Enum):
 
     @property
     def priority(self) -> int:
-        """0 is the highest priority when the aggregate stage picks a track's rank."""
-        return list(Service).index(self)
+        """0 is the highest priority when the aggregate stage picks a track's rank (registry)."""
+        from tunemeld.services.providers.registry import service_spec  # services sit above models
+
+        return service_spec(self).priority
 
     @classmethod
     def parse(cls, text: str) -> Service:

@@ -16,7 +16,7 @@ from tunemeld.config import Settings
 from tunemeld.config.settings import QuotaBucket
 from tunemeld.exceptions import ProviderAuthError, StoreUnavailable
 from tunemeld.models import Genre, RunReport, RunStatus, Stage, UnitResult, UnitStatus, ViewDoc
-from tunemeld.services.cache import MemoryCache, NullCache
+from tunemeld.services.cache import CacheStats, MemoryCache, NullCache
 from tunemeld.services.health import (
     CheckStatus,
     DiskUsage,
@@ -76,6 +76,15 @@ class BrokenCache(MemoryCache):
     def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
         self.errors += 1
         self.last_error = "set: connection failed"
+
+    def stats(self) -> CacheStats:
+        return CacheStats(
+            hits=self.hits,
+            misses=self.misses,
+            errors=self.errors,
+            available=self.available,
+            last_error=self.last_error,
+        )
 
 
 def finished_run(run_id: str, *, failed: list[Genre] | None = None) -> RunReport:

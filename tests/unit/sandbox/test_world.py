@@ -19,7 +19,6 @@ from tests.catalog import GENRES, catalog_adding
 from tunemeld.config.catalog import load_catalog
 from tunemeld.models import ISRC_PATTERN, Genre, Service
 from tunemeld.services.sandbox import (
-    PLAYLIST_SIZES,
     Recording,
     SampleWorld,
     SandboxRequest,
@@ -200,10 +199,10 @@ class TestPlaylists:
     def test_sizes_are_fixed_per_service_between_50_and_100(
         self, world: SampleWorld, service: Service
     ) -> None:
-        assert 50 <= PLAYLIST_SIZES[service] <= 100
+        assert 50 <= world.playlist_sizes[service] <= 100
         for genre in GENRES:
             tracks = world.playlist(service, genre, DAY)
-            assert len(tracks) == PLAYLIST_SIZES[service]
+            assert len(tracks) == world.playlist_sizes[service]
             assert len({r.isrc for r in tracks}) == len(tracks)
 
     def test_spotify_never_lists_a_recording_missing_from_spotify(self, world: SampleWorld) -> None:
@@ -274,7 +273,7 @@ class TestCounts:
         tomorrow = day + datetime.timedelta(days=1)
         assert world.spotify_play_count(rec, tomorrow) > world.spotify_play_count(rec, day) > 0
         assert [len(world.playlist(s, genre, day)) for s in Service] == [
-            PLAYLIST_SIZES[s] for s in Service
+            world.playlist_sizes[s] for s in Service
         ]
 
     def test_recording_without_video_has_no_view_count(self, world: SampleWorld) -> None:
@@ -394,7 +393,7 @@ class TestAnyGenre:
             assert wider.recordings(genre) == world.recordings(genre)
         for name in ("latin", "k-pop"):
             assert 140 <= len(wider.recordings(Genre(name))) <= 180
-            for service, size in PLAYLIST_SIZES.items():
+            for service, size in world.playlist_sizes.items():
                 assert len(wider.playlist(service, Genre(name), DAY)) == size
 
     def test_added_genre_pool_is_a_pure_function_of_seed_and_name(self, tmp_path: Path) -> None:

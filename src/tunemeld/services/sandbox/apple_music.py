@@ -24,7 +24,7 @@ from tunemeld.services.sandbox.exchange import (
 if TYPE_CHECKING:
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS"]
+__all__ = ["HOSTS", "endpoint_name"]
 
 
 def _scraper_host(world: SampleWorld, call: Call) -> SandboxResponse:
@@ -72,3 +72,8 @@ HOSTS: Mapping[str, Endpoint] = {
     "music.apple.com": _pages,
 }
 """The hosts this module answers for, and the endpoint of each."""
+
+
+def endpoint_name(host: str, path: str) -> str:
+    """The client ledger's name for a request's endpoint (`playlist`, `playlist_page`)."""
+    return "playlist_page" if host == "music.apple.com" else "playlist"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from tunemeld.services.sandbox.world import SampleWorld
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Call",
     "Endpoint",
+    "EndpointModule",
     "JsonObject",
     "SandboxRequest",
     "SandboxResponse",
@@ -80,6 +81,17 @@ class Call:
 
 Endpoint = Callable[["SampleWorld", Call], SandboxResponse]
 """What answers one host's requests: a function of the world and the parsed call."""
+
+
+class EndpointModule(Protocol):
+    """A provider's sandbox module (`sandbox/spotify.py`): its hosts and their endpoint names."""
+
+    HOSTS: Mapping[str, Endpoint]
+    """The hosts the module answers for, and the endpoint answering each."""
+
+    def endpoint_name(self, host: str, path: str) -> str:
+        """The client ledger's name of the endpoint a request to one of `HOSTS` calls."""
+        ...
 
 
 def json_answer(status: int, payload: object) -> SandboxResponse:

@@ -27,7 +27,7 @@ from tunemeld.services.sandbox.exchange import (
 if TYPE_CHECKING:
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "PAGE_SIZE", "genre_label"]
+__all__ = ["HOSTS", "PAGE_SIZE", "endpoint_name", "genre_label"]
 
 PAGE_SIZE = 50
 """soundcloud-scraper returns playlist tracks 50 at a time (§2.3)."""
@@ -104,3 +104,8 @@ HOSTS: Mapping[str, Endpoint] = {
     "m.soundcloud.com": _pages,
 }
 """The hosts this module answers for, and the endpoint of each."""
+
+
+def endpoint_name(host: str, path: str) -> str:
+    """The client ledger's name for a request's endpoint (`playlist_tracks`, `playlist_page`)."""
+    return "playlist_tracks" if host == "soundcloud-scraper.p.rapidapi.com" else "playlist_page"

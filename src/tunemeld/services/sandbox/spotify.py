@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tunemeld.config.catalog import CatalogEntry
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS"]
+__all__ = ["HOSTS", "endpoint_name"]
 
 _SEARCH_MAX_LIMIT = 10
 
@@ -240,3 +240,17 @@ HOSTS: Mapping[str, Endpoint] = {
     "open.spotify.com": _pages,
 }
 """The hosts this module answers for, and the endpoint of each."""
+
+_NAMES = {
+    "spotify23.p.rapidapi.com": "playlist_tracks",
+    "spotify81.p.rapidapi.com": "play_count",
+    "accounts.spotify.com": "token",
+    "open.spotify.com": "playlist_page",
+}
+
+
+def endpoint_name(host: str, path: str) -> str:
+    """The client ledger's name for a request's endpoint (`search`, `play_count`)."""
+    if host == "api.spotify.com":
+        return "search" if path.rstrip("/") == "/v1/search" else "web_api"
+    return _NAMES[host]

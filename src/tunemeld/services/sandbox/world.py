@@ -4,10 +4,10 @@
 playlist on a date, play and view counts, search. Everything is a pure function of (seed, date):
 playlists churn a little from day to day and play/view counts grow, so consecutive runs see
 realistic deltas. `handle` routes a request by host to the provider's endpoint module
-(`sandbox/spotify.py`, `apple_music.py`, `soundcloud.py`, `youtube.py`), which answers in the
-documented JSON shapes (reference/providers.md), so the real client code runs without network or
-keys. Routing is independent of transport: `SandboxAdapter` mounts it into `requests`, and the
-HTTP simulator reuses it.
+(`sandbox/spotify.py`, `apple_music.py`, `soundcloud.py`, `youtube.py`; the service registry
+names each provider's hosts), which answers in the documented JSON shapes (reference/providers.md),
+so the real client code runs without network or keys. Routing is independent of transport:
+`SandboxAdapter` mounts it into `requests`, and the HTTP simulator reuses it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tunemeld.config.catalog import Catalog, CatalogEntry, load_catalog
 from tunemeld.models import Genre, Service
-from tunemeld.services.sandbox import _render, _words, apple_music, soundcloud, spotify, youtube
+from tunemeld.services.sandbox import _render, _words
 from tunemeld.services.sandbox._pool import (
     COUNT_EPOCH,
     Recording,
@@ -40,22 +40,7 @@ from tunemeld.services.sandbox.exchange import (
     html_answer,
 )
 
-__all__ = ["HOSTS", "PLAYLIST_SIZES", "Recording", "SampleWorld"]
-
-PLAYLIST_SIZES: Mapping[Service, int] = {
-    Service.SPOTIFY: 50,
-    Service.APPLE_MUSIC: 100,
-    Service.SOUNDCLOUD: 60,
-}
-"""Tracks in each service's flagship playlist, on every date (SoundCloud spans two pages)."""
-
-HOSTS: Mapping[str, Endpoint] = {
-    **spotify.HOSTS,
-    **apple_music.HOSTS,
-    **soundcloud.HOSTS,
-    **youtube.HOSTS,
-}
-"""Every host the sample world answers for, and the provider endpoint that answers it."""
+__all__ = ["Recording", "SampleWorld"]
 
 _DAILY_NOISE = 0.08
 _FIELD = re.compile(r"\b(track|artist|album|isrc|year|genre):", re.IGNORECASE)
@@ -109,6 +94,15 @@ class SampleWorld:
         for entry in self.catalog.entries.values():
             for key in (entry.playlist_id, entry.url):
                 self._playlists[(entry.service, self._playlist_key(entry.service, key))] = entry
+        # The registry imports the endpoint modules of this package: read it once built.
+        from tunemeld.services.providers.registry import PROVIDERS, SERVICES
+
+        self.hosts: Mapping[str, Endpoint] = {
+            host: endpoint for spec in PROVIDERS for host, endpoint in spec.sandbox.HOSTS.items()
+        }
+        """Every host the world answers for, and the provider endpoint that answers it."""
+        self.playlist_sizes = {spec.service: spec.sample_playlist_size for spec in SERVICES}
+        """Tracks in each service's flagship playlist, on every date."""
         self._ranked: Callable[[Service, Genre, datetime.date], tuple[Recording, ...]]
         self._ranked = functools.lru_cache(maxsize=256)(self._rank)
 
@@ -206,7 +200,7 @@ class SampleWorld:
                 continue
             scored.append((rec.strength(day) + rec.service_bias[service.priority] + noise, index))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        return tuple(pool[index] for _, index in scored[: PLAYLIST_SIZES[service]])
+        return tuple(pool[index] for _, index in scored[: self.playlist_sizes[service]])
 
     def _count(self, base: int, daily: int, key: str, as_of: datetime.date) -> int:
         day = as_of.toordinal() - COUNT_EPOCH
@@ -282,7 +276,7 @@ class SampleWorld:
             body=request.body or b"",
             as_of=as_of,
         )
-        endpoint = HOSTS.get(call.host)
+        endpoint = self.hosts.get(call.host)
         if endpoint is None:
             return html_answer(404, _render.not_found_html(request.url))
         return endpoint(self, call)

@@ -21,7 +21,7 @@ from tunemeld.services.sandbox.exchange import (
 if TYPE_CHECKING:
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS"]
+__all__ = ["HOSTS", "endpoint_name"]
 
 _MAX_IDS = 50
 
@@ -127,3 +127,8 @@ HOSTS: Mapping[str, Endpoint] = {
     "youtube.googleapis.com": _data_api,
 }
 """The hosts this module answers for, and the endpoint of each."""
+
+
+def endpoint_name(host: str, path: str) -> str:
+    """The client ledger's name for a request's endpoint: the Data API list (`search`, `videos`)."""
+    return path.rstrip("/").rsplit("/", 1)[-1] or "?"
