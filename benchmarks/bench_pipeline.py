@@ -30,8 +30,8 @@ from datetime import time as dtime
 from pathlib import Path
 
 from tunemeld import etl
-from tunemeld.config import Settings
-from tunemeld.models import AGGREGATE, Genre, RunReport, Service
+from tunemeld.config import Settings, load_catalog
+from tunemeld.models import AGGREGATE, RunReport, Service
 from tunemeld.services.store import SQLiteStore
 
 DAY1 = date(2026, 10, 5)
@@ -69,7 +69,7 @@ def minimum_calls(db: Path, day: date, learned: int) -> dict[str, int]:
     try:
         pages = 0
         isrcs: dict[str, None] = {}
-        for genre in Genre:
+        for genre in load_catalog().genres:
             for service in Service:
                 raw = store.latest_raw_playlist(service, genre)
                 if raw is not None:

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
+from tests.catalog import GENRES
 from tunemeld.models import (
-    Genre,
     RawTrack,
     Service,
     ServiceTrack,
@@ -18,7 +18,7 @@ from tunemeld.models import (
 )
 
 isrcs = st.from_regex(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}", fullmatch=True)
-genres = st.sampled_from(Genre)
+genres = st.sampled_from(GENRES)
 services = st.sampled_from(Service)
 sources = st.sampled_from(ViewSource)
 titles = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=80)

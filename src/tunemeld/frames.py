@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
+from tunemeld.config import Catalog, load_catalog
 from tunemeld.models import AGGREGATE, Genre, Service, ViewSample, ViewSource
 from tunemeld.services.store import Store
 
@@ -30,7 +31,8 @@ _HISTORY_COLUMNS = ["isrc", "source", "day", "timestamp", "total", "delta"]
 
 
 def _genre(genre: Genre | str) -> Genre:
-    return genre if isinstance(genre, Genre) else Genre.parse(genre)
+    """A Genre as given; text read against the built-in catalog (pass a Genre for others)."""
+    return genre if isinstance(genre, Genre) else load_catalog().genre(genre)
 
 
 def playlist(store: Store, genre: Genre | str, service_name: str = AGGREGATE) -> pd.DataFrame:
@@ -79,9 +81,20 @@ def playlist(store: Store, genre: Genre | str, service_name: str = AGGREGATE) ->
     return indexed
 
 
-def aggregates(store: Store, genres: Iterable[Genre | str] | None = None) -> pd.DataFrame:
-    """Every genre's aggregate playlist in one frame, with `genre` and `rank` columns."""
-    chosen = [_genre(g) for g in genres] if genres is not None else list(Genre)
+def aggregates(
+    store: Store, genres: Iterable[Genre | str] | None = None, *, catalog: Catalog | None = None
+) -> pd.DataFrame:
+    """Every genre's aggregate playlist in one frame, with `genre` and `rank` columns.
+
+    Genres are read against `catalog` (the built-in one by default); all of its genres when
+    `genres` is None.
+    """
+    known = catalog or load_catalog()
+    chosen = (
+        [g if isinstance(g, Genre) else known.genre(g) for g in genres]
+        if genres is not None
+        else list(known.genres)
+    )
     parts = [playlist(store, genre).reset_index().assign(genre=genre.value) for genre in chosen]
     frame = pd.concat(parts, ignore_index=True)
     ordered: pd.DataFrame = frame[["genre", *(c for c in frame.columns if c != "genre")]]

@@ -134,7 +134,7 @@ def answers(url: str) -> dict[str, tuple[int, bytes, str, str, str]]:
     """Every data route of pop: status, body, ETag, Content-Type, Cache-Control."""
     found = {}
     with requests.Session() as http:
-        for path in route_paths([Genre.POP]):
+        for path in route_paths([Genre("pop")]):
             if path == "/health":
                 continue
             reply = http.get(url + path, timeout=30)

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
+from tests.catalog import GENRES
 from tunemeld.api import create_app
 from tunemeld.config import Settings
-from tunemeld.models import Genre, Service
+from tunemeld.models import Service
 from tunemeld.services.cache import NullCache
 from tunemeld.services.store import Store
 
@@ -21,10 +22,14 @@ DATA_ROUTES = [
     "/",
     *(
         f"/{route}/{genre.value}"
-        for genre in Genre
+        for genre in GENRES
         for route in ("graph-data", "playlist-data", "last-updated", "header-art")
     ),
-    *(f"/service-playlist/{genre.value}/{service.value}" for genre in Genre for service in Service),
+    *(
+        f"/service-playlist/{genre.value}/{service.value}"
+        for genre in GENRES
+        for service in Service
+    ),
     "/graph-data/jazz",
     "/service-playlist/pop/Tidal",
 ]

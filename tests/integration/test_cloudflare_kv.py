@@ -19,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
+from tests.catalog import GENRES
 from tests.integration.kv_standin import ACCOUNT, NAMESPACE, TOKEN, KVStandIn, base_url
 from tests.integration.test_api_server import genre_views
 from tunemeld.api import RunningServer, create_app, start_background_server
@@ -276,7 +277,7 @@ class TestFailures:
 
 @pytest.fixture(name="filled_store")
 def _filled_store(store: SQLiteStore) -> SQLiteStore:
-    for genre in Genre:
+    for genre in GENRES:
         store.save_views(genre_views(genre))
     return store
 
@@ -301,7 +302,7 @@ class TestApiOverKv:
             app = create_app(settings, store, cache, metrics=metrics)
             with start_background_server(app) as server, requests.Session() as http:
                 for _ in range(2):
-                    for path, enveloped in route_targets(list(Genre)):
+                    for path, enveloped in route_targets(list(GENRES)):
                         reply = http.get(server.url + path, timeout=10)
                         assert reply.status_code == 200, (path, reply.text)
                         expected = self._expected(store, path) if enveloped else None
@@ -377,18 +378,18 @@ class TestWarm:
         self, filled_store: SQLiteStore, cache: CloudflareKVCache, kv: KVStandIn
     ) -> None:
         """7 answers per genre, byte-identical to the API's own."""
-        result = warm_genres(filled_store, cache, list(Genre), ttl_seconds=60)
-        assert result.total_warmed == 7 * len(Genre)
-        doc = filled_store.get_view(Genre.POP, "graph-data")
+        result = warm_genres(filled_store, cache, list(GENRES), ttl_seconds=60)
+        assert result.total_warmed == 7 * len(GENRES)
+        doc = filled_store.get_view(Genre("pop"), "graph-data")
         assert doc is not None
-        stored = cache.get(view_cache_key(Genre.POP, "graph-data"))
+        stored = cache.get(view_cache_key(Genre("pop"), "graph-data"))
         assert stored == answer_for(doc).pack()
 
     def test_refresh_when_a_view_disappeared_deletes_its_key(
         self, store: SQLiteStore, cache: CloudflareKVCache, kv: KVStandIn
     ) -> None:
         """Views the store no longer has are removed from the cache."""
-        kv.values["tunemeld:" + view_cache_key(Genre.POP, "header-art")] = b"old"
-        written, removed = refresh_genre(store, cache, Genre.POP, 60)
+        kv.values["tunemeld:" + view_cache_key(Genre("pop"), "header-art")] = b"old"
+        written, removed = refresh_genre(store, cache, Genre("pop"), 60)
         assert (written, removed) == (0, 7)
-        assert "tunemeld:" + view_cache_key(Genre.POP, "header-art") not in kv.values
+        assert "tunemeld:" + view_cache_key(Genre("pop"), "header-art") not in kv.values

@@ -147,7 +147,7 @@ def stale_data(run: Runner) -> str:
     try:
         store.save_playlist(
             Playlist(
-                genre=Genre.POP, service_name=AGGREGATE, tracks=[], updated_at=then, run_id="r"
+                genre=Genre("pop"), service_name=AGGREGATE, tracks=[], updated_at=then, run_id="r"
             )
         )
     finally:

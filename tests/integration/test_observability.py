@@ -212,7 +212,7 @@ class TestSharedCacheRefresh:
             api_metrics, "tunemeld_cache_requests_total", cache="cloudflare", result="hit"
         )
         assert hits == 2  # both answers came from KV, written there by the ETL
-        assert "tunemeld:" + view_cache_key(Genre.POP, "graph-data") in kv.values
+        assert "tunemeld:" + view_cache_key(Genre("pop"), "graph-data") in kv.values
 
 
 class TestNoSecretsAnywhere:
@@ -246,7 +246,11 @@ class TestNoSecretsAnywhere:
                 etl.run(settings, genres=["pop"], as_of=DAY1, store=store, metrics=metrics)
                 app = create_app(settings, store, cache, metrics=metrics)
                 with start_background_server(app) as server, requests.Session() as http:
-                    for path in [*route_paths([Genre.POP, Genre.RAP]), "/metrics", "/nowhere"]:
+                    for path in [
+                        *route_paths([Genre("pop"), Genre("rap")]),
+                        "/metrics",
+                        "/nowhere",
+                    ]:
                         bodies.append(http.get(server.url + path, timeout=5).text)
                     bodies.append(http.post(server.url + "/health", timeout=5).text)
                     kv.mode = "auth"  # KV errors get logged too

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from tests.catalog import GENRES
 from tests.integration.api_calls import ApiCaller, api_for
 from tests.sample import sample_settings
 from tunemeld import etl
@@ -110,7 +111,7 @@ def test_document_has_every_route_of_the_table_and_no_other(document: dict[str, 
         assert set(item) == {"get", "options"}
 
 
-@pytest.mark.parametrize("path", [*route_paths(list(Genre)), "/", "/openapi.json"])
+@pytest.mark.parametrize("path", [*route_paths(list(GENRES)), "/", "/openapi.json"])
 def test_every_real_success_answer_fits_the_schema(
     filled: ApiCaller, document: dict[str, Any], path: str
 ) -> None:
@@ -128,7 +129,7 @@ def test_every_error_answer_is_documented_and_fits_the_schema(
     _check(document, path, status, body)
 
 
-@pytest.mark.parametrize("path", route_paths([Genre.POP])[1:])
+@pytest.mark.parametrize("path", route_paths([Genre("pop")])[1:])
 def test_no_data_yet_answers_fit_the_schema(
     empty: ApiCaller, document: dict[str, Any], path: str
 ) -> None:

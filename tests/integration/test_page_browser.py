@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.catalog import GENRES, catalog_adding
 from tunemeld import etl
 from tunemeld.api import RunningServer, create_app, start_background_server
 from tunemeld.config import Settings
@@ -212,7 +213,7 @@ class TestPageWithTwoDaysOfData:
         """Each genre's table lists the stored aggregate exactly, with headers and playlists."""
         server, store = open_server(sample_db)
         page = watch(server)
-        for genre in Genre:
+        for genre in GENRES:
             page.open(f"?genre={genre.value}")
             expected = _aggregate_titles(store, genre)
             page.page.wait_for_function(
@@ -241,7 +242,7 @@ class TestPageWithTwoDaysOfData:
         server, store = open_server(sample_db)
         page = watch(server)
         page.open("?genre=pop")
-        doc = store.get_view(Genre.POP, LAST_UPDATED.name)
+        doc = store.get_view(Genre("pop"), LAST_UPDATED.name)
         assert doc is not None
         moment = datetime.fromisoformat(doc.data["last_updated"]).astimezone(ZoneInfo(READER_ZONE))
         shown = page.page.locator("#updated time").inner_text()
@@ -256,9 +257,9 @@ class TestPageWithTwoDaysOfData:
         server, store = open_server(sample_db)
         page = watch(server)
         page.open("?genre=pop")
-        assert page.titles() == _aggregate_titles(store, Genre.POP)
+        assert page.titles() == _aggregate_titles(store, Genre("pop"))
         page.page.get_by_role("link", name="dance").click()
-        dance = _aggregate_titles(store, Genre.DANCE)
+        dance = _aggregate_titles(store, Genre("dance"))
         page.page.wait_for_function(
             "title => document.querySelector('#aggregate tbody .track-name')?.textContent"
             " === title",
@@ -280,7 +281,7 @@ class TestPageWithTwoDaysOfData:
         page.page.wait_for_function(
             "title => document.querySelector('#aggregate tbody .track-name')?.textContent"
             " === title",
-            arg=_aggregate_titles(store, Genre.POP)[0],
+            arg=_aggregate_titles(store, Genre("pop"))[0],
             timeout=TIMEOUT_MS,
         )
         assert page.console_errors == []
@@ -288,9 +289,9 @@ class TestPageWithTwoDaysOfData:
     @pytest.mark.parametrize(
         ("period", "column", "source", "genre"),
         [
-            ("Total", "plays", ViewSource.SPOTIFY, Genre.RAP),
-            ("Last 7 days", "plays", ViewSource.SPOTIFY, Genre.COUNTRY),
-            ("Total", "views", ViewSource.YOUTUBE, Genre.POP),
+            ("Total", "plays", ViewSource.SPOTIFY, Genre("rap")),
+            ("Last 7 days", "plays", ViewSource.SPOTIFY, Genre("country")),
+            ("Total", "views", ViewSource.YOUTUBE, Genre("pop")),
         ],
     )
     def test_sort_by_a_count_puts_the_biggest_first_and_unknown_counts_last(
@@ -397,7 +398,7 @@ class TestPageWithTwoDaysOfData:
         assert page.page.evaluate("document.activeElement.textContent") == "Skip to the chart"
         page.page.locator('#genres a[data-genre="rap"]').focus()
         keys.press("Enter")
-        rap = _aggregate_titles(store, Genre.RAP)
+        rap = _aggregate_titles(store, Genre("rap"))
         page.page.wait_for_function(
             "title => document.querySelector('#aggregate tbody .track-name')?.textContent"
             " === title",
@@ -466,7 +467,7 @@ class TestPageEdgeCases:
         server, store = open_server(path)
         docs = []
         for name in (PLAYLIST_DATA.name, service_playlist_view(Service.SPOTIFY)):
-            doc = store.get_view(Genre.POP, name)
+            doc = store.get_view(Genre("pop"), name)
             assert doc is not None
             data = doc.data
             playlist = data[0] if isinstance(data, list) else data  # the legacy one-item list
@@ -476,7 +477,7 @@ class TestPageEdgeCases:
                 track[key] = HOSTILE_URL
             track["additional_sources"] = dict.fromkeys(track.get("sources", {}), HOSTILE_URL)
             docs.append(doc.model_copy(update={"data": data, "version": view_version(data)}))
-        header = store.get_view(Genre.POP, "header-art")
+        header = store.get_view(Genre("pop"), "header-art")
         assert header is not None
         art = header.data
         art["Spotify"].update(playlist_name=HOSTILE_NAME, playlist_url=HOSTILE_URL)
@@ -502,3 +503,41 @@ class TestPageEdgeCases:
         assert injected == {"images": 0, "links": 0, "sources": 0}
         assert page.dialogs == []
         assert page.console_errors == []
+
+
+class TestPageWithAUserCatalog:
+    """Genres are catalog data: the page's tabs follow a catalog that adds two genres."""
+
+    def test_added_genres_have_tabs_and_their_aggregate_is_shown(
+        self, tmp_path: Path, watch: Any
+    ) -> None:
+        added = ("latin", "k-pop")
+        settings = Settings(
+            _env_file=None,
+            env="testing",
+            database={"url": f"sqlite:///{tmp_path / 'tunemeld.db'}"},
+            providers={"mode": "sample", "backoff_initial": 0.0, "backoff_max": 0.0},
+            etl={"catalog_path": str(catalog_adding(tmp_path / "catalog.toml", added))},
+        )
+        assert etl.run(settings, as_of=DAY1).ok
+        store = SQLiteStore.from_url(settings.database.url)
+        server = start_background_server(create_app(settings, store, MemoryCache()))
+        try:
+            page = watch(server)
+            page.open()
+            tabs = page.page.eval_on_selector_all(
+                "#genres a", "els => els.map(e => e.dataset.genre)"
+            )
+            assert tabs == [*(g.value for g in GENRES), *added]
+            page.page.locator('#genres a[data-genre="k-pop"]').click()
+            expected = _aggregate_titles(store, Genre("k-pop"))
+            page.page.wait_for_function(
+                "n => document.querySelectorAll('#aggregate tbody tr').length === n",
+                arg=len(expected),
+                timeout=TIMEOUT_MS,
+            )
+            assert page.titles() == expected
+            assert page.console_errors == []
+        finally:
+            server.close()
+            store.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.catalog import GENRES
 from tunemeld import etl
 from tunemeld.api.answers import answer_for
 from tunemeld.config import Settings
@@ -82,7 +83,7 @@ class TestFullRun:
         settings, _, _ = two_days
         store = SQLiteStore.from_url(settings.database.url)
         try:
-            for genre in Genre:
+            for genre in GENRES:
                 aggregate = store.get_playlist(genre, AGGREGATE)
                 assert aggregate is not None
                 assert len(aggregate.tracks) >= 15
@@ -99,7 +100,7 @@ class TestFullRun:
         settings, _, _ = two_days
         store = SQLiteStore.from_url(settings.database.url)
         try:
-            for genre in Genre:
+            for genre in GENRES:
                 rankings = {}
                 for service in Service:
                     playlist = store.get_playlist(genre, service.value)
@@ -117,7 +118,7 @@ class TestFullRun:
         settings, _, _ = two_days
         store = SQLiteStore.from_url(settings.database.url)
         try:
-            for genre in Genre:
+            for genre in GENRES:
                 aggregate = store.get_playlist(genre, AGGREGATE)
                 assert aggregate is not None
                 history = store.view_history(aggregate.isrcs, ViewSource.SPOTIFY)
@@ -136,7 +137,7 @@ class TestFullRun:
         settings, _, _ = two_days
         store = SQLiteStore.from_url(settings.database.url)
         try:
-            doc = store.get_view(Genre.POP, GRAPH_DATA.name)
+            doc = store.get_view(Genre("pop"), GRAPH_DATA.name)
             assert doc is not None
             two_points = [row for row in doc.data if len(row["view_counts"]["Spotify"]) == 2]
             assert len(two_points) >= 10
@@ -144,10 +145,10 @@ class TestFullRun:
                 (_, first), (_, second) = row["view_counts"]["Spotify"]
                 assert first == 0
                 assert second > 0
-            header = store.get_view(Genre.POP, HEADER_ART.name)
+            header = store.get_view(Genre("pop"), HEADER_ART.name)
             assert header is not None
             assert set(header.data) == {"genre_name", *(s.value for s in Service)}
-            playlist = store.get_view(Genre.POP, PLAYLIST_DATA.name)
+            playlist = store.get_view(Genre("pop"), PLAYLIST_DATA.name)
             assert playlist is not None
             [document] = playlist.data
             assert document["service_name"] == AGGREGATE
@@ -203,10 +204,10 @@ class TestPartialRuns:
             settings, stages=["extract"], genres=["pop"], services=["Spotify"], as_of=DAY1, store=db
         )
         assert [(u.stage, u.service, u.genre) for u in report.units] == [
-            (Stage.EXTRACT, Service.SPOTIFY, Genre.POP)
+            (Stage.EXTRACT, Service.SPOTIFY, Genre("pop"))
         ]
-        assert db.latest_raw_playlist(Service.SPOTIFY, Genre.POP) is not None
-        assert db.latest_raw_playlist(Service.SPOTIFY, Genre.RAP) is None
+        assert db.latest_raw_playlist(Service.SPOTIFY, Genre("pop")) is not None
+        assert db.latest_raw_playlist(Service.SPOTIFY, Genre("rap")) is None
 
     def test_dry_run_plans_calls_and_writes_nothing(
         self, settings: Settings, db: SQLiteStore
@@ -222,7 +223,7 @@ class TestPartialRuns:
         self, settings: Settings, db: SQLiteStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         etl.run(settings, genres=["pop"], as_of=DAY1, store=db)
-        good = db.get_playlist(Genre.POP, Service.APPLE_MUSIC.value)
+        good = db.get_playlist(Genre("pop"), Service.APPLE_MUSIC.value)
         assert good is not None
 
         from tunemeld.services.providers.apple_music import AppleMusicClient
@@ -240,8 +241,8 @@ class TestPartialRuns:
         assert failed == [(Stage.EXTRACT, Service.APPLE_MUSIC)]
         skipped = [u for u in report.units if u.status is UnitStatus.SKIPPED]
         assert [(u.stage, u.service) for u in skipped] == [(Stage.TRANSFORM, Service.APPLE_MUSIC)]
-        assert db.get_playlist(Genre.POP, Service.APPLE_MUSIC.value) == good
-        aggregate = db.get_playlist(Genre.POP, AGGREGATE)
+        assert db.get_playlist(Genre("pop"), Service.APPLE_MUSIC.value) == good
+        aggregate = db.get_playlist(Genre("pop"), AGGREGATE)
         assert aggregate is not None
         assert aggregate.run_id == report.run_id
         assert len(aggregate.tracks) >= 15
@@ -251,13 +252,13 @@ class TestPartialRuns:
     ) -> None:
         """A run re-warms the genres it changed with the new answer and leaves the others."""
         cache = MemoryCache()
-        cache.set(view_cache_key(Genre.POP, GRAPH_DATA.name), b"stale")
-        cache.set(view_cache_key(Genre.RAP, GRAPH_DATA.name), b"other genre")
+        cache.set(view_cache_key(Genre("pop"), GRAPH_DATA.name), b"stale")
+        cache.set(view_cache_key(Genre("rap"), GRAPH_DATA.name), b"other genre")
         etl.run(settings, genres=["pop"], as_of=DAY1, store=db, cache=cache)
-        doc = db.get_view(Genre.POP, GRAPH_DATA.name)
+        doc = db.get_view(Genre("pop"), GRAPH_DATA.name)
         assert doc is not None
-        assert cache.get(view_cache_key(Genre.POP, GRAPH_DATA.name)) == answer_for(doc).pack()
-        assert cache.get(view_cache_key(Genre.RAP, GRAPH_DATA.name)) == b"other genre"
+        assert cache.get(view_cache_key(Genre("pop"), GRAPH_DATA.name)) == answer_for(doc).pack()
+        assert cache.get(view_cache_key(Genre("rap"), GRAPH_DATA.name)) == b"other genre"
 
     def test_run_in_a_fresh_directory_creates_the_default_store(self, tmp_path: Path) -> None:
         settings = Settings(_env_file=None, providers={"mode": "sample"})

@@ -76,7 +76,7 @@ def test_rerunning_a_day_leaves_totals_and_deltas_as_one_run_made_them(
     assert any(delta > 0 for *_, delta in day2)  # growth since DAY1 is what a re-run could lose
     assert _samples(twice) == expected
     for view in (GRAPH_DATA.name, PLAYLIST_DATA.name):
-        first, second = once.get_view(Genre.RAP, view), twice.get_view(Genre.RAP, view)
+        first, second = once.get_view(Genre("rap"), view), twice.get_view(Genre("rap"), view)
         assert first is not None
         assert second is not None
         assert second.data == first.data
@@ -86,8 +86,8 @@ def test_empty_playlist_answer_keeps_the_last_good_playlist(
     tmp_path: Path, open_db: list[SQLiteStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _run_days(tmp_path, "empty", [DAY1], open_db)
-    good = store.get_playlist(Genre.RAP, Service.APPLE_MUSIC.value)
-    good_raw = store.latest_raw_playlist(Service.APPLE_MUSIC, Genre.RAP)
+    good = store.get_playlist(Genre("rap"), Service.APPLE_MUSIC.value)
+    good_raw = store.latest_raw_playlist(Service.APPLE_MUSIC, Genre("rap"))
     assert good is not None
     assert good.tracks
     assert good_raw is not None
@@ -102,9 +102,9 @@ def test_empty_playlist_answer_keeps_the_last_good_playlist(
     )
     assert extract.status is UnitStatus.FAILED
     assert "empty" in (extract.error or "")
-    assert store.get_playlist(Genre.RAP, Service.APPLE_MUSIC.value) == good
-    assert store.latest_raw_playlist(Service.APPLE_MUSIC, Genre.RAP) == good_raw
-    aggregate = store.get_playlist(Genre.RAP, AGGREGATE)
+    assert store.get_playlist(Genre("rap"), Service.APPLE_MUSIC.value) == good
+    assert store.latest_raw_playlist(Service.APPLE_MUSIC, Genre("rap")) == good_raw
+    aggregate = store.get_playlist(Genre("rap"), AGGREGATE)
     assert aggregate is not None
     assert aggregate.run_id == report.run_id
     assert set(good.isrcs) & set(aggregate.isrcs)  # the last good Apple playlist still counts

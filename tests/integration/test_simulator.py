@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.catalog import GENRES
 from tunemeld import etl
 from tunemeld.api import create_app
 from tunemeld.config import Settings
@@ -168,7 +169,7 @@ class TestAllFaultsTogether:
         assert clean.ok
         store = SQLiteStore.from_url(f"sqlite:///{db}")
         try:
-            before = {(g, s.value): store.get_playlist(g, s.value) for g in Genre for s in Service}
+            before = {(g, s.value): store.get_playlist(g, s.value) for g in GENRES for s in Service}
         finally:
             store.close()
 
@@ -314,13 +315,13 @@ class TestQuotaBudget:
         try:
             aggregate = [
                 isrc
-                for genre in Genre
+                for genre in GENRES
                 if (p := store.get_playlist(genre, AGGREGATE)) is not None
                 for isrc in p.isrcs
             ]
             everything = store.get_tracks(
                 t.isrc
-                for g in Genre
+                for g in GENRES
                 for s in Service
                 if (p := store.get_playlist(g, s.value))
                 for t in p.tracks
@@ -330,7 +331,7 @@ class TestQuotaBudget:
             assert with_video <= set(aggregate)
             # Each genre's aggregate got an equal share (20 / 4 genres), spent in rank order:
             # the searched tracks (found or remembered as misses) are each genre's top five.
-            for genre in Genre:
+            for genre in GENRES:
                 playlist = store.get_playlist(genre, AGGREGATE)
                 assert playlist is not None
                 searched = [i for i in playlist.isrcs if store.get_lookup(YOUTUBE_VIDEO, i)]
@@ -415,7 +416,7 @@ class TestQuotaBudget:
 
 def _all_isrcs(store: SQLiteStore) -> list[str]:
     isrcs: dict[str, None] = {}
-    for genre in Genre:
+    for genre in GENRES:
         for name in (AGGREGATE, *(s.value for s in Service)):
             playlist = store.get_playlist(genre, name)
             if playlist is not None:

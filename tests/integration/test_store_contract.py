@@ -203,7 +203,7 @@ def _lookup(
 def _run(run_id: str, started_at: datetime, *, status: RunStatus = RunStatus.OK) -> RunReport:
     unit = UnitResult(
         stage=Stage.EXTRACT,
-        genre=Genre.POP,
+        genre=Genre("pop"),
         service=Service.SPOTIFY,
         status=UnitStatus.OK,
         counts={"tracks": 50},
@@ -216,7 +216,7 @@ def _run(run_id: str, started_at: datetime, *, status: RunStatus = RunStatus.OK)
         started_at=started_at,
         finished_at=started_at + timedelta(minutes=3),
         stages=[Stage.EXTRACT],
-        genres=[Genre.POP],
+        genres=[Genre("pop")],
         services=[Service.SPOTIFY],
         status=status,
         units=[unit],
@@ -249,13 +249,13 @@ def _counts(store: Store) -> dict[str, int]:
 
 
 def _fill_every_collection(store: Store) -> None:
-    store.save_raw_playlist(_raw(Service.SPOTIFY, Genre.POP, T0), keep=3)
+    store.save_raw_playlist(_raw(Service.SPOTIFY, Genre("pop"), T0), keep=3)
     store.upsert_tracks([_track(_isrc(1))])
-    store.save_playlist(_playlist(Genre.POP, Service.SPOTIFY.value, [_isrc(1)]))
+    store.save_playlist(_playlist(Genre("pop"), Service.SPOTIFY.value, [_isrc(1)]))
     store.save_view_samples([_sample(_isrc(1), DAY0)])
     store.put_lookup(_lookup("youtube_id", _isrc(1), "dQw4w9WgXcQ"))
     store.save_run(_run("run-1", T0))
-    store.save_views([_view(Genre.POP, "playlist", {"tracks": []})])
+    store.save_views([_view(Genre("pop"), "playlist", {"tracks": []})])
     store.add_quota_usage(DAY0, "youtube.search", 100, at=T0)
 
 
@@ -334,15 +334,15 @@ class TestEmptyStore:
 
     def test_reads_when_store_is_empty_return_none_or_empty(self, any_store: Store) -> None:
         """Nothing stored yet: every getter says so without raising."""
-        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre.POP) is None
+        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre("pop")) is None
         assert any_store.get_tracks([_isrc(1)]) == {}
-        assert any_store.get_playlist(Genre.POP, AGGREGATE) is None
+        assert any_store.get_playlist(Genre("pop"), AGGREGATE) is None
         assert any_store.view_history([_isrc(1)]) == {}
         assert any_store.previous_samples([_isrc(1)], ViewSource.YOUTUBE, DAY0) == {}
         assert any_store.get_lookup("youtube_id", _isrc(1)) is None
         assert any_store.get_run("run-1") is None
         assert any_store.list_runs() == []
-        assert any_store.get_view(Genre.POP, "playlist") is None
+        assert any_store.get_view(Genre("pop"), "playlist") is None
         assert list(any_store.iter_view_samples()) == []
 
     def test_status_when_store_is_empty_lists_every_collection_with_zero(
@@ -372,64 +372,64 @@ class TestRawPlaylists:
         self, any_store: Store
     ) -> None:
         """The newest by fetched_at, not the last saved."""
-        newest = _raw(Service.SPOTIFY, Genre.POP, T0 + timedelta(days=2), run_id="new")
+        newest = _raw(Service.SPOTIFY, Genre("pop"), T0 + timedelta(days=2), run_id="new")
         any_store.save_raw_playlist(newest, keep=5)
-        any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre.POP, T0, run_id="old"), keep=5)
+        any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre("pop"), T0, run_id="old"), keep=5)
 
-        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre.POP) == newest
+        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre("pop")) == newest
 
     def test_save_raw_playlist_when_over_keep_prunes_oldest_of_that_playlist_only(
         self, any_store: Store
     ) -> None:
         """keep=N bounds the history of one (service, genre); other playlists are untouched."""
-        other = _raw(Service.APPLE_MUSIC, Genre.POP, T0 - timedelta(days=30))
+        other = _raw(Service.APPLE_MUSIC, Genre("pop"), T0 - timedelta(days=30))
         any_store.save_raw_playlist(other, keep=1)
         for n in range(5):
             any_store.save_raw_playlist(
-                _raw(Service.SPOTIFY, Genre.POP, T0 + timedelta(hours=n), run_id=f"r{n}"), keep=3
+                _raw(Service.SPOTIFY, Genre("pop"), T0 + timedelta(hours=n), run_id=f"r{n}"), keep=3
             )
 
         assert _counts(any_store)["raw_playlists"] == 3 + 1
-        latest = any_store.latest_raw_playlist(Service.SPOTIFY, Genre.POP)
+        latest = any_store.latest_raw_playlist(Service.SPOTIFY, Genre("pop"))
         assert latest is not None
         assert latest.run_id == "r4"
-        assert any_store.latest_raw_playlist(Service.APPLE_MUSIC, Genre.POP) == other
+        assert any_store.latest_raw_playlist(Service.APPLE_MUSIC, Genre("pop")) == other
 
     def test_save_raw_playlist_when_keep_is_one_keeps_only_the_newest(
         self, any_store: Store
     ) -> None:
         """An older snapshot saved late is pruned at once rather than displacing the newest."""
-        newest = _raw(Service.SOUNDCLOUD, Genre.RAP, T0 + timedelta(days=1), run_id="new")
+        newest = _raw(Service.SOUNDCLOUD, Genre("rap"), T0 + timedelta(days=1), run_id="new")
         any_store.save_raw_playlist(newest, keep=1)
-        any_store.save_raw_playlist(_raw(Service.SOUNDCLOUD, Genre.RAP, T0), keep=1)
+        any_store.save_raw_playlist(_raw(Service.SOUNDCLOUD, Genre("rap"), T0), keep=1)
 
         assert _counts(any_store)["raw_playlists"] == 1
-        assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre.RAP) == newest
+        assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre("rap")) == newest
 
     def test_save_raw_playlist_when_same_snapshot_saved_twice_stores_it_once(
         self, any_store: Store
     ) -> None:
         """Re-running an extract write is idempotent."""
-        raw = _raw(Service.SPOTIFY, Genre.DANCE, T0)
+        raw = _raw(Service.SPOTIFY, Genre("dance"), T0)
         any_store.save_raw_playlist(raw, keep=5)
         any_store.save_raw_playlist(raw, keep=5)
 
         assert _counts(any_store)["raw_playlists"] == 1
-        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre.DANCE) == raw
+        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre("dance")) == raw
 
     def test_latest_raw_playlist_when_other_genre_saved_returns_none(
         self, any_store: Store
     ) -> None:
         """Snapshots are keyed by service and genre together."""
-        any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre.POP, T0), keep=3)
+        any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre("pop"), T0), keep=3)
 
-        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre.RAP) is None
-        assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre.POP) is None
+        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre("rap")) is None
+        assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre("pop")) is None
 
     def test_save_raw_playlist_when_keep_is_zero_raises_value_error(self, any_store: Store) -> None:
         """keep=0 would delete the snapshot just saved: a programming error."""
         with pytest.raises(ValueError, match="keep"):
-            any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre.POP, T0), keep=0)
+            any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre("pop"), T0), keep=0)
 
 
 class TestTracks:
@@ -528,25 +528,25 @@ class TestPlaylists:
 
     def test_save_playlist_when_saved_again_replaces_it(self, any_store: Store) -> None:
         """The second save wins; nothing of the first remains."""
-        any_store.save_playlist(_playlist(Genre.POP, AGGREGATE, [_isrc(1), _isrc(2)]))
-        newer = _playlist(Genre.POP, AGGREGATE, [_isrc(3)], updated_at=T0 + timedelta(days=1))
+        any_store.save_playlist(_playlist(Genre("pop"), AGGREGATE, [_isrc(1), _isrc(2)]))
+        newer = _playlist(Genre("pop"), AGGREGATE, [_isrc(3)], updated_at=T0 + timedelta(days=1))
 
         any_store.save_playlist(newer)
 
-        assert any_store.get_playlist(Genre.POP, AGGREGATE) == newer
+        assert any_store.get_playlist(Genre("pop"), AGGREGATE) == newer
         assert _counts(any_store)["playlists"] == 1
 
     def test_get_playlist_when_other_key_saved_returns_none(self, any_store: Store) -> None:
         """Playlists of other services or genres are separate records."""
-        spotify = _playlist(Genre.POP, Service.SPOTIFY.value, [_isrc(1)])
-        aggregate = _playlist(Genre.POP, AGGREGATE, [_isrc(2)])
+        spotify = _playlist(Genre("pop"), Service.SPOTIFY.value, [_isrc(1)])
+        aggregate = _playlist(Genre("pop"), AGGREGATE, [_isrc(2)])
         any_store.save_playlist(spotify)
         any_store.save_playlist(aggregate)
 
-        assert any_store.get_playlist(Genre.POP, Service.SPOTIFY.value) == spotify
-        assert any_store.get_playlist(Genre.POP, AGGREGATE) == aggregate
-        assert any_store.get_playlist(Genre.RAP, AGGREGATE) is None
-        assert any_store.get_playlist(Genre.POP, Service.APPLE_MUSIC.value) is None
+        assert any_store.get_playlist(Genre("pop"), Service.SPOTIFY.value) == spotify
+        assert any_store.get_playlist(Genre("pop"), AGGREGATE) == aggregate
+        assert any_store.get_playlist(Genre("rap"), AGGREGATE) is None
+        assert any_store.get_playlist(Genre("pop"), Service.APPLE_MUSIC.value) is None
 
 
 class TestViewSamples:
@@ -962,18 +962,18 @@ class TestViews:
         self, any_store: Store
     ) -> None:
         """Documents not in the batch stay; those in it are replaced."""
-        old_graph = _view(Genre.POP, "graph", {"v": 1})
-        kept = _view(Genre.RAP, "graph", {"v": 1})
+        old_graph = _view(Genre("pop"), "graph", {"v": 1})
+        kept = _view(Genre("rap"), "graph", {"v": 1})
         any_store.save_views([old_graph, kept])
-        new_graph = _view(Genre.POP, "graph", {"v": 2}, updated_at=T0 + timedelta(days=1))
-        playlist = _view(Genre.POP, "playlist", [{"isrc": _isrc(1), "rank": 1}])
+        new_graph = _view(Genre("pop"), "graph", {"v": 2}, updated_at=T0 + timedelta(days=1))
+        playlist = _view(Genre("pop"), "playlist", [{"isrc": _isrc(1), "rank": 1}])
 
         any_store.save_views([new_graph, playlist])
 
-        assert any_store.get_view(Genre.POP, "graph") == new_graph
-        assert any_store.get_view(Genre.POP, "playlist") == playlist
-        assert any_store.get_view(Genre.RAP, "graph") == kept
-        assert any_store.get_view(Genre.RAP, "playlist") is None
+        assert any_store.get_view(Genre("pop"), "graph") == new_graph
+        assert any_store.get_view(Genre("pop"), "playlist") == playlist
+        assert any_store.get_view(Genre("rap"), "graph") == kept
+        assert any_store.get_view(Genre("rap"), "playlist") is None
         assert _counts(any_store)["views"] == 3
 
 
@@ -1021,7 +1021,7 @@ class TestAdministration:
         assert _counts(any_store) == {name: int(name == "leases") for name in COLLECTIONS}
         assert any_store.get_lease(RUN_LEASE) == _lease("run-1", "t1")
         assert any_store.get_tracks([_isrc(1)]) == {}
-        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre.POP) is None
+        assert any_store.latest_raw_playlist(Service.SPOTIFY, Genre("pop")) is None
         any_store.upsert_tracks([_track(_isrc(1))])
         assert _counts(any_store)["tracks"] == 1
 
@@ -1070,13 +1070,13 @@ class TestAdministration:
             ),
             pytest.param(
                 lambda s, naive: s.save_raw_playlist(
-                    _raw(Service.SPOTIFY, Genre.POP, naive), keep=1
+                    _raw(Service.SPOTIFY, Genre("pop"), naive), keep=1
                 ),
                 id="raw",
             ),
             pytest.param(
                 lambda s, naive: s.save_playlist(
-                    _playlist(Genre.POP, AGGREGATE, [], updated_at=naive)
+                    _playlist(Genre("pop"), AGGREGATE, [], updated_at=naive)
                 ),
                 id="playlist",
             ),
@@ -1086,7 +1086,7 @@ class TestAdministration:
             ),
             pytest.param(lambda s, naive: s.save_run(_run("r", naive)), id="run"),
             pytest.param(
-                lambda s, naive: s.save_views([_view(Genre.POP, "x", 1, updated_at=naive)]),
+                lambda s, naive: s.save_views([_view(Genre("pop"), "x", 1, updated_at=naive)]),
                 id="view",
             ),
         ],
@@ -1111,12 +1111,12 @@ class TestUnits:
         def failing_unit() -> None:
             with any_store.unit():
                 any_store.upsert_tracks([_track(_isrc(1), title="After"), _track(_isrc(2))])
-                any_store.save_playlist(_playlist(Genre.POP, AGGREGATE, [_isrc(1)]))
+                any_store.save_playlist(_playlist(Genre("pop"), AGGREGATE, [_isrc(1)]))
                 any_store.save_view_samples([_sample(_isrc(1), DAY0)])
-                any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre.POP, T0), keep=1)
+                any_store.save_raw_playlist(_raw(Service.SPOTIFY, Genre("pop"), T0), keep=1)
                 any_store.put_lookup(_lookup("k", "v", "x"))
                 any_store.save_run(_run("r", T0))
-                any_store.save_views([_view(Genre.POP, "graph", {})])
+                any_store.save_views([_view(Genre("pop"), "graph", {})])
                 raise _AbortError
 
         with pytest.raises(_AbortError):
@@ -1144,14 +1144,14 @@ class TestUnits:
             track = any_store.get_tracks([_isrc(1)])[_isrc(1)]
             return (
                 track.title,
-                any_store.get_playlist(Genre.POP, AGGREGATE),
+                any_store.get_playlist(Genre("pop"), AGGREGATE),
                 _counts(any_store)["view_counts"],
             )
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             with any_store.unit():
                 any_store.upsert_tracks([_track(_isrc(1), title="New")])
-                any_store.save_playlist(_playlist(Genre.POP, AGGREGATE, [_isrc(1)]))
+                any_store.save_playlist(_playlist(Genre("pop"), AGGREGATE, [_isrc(1)]))
                 any_store.save_view_samples([_sample(_isrc(1), DAY0)])
                 during = pool.submit(read).result(timeout=30)
             after = pool.submit(read).result(timeout=30)

@@ -82,7 +82,7 @@ def _fill(store: Store, *, samples: int = 1200) -> None:
     """Every collection, with offsets, microseconds, None values, unicode and > 1 page."""
     meta = PlaylistMeta(
         service=Service.SPOTIFY,
-        genre=Genre.POP,
+        genre=Genre("pop"),
         playlist_id="pl1",
         name="Hits ✨",
         url="https://x.test/pl1",
@@ -91,7 +91,7 @@ def _fill(store: Store, *, samples: int = 1200) -> None:
         store.save_raw_playlist(
             RawPlaylist(
                 service=Service.SPOTIFY,
-                genre=Genre.POP,
+                genre=Genre("pop"),
                 meta=meta,
                 tracks=[
                     RawTrack(
@@ -119,7 +119,7 @@ def _fill(store: Store, *, samples: int = 1200) -> None:
     )
     store.save_playlist(
         Playlist(
-            genre=Genre.POP,
+            genre=Genre("pop"),
             service_name=AGGREGATE,
             tracks=[TrackRank(isrc=_isrc(1), rank=1, sources={Service.SPOTIFY: 3})],
             updated_at=T0,
@@ -149,14 +149,18 @@ def _fill(store: Store, *, samples: int = 1200) -> None:
             started_at=T0,
             finished_at=T0 + timedelta(seconds=1.5),
             stages=[Stage.EXTRACT],
-            genres=[Genre.POP],
+            genres=[Genre("pop")],
             services=[Service.SPOTIFY],
             calls={"Spotify": {"playlist": 1}},
         )
     )
     data = {"tracks": [{"isrc": _isrc(1), "ratio": 0.25, "none": None, "nested": [1, [2]]}]}
     store.save_views(
-        [ViewDoc(genre=Genre.POP, name="x", data=data, version=view_version(data), updated_at=T0)]
+        [
+            ViewDoc(
+                genre=Genre("pop"), name="x", data=data, version=view_version(data), updated_at=T0
+            )
+        ]
     )
     store.add_quota_usage(DAY, "youtube_search", 100, at=T0)
     store.add_quota_usage(DAY, "youtube_search", 7, at=T0 + timedelta(seconds=1))

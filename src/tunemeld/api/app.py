@@ -13,7 +13,7 @@ from tunemeld.api.plugins import (
     install_request_hooks,
 )
 from tunemeld.api.routes import ApiContext, HealthMemo, add_routes
-from tunemeld.config import Settings
+from tunemeld.config import Settings, load_catalog
 from tunemeld.models import RunReport
 from tunemeld.services.cache import Cache
 from tunemeld.services.logging import configure_logging, debug_context
@@ -45,8 +45,9 @@ def create_app(
     install_error_pages(app)
     install_request_hooks(app, metrics=metrics, cors_origins=settings.api.cors_origins)
     health = HealthMemo(settings.health.cache_seconds)
-    context = ApiContext(settings, store, cache, metrics, health)
-    add_routes(app, context, openapi=lambda: document_bytes(__version__))
+    genres = load_catalog(settings.etl.catalog_path).genres  # a bad catalog stops the start
+    context = ApiContext(settings, store, cache, metrics, health, genres)
+    add_routes(app, context, openapi=lambda: document_bytes(__version__, genres))
     return app
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import requests
 
 from tunemeld.api.routes import ROUTES, Route
+from tunemeld.config import load_catalog
 from tunemeld.models import Genre, Service
 
 __all__ = ["RouteCheck", "check_server", "route_paths", "route_targets"]
@@ -45,17 +46,20 @@ def _paths_of(route: Route, genre: Genre) -> list[str]:
     return paths
 
 
-def route_targets(genres: Sequence[Genre] = tuple(Genre)) -> list[tuple[str, bool]]:
-    """`/health`, then every data route of every genre, each with "answers an envelope"."""
+def route_targets(genres: Sequence[Genre] | None = None) -> list[tuple[str, bool]]:
+    """`/health`, then every data route of every genre, each with "answers an envelope".
+
+    `genres` defaults to the built-in catalog's; pass the user catalog's when there is one.
+    """
     targets = [("/health", True)]
-    for genre in genres:
+    for genre in genres if genres is not None else load_catalog().genres:
         for route in ROUTES:
             if route.is_data:
                 targets += [(path, route.kind == "view") for path in _paths_of(route, genre)]
     return targets
 
 
-def route_paths(genres: Sequence[Genre] = tuple(Genre)) -> list[str]:
+def route_paths(genres: Sequence[Genre] | None = None) -> list[str]:
     """`/health`, then every data route of every genre (the service playlist of every service)."""
     return [path for path, _ in route_targets(genres)]
 
@@ -77,7 +81,7 @@ def _envelope_problem(response: requests.Response, enveloped: bool = True) -> st
 
 
 def check_server(
-    base_url: str, genres: Sequence[Genre] = tuple(Genre), *, timeout: float = 5.0
+    base_url: str, genres: Sequence[Genre] | None = None, *, timeout: float = 5.0
 ) -> list[RouteCheck]:
     """GET `/health` and every data route on the server at `base_url`, in order.
 

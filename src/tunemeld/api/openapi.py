@@ -8,6 +8,7 @@ report), genres and services from their enums. The document is built once per pr
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -74,16 +75,14 @@ def _name_schema(values: list[str]) -> dict[str, Any]:
     }
 
 
-_PARAM_TEXT = {
-    "genre": ([g.value for g in Genre], "A genre"),
-    "service": ([s.value for s in Service], "A playlist service"),
-}
-
-
-def _parameters(route: Route) -> list[dict[str, Any]]:
+def _parameters(route: Route, genres: Sequence[Genre]) -> list[dict[str, Any]]:
+    known = {
+        "genre": ([g.value for g in genres], "A genre of the playlist catalog"),
+        "service": ([s.value for s in Service], "A playlist service"),
+    }
     params: list[dict[str, Any]] = []
     for name in route.params:
-        values, what = _PARAM_TEXT[name]
+        values, what = known[name]
         params.append(
             {
                 "name": name,
@@ -190,11 +189,11 @@ def _components() -> dict[str, Any]:
     }
 
 
-def build_document(version: str) -> dict[str, Any]:
+def build_document(version: str, genres: Sequence[Genre]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route (GET, and the CORS preflight OPTIONS)."""
     paths: dict[str, Any] = {}
     for route in ROUTES:
-        parameters = _parameters(route)
+        parameters = _parameters(route, genres)
         paths[_openapi_path(route.rule)] = {
             "get": {
                 "operationId": route.operation_id,
@@ -227,6 +226,6 @@ def build_document(version: str) -> dict[str, Any]:
 
 
 @functools.cache
-def document_bytes(version: str) -> bytes:
-    """The encoded document, built once per process and version."""
-    return encode_json(build_document(version))
+def document_bytes(version: str, genres: tuple[Genre, ...]) -> bytes:
+    """The encoded document, built once per process, version and genre list."""
+    return encode_json(build_document(version, genres))

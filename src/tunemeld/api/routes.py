@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -235,6 +235,8 @@ class ApiContext:
     cache: Cache
     metrics: Metrics
     health: HealthMemo = field(default_factory=lambda: HealthMemo(0.0))
+    genres: tuple[Genre, ...] = ()
+    """The catalog's genres: the only names the routes accept."""
     answers: AnswerMemo[PreparedAnswer] = field(default_factory=AnswerMemo)
     """Each cached answer's responses, built once per cache fill (see `load_answer`)."""
     plain: PlainAnswers = field(default_factory=PlainAnswers)
@@ -262,9 +264,9 @@ def _checked_part(kind: str, text: str) -> str:
     return text
 
 
-def parse_genre(text: str) -> Genre:
-    """The genre a path part names; BadRequest when absurd, NotFound listing the valid ones."""
-    return Genre.parse(_checked_part("genre", text))
+def parse_genre(text: str, genres: Sequence[Genre]) -> Genre:
+    """The catalog genre a path part names; BadRequest when absurd, NotFound listing the valid."""
+    return Genre.parse(_checked_part("genre", text), genres)
 
 
 def parse_service(text: str) -> Service:
@@ -395,7 +397,7 @@ def add_routes(
         if wants_html(raw_header("Accept")):
             return asset(PAGE_FILE)
         data = RouteIndex(
-            name="TuneMeld", routes=rules, genres=list(Genre), services=list(Service)
+            name="TuneMeld", routes=rules, genres=list(ctx.genres), services=list(Service)
         ).dump()
         # `/` answers two shapes on one URL (the global hook owns `Vary`): keep it out of caches.
         body = envelope("success", "TuneMeld API.", data)
@@ -409,7 +411,7 @@ def add_routes(
 
     def view_handler(route: Route) -> Callable[..., bottle.HTTPResponse]:
         def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
-            parsed_genre = parse_genre(genre)
+            parsed_genre = parse_genre(genre, ctx.genres)
             name = _view_name(route, parse_service(service) if service is not None else None)
             return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
 
@@ -418,7 +420,7 @@ def add_routes(
     def plain_handler(route: Route) -> Callable[[], bottle.HTTPResponse]:
         def handler() -> bottle.HTTPResponse:
             values = {param: _query_param(param) for param in route.query}
-            genre = parse_genre(values["genre"])
+            genre = parse_genre(values["genre"], ctx.genres)
             service = parse_service(values["service"]) if "service" in values else None
             key, answer = load_answer(ctx, genre, _view_name(route, service))
             body = ctx.plain.body(route, key, answer)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, TextIO, TypeVar
@@ -15,7 +15,7 @@ from typing import Any, TextIO, TypeVar
 from invoke.exceptions import Exit
 
 from tunemeld._console import LiveStderr, err_console
-from tunemeld.config import Settings, TunemeldDeprecationWarning, load_settings
+from tunemeld.config import Settings, TunemeldDeprecationWarning, load_catalog, load_settings
 from tunemeld.exceptions import (
     ConfigError,
     NotFound,
@@ -29,6 +29,7 @@ from tunemeld.services.logging import configure_logging
 __all__ = [
     "FAILED",
     "USAGE",
+    "catalog_genres",
     "errors_to_exit",
     "load_cli_settings",
     "parse_count",
@@ -199,9 +200,16 @@ def _names(flag: str, values: str | Iterable[str] | None, parse: Callable[[str],
     return found
 
 
-def parse_genres(values: str | Iterable[str] | None, flag: str = "genre") -> list[Genre]:
-    """`--genre` names (repeatable or comma-separated), each checked; [] when none given."""
-    return _names(flag, values, Genre.parse)
+def parse_genres(
+    values: str | Iterable[str] | None, known: Sequence[Genre], flag: str = "genre"
+) -> list[Genre]:
+    """`--genre` names (repeatable or comma-separated), each one of `known`; [] when none given."""
+    return _names(flag, values, lambda text: Genre.parse(text, known))
+
+
+def catalog_genres(settings: Settings) -> tuple[Genre, ...]:
+    """The genres of the playlist catalog the settings name (the only list of them)."""
+    return load_catalog(settings.etl.catalog_path).genres
 
 
 def parse_services(values: str | Iterable[str] | None, flag: str = "service") -> list[Service]:

@@ -15,6 +15,7 @@ from invoke.tasks import task
 from tunemeld._console import err_console, out_console
 from tunemeld.cli._common import (
     FAILED,
+    catalog_genres,
     errors_to_exit,
     load_cli_settings,
     parse_count,
@@ -130,7 +131,7 @@ def health(c: Context, url: str = "") -> None:
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
         base = url or f"http://{settings.api.host}:{settings.api.port}"
-        checks = check_server(base)
+        checks = check_server(base, catalog_genres(settings))
     table = Table(title=f"API health of {base}")
     for name in ("route", "status", "latency ms", "result"):
         table.add_column(name)

@@ -8,15 +8,23 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tunemeld._console import out_console
-from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings, parse_genres
+from tunemeld.cli._common import (
+    FAILED,
+    catalog_genres,
+    errors_to_exit,
+    load_cli_settings,
+    parse_genres,
+)
+from tunemeld.config import Settings
 from tunemeld.models import Genre
 from tunemeld.services.store import open_store
 
 __all__ = ["collection"]
 
 
-def _genres(names: list[str] | None) -> list[Genre]:
-    return parse_genres(names) or list(Genre)
+def _genres(settings: Settings, names: list[str] | None) -> list[Genre]:
+    known = catalog_genres(settings)
+    return parse_genres(names, known) or list(known)
 
 
 @task(
@@ -32,23 +40,23 @@ def clear(c: Context, genre: list[str] | None = None) -> None:
 
     with errors_to_exit():
         settings = load_cli_settings()
-        genres = _genres(genre) if genre else None
+        genres = _genres(settings, genre) if genre else None
         cache = open_cache(settings)
         try:
-            errors_before = getattr(cache, "errors", 0)
+            errors_before = cache.stats().errors or 0
             if genres is None:
                 cache.clear()
                 shown = "every answer"
             else:
                 result = purge_genres(cache, genres)
                 shown = f"{result.total_removed} answer(s) of {', '.join(g.value for g in genres)}"
-            failed = getattr(cache, "errors", 0) > errors_before
+            failed = (cache.stats().errors or 0) > errors_before
         finally:
             cache.close()
     if failed:
         out_console().print(
             f"[red]The {cache.name} cache did not answer[/red]: "
-            f"{getattr(cache, 'last_error', None) or 'see the log'}."
+            f"{cache.stats().last_error or 'see the log'}."
         )
         raise Exit(code=FAILED)
     out_console().print(f"Cleared {shown} from the {cache.name} cache.")
@@ -65,14 +73,14 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
 
     with errors_to_exit():
         settings = load_cli_settings()
-        genres = _genres(genre)
+        genres = _genres(settings, genre)
         store = open_store(settings)
         try:
             cache = open_cache(settings)
             try:
-                errors_before = getattr(cache, "errors", 0)
+                errors_before = cache.stats().errors or 0
                 result = warm_genres(store, cache, genres, settings.cache.ttl_seconds)
-                failed = getattr(cache, "errors", 0) > errors_before
+                failed = (cache.stats().errors or 0) > errors_before
             finally:
                 cache.close()
         finally:
@@ -84,7 +92,7 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
         console.print("Nothing to warm yet: run `inv etl.run --stage full` first.")
     if failed:
         console.print(
-            f"[red]Some writes failed[/red]: {getattr(cache, 'last_error', None) or 'see the log'}."
+            f"[red]Some writes failed[/red]: {cache.stats().last_error or 'see the log'}."
         )
         raise Exit(code=FAILED)
 

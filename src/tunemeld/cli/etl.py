@@ -22,6 +22,7 @@ from tunemeld._console import (
 )
 from tunemeld.cli._common import (
     FAILED,
+    catalog_genres,
     errors_to_exit,
     load_cli_settings,
     parse_date,
@@ -45,7 +46,7 @@ __all__ = ["collection"]
     iterable=["genre", "service"],
     help={
         "stage": "extract|transform|aggregate|view_count|full, or a comma list (default full)",
-        "genre": "only this genre (repeatable or a comma list): country, dance, pop, rap",
+        "genre": "only this genre of the playlist catalog (repeatable or a comma list)",
         "service": "only this service for extract/transform (repeatable or a comma list): "
         "Spotify, AppleMusic, SoundCloud",
         "dry-run": "print the plan and the calls it would make; change nothing",
@@ -66,11 +67,11 @@ def run(
     """Run ETL stages and print the run report; exit 1 if a unit failed, 2 if the store is busy."""
     with errors_to_exit():
         stages = parse_stages(stage)
-        genres = parse_genres(genre)
         services = parse_services(service)
         as_of = parse_date(date_) if date_ else None
         wait_seconds = parse_seconds("wait", wait)
         settings = load_cli_settings()
+        genres = parse_genres(genre, catalog_genres(settings))
         sample_notice(settings)
         interactive = sys.stderr.isatty() and not dry_run
         progress = RichProgress(err_console()) if interactive else None

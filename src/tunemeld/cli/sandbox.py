@@ -76,6 +76,7 @@ def serve(
     Point TuneMeld at it: TUNEMELD_PROVIDERS__MODE=live, any non-empty keys, and
     TUNEMELD_PROVIDERS__BASE_URL=http://127.0.0.1:<port>.
     """
+    from tunemeld.config import load_catalog
     from tunemeld.services.sandbox import SampleWorld
     from tunemeld.services.sandbox.server import (
         FaultPlan,
@@ -92,7 +93,7 @@ def serve(
         settings = load_cli_settings()
         world_seed = given_seed if given_seed is not None else settings.providers.sample_seed
         simulator = Simulator(
-            SampleWorld(seed=world_seed),
+            SampleWorld(world_seed, load_catalog(settings.etl.catalog_path)),
             faults=FaultPlan.parse(faults),
             latency=Latency.parse(latency),
             seed=world_seed,

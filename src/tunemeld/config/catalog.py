@@ -1,7 +1,11 @@
-"""The playlist catalog: each genre's flagship playlist on each service (data, not code)."""
+"""The playlist catalog: the genres, and each one's flagship playlist on each service.
+
+The one home of the genre list: adding a genre is adding its lines to the catalog file.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -16,12 +20,25 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["Catalog", "CatalogEntry", "load_catalog"]
+__all__ = ["ID_PATTERNS", "Catalog", "CatalogEntry", "load_catalog"]
 
 _SECTIONS = {
     Service.SPOTIFY: "spotify",
     Service.APPLE_MUSIC: "apple_music",
     Service.SOUNDCLOUD: "soundcloud",
+}
+
+ID_PATTERNS: dict[Service, re.Pattern[str]] = {
+    Service.SPOTIFY: re.compile(r"[0-9A-Za-z]{22}"),
+    Service.APPLE_MUSIC: re.compile(r"pl\.[0-9a-z]{32}"),
+    Service.SOUNDCLOUD: re.compile(r"[a-z0-9_-]+/sets/[a-z0-9_-]+"),
+}
+"""What a well-formed playlist id looks like on each service (providers.md); the URL holds it."""
+
+_EXAMPLES = {
+    Service.SPOTIFY: "37i9dQZF1DXcBWIGoYBM5M",
+    Service.APPLE_MUSIC: "pl.5ee8333dbe944d9f9151e97d92d1ead9",
+    Service.SOUNDCLOUD: "soundcloud-shine/sets/ear-candy-fresh-pop-picks",
 }
 
 
@@ -37,10 +54,11 @@ class CatalogEntry:
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every (service, genre) playlist; `entry()` raises ConfigError for a gap."""
+    """Every (service, genre) playlist, and the genres in catalog order (the one list of them)."""
 
     entries: dict[tuple[Service, Genre], CatalogEntry]
     source: str
+    genres: tuple[Genre, ...] = ()
 
     def entry(self, service: Service, genre: Genre) -> CatalogEntry:
         """The playlist for one unit of work."""
@@ -54,31 +72,105 @@ class Catalog:
                 f"under [{_SECTIONS[service]}].",
             ) from None
 
+    def genre(self, text: str) -> Genre:
+        """Read a genre name (any case, dashes optional) as one of the catalog's; else NotFound."""
+        return Genre.parse(text, self.genres)
 
-def _parse(data: dict[str, Any], source: str) -> Catalog:
+
+def _line_of(lines: list[str], section: str, key: str | None = None) -> int | None:
+    """The 1-based line of `[section]` (or of `key = ...` inside it), for error messages."""
+    header = re.compile(rf"\s*\[\s*{re.escape(section)}\s*\]")
+    assignment = re.compile(rf"""\s*["']?{re.escape(key or "")}["']?\s*=""")
+    inside = False
+    for number, line in enumerate(lines, 1):
+        if line.lstrip().startswith("["):
+            inside = bool(header.match(line))
+            if inside and key is None:
+                return number
+        elif inside and key is not None and assignment.match(line):
+            return number
+    return None
+
+
+def _at(lines: list[str], section: str, key: str | None = None) -> str:
+    number = _line_of(lines, section, key)
+    return f"line {number}: " if number is not None else ""
+
+
+def _check_entry(service: Service, genre: Genre, item: object) -> str | None:
+    """Why one catalog value is not a usable playlist entry, or None when it is."""
+    if (
+        not isinstance(item, dict)
+        or not isinstance(item.get("id"), str)
+        or not isinstance(item.get("url"), str)
+    ):
+        return f"{service.value} {genre.value} needs string fields id and url"
+    playlist_id, url = item["id"], item["url"]
+    if not ID_PATTERNS[service].fullmatch(playlist_id):
+        return (
+            f"{service.value} {genre.value}: id {playlist_id!r} does not look like a "
+            f"{service.value} playlist id (like {_EXAMPLES[service]!r})"
+        )
+    if playlist_id not in url:
+        return f"{service.value} {genre.value}: the URL does not contain the id {playlist_id!r}"
+    return None
+
+
+def _parse(data: dict[str, Any], source: str, text: str) -> Catalog:
+    """Check and read the catalog; every problem is reported at once with its line."""
+    lines = text.splitlines()
     entries: dict[tuple[Service, Genre], CatalogEntry] = {}
     problems: list[str] = []
+    genres: dict[Genre, set[Service]] = {}  # insertion order is catalog order
+    spelled: dict[str, str] = {}  # loose key -> the first spelling, to catch near-duplicates
     for service, section in _SECTIONS.items():
         table = data.get(section)
         if not isinstance(table, dict):
             problems.append(f"missing table [{section}]")
             continue
-        for genre in Genre:
-            item = table.get(genre.value)
-            if (
-                not isinstance(item, dict)
-                or not isinstance(item.get("id"), str)
-                or not isinstance(item.get("url"), str)
-            ):
-                problems.append(f"[{section}] {genre.value} needs string fields id and url")
+        for name, item in table.items():
+            at = _at(lines, section, name)
+            try:
+                genre = Genre(name)
+            except ValueError:
+                spelling = "-".join(re.findall(r"[a-z0-9]+", name.lower())) or "k-pop"
+                problems.append(
+                    f"{at}[{section}] {name!r} is not a genre name "
+                    f"(write it lower-case with dashes, like {spelling!r})"
+                )
+                continue
+            loose = "".join(ch for ch in name if ch.isalnum())
+            first = spelled.setdefault(loose, name)
+            if first != name:
+                problems.append(
+                    f"{at}[{section}] {name} duplicates {first} (one spelling per genre)"
+                )
+                continue
+            genres.setdefault(genre, set()).add(service)
+            problem = _check_entry(service, genre, item)
+            if problem is not None:
+                problems.append(at + problem)
                 continue
             entries[(service, genre)] = CatalogEntry(service, genre, item["id"], item["url"])
+    for genre, found in genres.items():
+        for service, section in _SECTIONS.items():
+            if service not in found and isinstance(data.get(section), dict):
+                problems.append(
+                    f"{_at(lines, section)}{genre} has no playlist under [{section}] "
+                    f'(add `{genre} = {{ id = "...", url = "..." }}` there)'
+                )
+    if not genres and not problems:
+        problems.append("no genres (add one line per genre under each service's table)")
     if problems:
         raise ConfigError(
-            f"The playlist catalog {source} is incomplete: " + "; ".join(problems) + ".",
-            hint="Compare it with the built-in tunemeld/config/catalog.toml.",
+            f"The playlist catalog {source} is incomplete or malformed: "
+            + "; ".join(problems)
+            + ".",
+            hint="Give every genre one playlist under each of "
+            + ", ".join(f"[{s}]" for s in _SECTIONS.values())
+            + "; compare the built-in tunemeld/config/catalog.toml.",
         )
-    return Catalog(entries=entries, source=source)
+    return Catalog(entries=entries, source=source, genres=tuple(genres))
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
@@ -98,5 +190,8 @@ def load_catalog(path: Path | None = None) -> Catalog:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"The playlist catalog {source} is not valid TOML: {exc}.") from None
-    return _parse(data, source)
+        raise ConfigError(
+            f"The playlist catalog {source} is not valid TOML: {exc}.",
+            hint="Fix that line: each genre once per table, as `name = { id = ..., url = ... }`.",
+        ) from None
+    return _parse(data, source, text)

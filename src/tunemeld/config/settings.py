@@ -135,21 +135,6 @@ class QuotaBucket(_Group):
     period: Literal["day", "month"] = "day"
 
 
-DEFAULT_CALL_COSTS: dict[str, dict[str, Any]] = {
-    "spotify_playlist_tracks": {"units": 1, "bucket": "rapidapi_spotify23"},
-    "spotify_token": {"units": 0, "bucket": "spotify_web"},
-    "spotify_search": {"units": 1, "bucket": "spotify_web"},
-    "spotify_play_count": {"units": 1, "bucket": "rapidapi_spotify81"},
-    "spotify_playlist_page": {"units": 0, "bucket": "pages"},
-    "applemusic_playlist": {"units": 1, "bucket": "rapidapi_apple_music24"},
-    "applemusic_playlist_page": {"units": 0, "bucket": "pages"},
-    "soundcloud_playlist_tracks": {"units": 1, "bucket": "rapidapi_soundcloud_scraper"},
-    "soundcloud_playlist_page": {"units": 0, "bucket": "pages"},
-    "youtube_search": {"units": 1, "bucket": "youtube_search"},
-    "youtube_videos": {"units": 1, "bucket": "youtube"},
-}
-"""`<provider>_<endpoint>` (lower case) -> cost, from reference/providers.md §7 (2026 figures)."""
-
 DEFAULT_BUCKETS: dict[str, dict[str, Any]] = {
     "youtube_search": {"limit": 100},  # search.list's own bucket since 2026-06-01 (§3.1)
     "youtube": {"limit": 10_000},  # the Data API's daily pool: videos.list costs 1 unit (§3.2)
@@ -231,7 +216,10 @@ class ProvidersSettings(_Group):
     @field_validator("costs", mode="before")
     @classmethod
     def _merge_costs(cls, value: Any) -> Any:
-        return _merge_defaults(value, DEFAULT_CALL_COSTS, "units")
+        # Each endpoint's default cost is in the service registry (services sit above config).
+        from tunemeld.services.providers.registry import default_costs
+
+        return _merge_defaults(value, default_costs(), "units")
 
     @field_validator("buckets", mode="before")
     @classmethod
@@ -274,20 +262,32 @@ class ProvidersSettings(_Group):
         """The scheme://host[:port] to send calls for `host` to, or None for the host itself."""
         return self.base_urls.get(host.lower()) or self.base_url
 
-    def missing_live_keys(self) -> list[str]:
-        """Flat names of the credentials live mode needs and does not have."""
-        wanted = {
+    def credentials(self) -> dict[str, SecretStr | None]:
+        """Every provider credential by its flat name (`RAPIDAPI_KEY`), set or not."""
+        return {
             "RAPIDAPI_KEY": self.rapidapi_key,
             "SPOTIFY_CLIENT_ID": self.spotify_client_id,
             "SPOTIFY_CLIENT_SECRET": self.spotify_client_secret,
             "YOUTUBE_API_KEY": self.youtube_api_key,
         }
-        return [name for name, value in wanted.items() if not _present(value)]
+
+    def missing_live_keys(self) -> list[str]:
+        """Flat names of the credentials live mode needs and does not have."""
+        return [name for name, value in self.credentials().items() if not _present(value)]
+
+    def require_live_keys(self) -> None:
+        """The one live-key check: ConfigError naming every missing credential, if any."""
+        missing = self.missing_live_keys()
+        if missing:
+            raise ConfigError(
+                f"providers.mode is {self.mode} but these keys are missing: {', '.join(missing)}.",
+                hint="Set them in the environment or .env, or use TUNEMELD_PROVIDERS__MODE=sample.",
+            )
 
     @property
     def has_any_key(self) -> bool:
         """True when at least one provider credential is configured."""
-        return len(self.missing_live_keys()) < 4
+        return len(self.missing_live_keys()) < len(self.credentials())
 
     @property
     def uses_sample(self) -> bool:

@@ -7,6 +7,7 @@ import structlog
 from tunemeld.etl._context import RunContext
 from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import Genre, RawPlaylist, Service
+from tunemeld.services.providers.registry import service_spec
 
 __all__ = ["extract_playlist", "planned_calls"]
 
@@ -43,9 +44,4 @@ def extract_playlist(ctx: RunContext, service: Service, genre: Genre) -> dict[st
 
 def planned_calls(service: Service, genre: Genre, url: str) -> list[str]:
     """The calls `extract_playlist` makes, for a dry run."""
-    listing = {
-        Service.SPOTIFY: "GET spotify23 playlist_tracks (100 per page, follows next)",
-        Service.APPLE_MUSIC: "GET apple-music24 playlist1 (one page)",
-        Service.SOUNDCLOUD: "GET soundcloud-scraper playlist/tracks (50 a page, by nextOffset)",
-    }[service]
-    return [listing, f"GET {url} (header metadata)"]
+    return [service_spec(service).planned_call, f"GET {url} (header metadata)"]

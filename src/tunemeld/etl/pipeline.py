@@ -19,7 +19,7 @@ from typing import Protocol
 
 import structlog
 
-from tunemeld.config import Settings, load_catalog
+from tunemeld.config import Catalog, Settings, load_catalog
 from tunemeld.etl._context import RunContext
 from tunemeld.etl._quota import open_budget, record_quota
 from tunemeld.etl.aggregate import aggregate_genre
@@ -113,14 +113,13 @@ def _dry_run_calls(unit: Unit, playlist_url: str | None) -> list[str]:
 
 
 def _parse_filters(
+    catalog: Catalog,
     stages: Sequence[str | Stage],
     genres: Sequence[str | Genre] | None,
     services: Sequence[str | Service] | None,
 ) -> tuple[list[Stage], list[Genre], list[Service]]:
     stage_list = Stage.parse_many([s.value if isinstance(s, Stage) else s for s in stages])
-    genre_list = (
-        [g if isinstance(g, Genre) else Genre.parse(g) for g in genres] if genres else list(Genre)
-    )
+    genre_list = [catalog.genre(g) for g in genres] if genres else list(catalog.genres)
     service_list = (
         [s if isinstance(s, Service) else Service.parse(s) for s in services]
         if services
@@ -167,7 +166,8 @@ def run(
             f"wait must be 0 or more seconds, got {wait:g}.",
             hint="Pass --wait SECONDS (0, the default, does not wait).",
         )
-    stage_list, genre_list, service_list = _parse_filters(stages, genres, services)
+    catalog = load_catalog(settings.etl.catalog_path)
+    stage_list, genre_list, service_list = _parse_filters(catalog, stages, genres, services)
     today = clock().date()
     day = as_of or today
     run_id = uuid.uuid4().hex[:12]
@@ -181,7 +181,6 @@ def run(
         services=service_list,
         dry_run=dry_run,
     )
-    catalog = load_catalog(settings.etl.catalog_path)
     if progress is not None:
         progress.planned(units)
 
@@ -201,12 +200,8 @@ def run(
         report.finish(clock())
         return report
 
-    if settings.providers.mode == "live" and settings.providers.missing_live_keys():
-        missing = ", ".join(settings.providers.missing_live_keys())
-        raise ConfigError(
-            f"providers.mode is live but these keys are missing: {missing}.",
-            hint="Set them in the environment or .env, or use TUNEMELD_PROVIDERS__MODE=sample.",
-        )
+    if settings.providers.mode == "live":
+        settings.providers.require_live_keys()
     own_store = store is None
     own_cache = cache is None
     the_store = store if store is not None else open_store(settings)

@@ -45,6 +45,7 @@ from tunemeld.models.view import (
     PLAYLIST_DATA,
     service_playlist_view,
 )
+from tunemeld.services.providers.registry import SERVICES
 from tunemeld.services.store import Store
 
 __all__ = ["WEEK", "build_views"]
@@ -136,9 +137,7 @@ def _aggregate_rows(
                 sources={s.value: r for s, r in rank.sources.items()},
                 raw_aggregate_rank=rank.raw_aggregate_rank,
                 aggregate_service_name=source.value if source else None,
-                spotify_url=urls[Service.SPOTIFY],
-                apple_music_url=urls[Service.APPLE_MUSIC],
-                soundcloud_url=urls[Service.SOUNDCLOUD],
+                **{spec.url_field: urls[spec.service] for spec in SERVICES},
                 view_count_data_json=LegacyCounts(
                     spotify=_legacy_count(spotify, now), youtube=_legacy_count(youtube, now)
                 ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
@@ -23,11 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from tunemeld.config import Settings, load_catalog
 from tunemeld.exceptions import TunemeldError
-from tunemeld.models import AGGREGATE, Genre, RunStatus, Service
+from tunemeld.models import AGGREGATE, Genre, RunStatus
 from tunemeld.models.view import LAST_UPDATED
 from tunemeld.services.cache import Cache, NullCache, open_cache
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.logging import SecretRedactor
+from tunemeld.services.providers.registry import PROVIDERS
 from tunemeld.services.store import RUN_LEASE, Store, open_store
 from tunemeld.services.store.lease import shown_status
 
@@ -48,17 +49,7 @@ __all__ = [
 
 log = structlog.get_logger()
 
-PROBE_ISRC = "USUM71703861"
-"""A well-known recording the live Spotify check searches for (one search call)."""
-PROBE_VIDEO = "dQw4w9WgXcQ"
-"""A well-known public video the live YouTube check reads (one videos.list unit)."""
 _RUNNING_TOO_LONG = timedelta(hours=6)
-_PROVIDER_KEYS = {
-    "Spotify": ("RAPIDAPI_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
-    "AppleMusic": ("RAPIDAPI_KEY",),
-    "SoundCloud": ("RAPIDAPI_KEY",),
-    "YouTube": ("YOUTUBE_API_KEY",),
-}
 
 
 class CheckStatus(str, Enum):
@@ -131,14 +122,37 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+def _row(
+    name: str,
+    group: str,
+    status: CheckStatus,
+    summary: str,
+    hint: str | None = None,
+    /,
+    *,
+    latency_ms: float | None = None,
+    **details: Any,
+) -> HealthCheck:
+    """One report row: every check builds its rows here (keyword arguments become details)."""
     return HealthCheck(
         name=name,
         group=group,
-        status=CheckStatus.FAIL,
-        summary=error.message,
-        hint=error.hint or "See the log for details.",
+        status=status,
+        summary=summary,
+        hint=hint,
+        latency_ms=latency_ms,
         details=details,
+    )
+
+
+def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+    return _row(
+        name,
+        group,
+        CheckStatus.FAIL,
+        error.message,
+        error.hint or "See the log for details.",
+        **details,
     )
 
 
@@ -155,13 +169,14 @@ def check_store(store: Store) -> HealthCheck:
     except TunemeldError as exc:
         return _fail("store", "store", exc, url=store.url)
     total = sum(records.values())
-    return HealthCheck(
-        name="store",
-        group="store",
-        status=CheckStatus.PASS,
-        summary=f"reachable in {latency:.2f} ms; {total} records",
+    return _row(
+        "store",
+        "store",
+        CheckStatus.PASS,
+        f"reachable in {latency:.2f} ms; {total} records",
         latency_ms=latency,
-        details={"url": store.url, "records": records},
+        url=store.url,
+        records=records,
     )
 
 
@@ -174,20 +189,16 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
     `GET /health` skips the round trip: on a shared KV namespace every write counts against a
     daily limit, and the API's own hit and error counts already show a failing cache.
     """
-    details: dict[str, Any] = {"backend": cache.name}
-    for attribute in ("hits", "misses", "errors"):
-        value = getattr(cache, attribute, None)
-        if isinstance(value, int):
-            details[attribute] = value
+    before = cache.stats()
+    details: dict[str, Any] = {"backend": cache.name, **before.counts()}
     if isinstance(cache, NullCache):
-        return HealthCheck(
-            name="cache",
-            group="cache",
-            status=CheckStatus.PASS,
-            summary="none: caching is off, every answer is read from the store",
-            details=details,
+        return _row(
+            "cache",
+            "cache",
+            CheckStatus.PASS,
+            "none: caching is off, every answer is read from the store",
+            **details,
         )
-    errors_before = getattr(cache, "errors", 0)
     latency: float | None = None
     if round_trip:
         key = f"health:probe:{uuid.uuid4().hex}"
@@ -200,34 +211,27 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
         latency = _ms(started)
         good = read == value
     else:
-        good = bool(getattr(cache, "available", True))
-    errors_after = getattr(cache, "errors", 0)
-    last_error = getattr(cache, "last_error", None)
-    if good and errors_after == errors_before:
+        good = before.available
+    after = cache.stats()
+    last_error = after.last_error
+    if good and after.errors == before.errors:
         summary = (
             f"{cache.name}: round trip in {latency:.2f} ms"
             if latency is not None
             else (f"{cache.name}: in use")
         )
-        return HealthCheck(
-            name="cache",
-            group="cache",
-            status=CheckStatus.PASS,
-            summary=summary,
-            latency_ms=latency,
-            details=details,
-        )
+        return _row("cache", "cache", CheckStatus.PASS, summary, latency_ms=latency, **details)
     if last_error:
         details["last_error"] = last_error
     reason = f" ({last_error})" if last_error else ""
-    return HealthCheck(
-        name="cache",
-        group="cache",
-        status=CheckStatus.FAIL if round_trip else CheckStatus.WARN,
-        summary=f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
-        hint=_cache_hint(cache.name),
+    return _row(
+        "cache",
+        "cache",
+        CheckStatus.FAIL if round_trip else CheckStatus.WARN,
+        f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
+        _cache_hint(cache.name),
         latency_ms=latency,
-        details=details,
+        **details,
     )
 
 
@@ -248,41 +252,46 @@ def _credential_rows(settings: Settings) -> list[HealthCheck]:
     cfg = settings.providers
     missing = set(cfg.missing_live_keys())
     rows = []
-    for provider, names in _PROVIDER_KEYS.items():
-        name = f"provider {provider}"
+    for spec in PROVIDERS:
+        name, names = f"provider {spec.name}", spec.credentials
         if cfg.uses_sample:
             reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="provider",
-                    status=CheckStatus.PASS,
-                    summary=f"sample world in use ({reason}); no credentials needed",
-                    details={"sample": True, "needs": list(names)},
+                _row(
+                    name,
+                    "provider",
+                    CheckStatus.PASS,
+                    f"sample world in use ({reason}); no credentials needed",
+                    sample=True,
+                    needs=list(names),
                 )
             )
             continue
         absent = [n for n in names if n in missing]
         if absent:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="provider",
-                    status=CheckStatus.FAIL,
-                    summary=f"missing {', '.join(absent)}",
-                    hint=f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
-                    "or use TUNEMELD_PROVIDERS__MODE=sample.",
-                    details={"sample": False, "missing": absent},
+                _row(
+                    name,
+                    "provider",
+                    CheckStatus.FAIL,
+                    f"missing {', '.join(absent)}",
+                    (
+                        f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
+                        "or use TUNEMELD_PROVIDERS__MODE=sample."
+                    ),
+                    sample=False,
+                    missing=absent,
                 )
             )
         else:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="provider",
-                    status=CheckStatus.PASS,
-                    summary="credentials present (not called; --live tries one call)",
-                    details={"sample": False, "needs": list(names)},
+                _row(
+                    name,
+                    "provider",
+                    CheckStatus.PASS,
+                    "credentials present (not called; --live tries one call)",
+                    sample=False,
+                    needs=list(names),
                 )
             )
     return rows
@@ -323,16 +332,7 @@ def check_providers(
             providers = opener(settings, as_of=day, budget=budget)
     except TunemeldError as exc:
         return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
-    probes: dict[str, Callable[[], object]] = {
-        "Spotify": lambda: providers.spotify.find_by_isrc(PROBE_ISRC),
-        "AppleMusic": lambda: providers.apple_music.fetch_playlist(
-            catalog.entry(Service.APPLE_MUSIC, Genre.POP)
-        ),
-        "SoundCloud": lambda: providers.soundcloud.fetch_meta(
-            catalog.entry(Service.SOUNDCLOUD, Genre.POP)
-        ),
-        "YouTube": lambda: providers.youtube.view_counts([PROBE_VIDEO]),
-    }
+    probes = {spec.name: spec.probe for spec in PROVIDERS}
     live_rows = []
     try:
         for row in rows:
@@ -343,19 +343,19 @@ def check_providers(
             started = time.perf_counter()
             before = providers.ledger.total_calls(provider)
             try:
-                probes[provider]()
+                probes[provider](providers, catalog)
             except TunemeldError as exc:
                 live_rows.append(_fail(row.name, "provider", exc, live=True))
                 continue
             except Exception as exc:  # a parser bug must not hide the other rows
                 live_rows.append(
-                    HealthCheck(
-                        name=row.name,
-                        group="provider",
-                        status=CheckStatus.FAIL,
-                        summary=f"unexpected {type(exc).__name__} during the live call",
-                        hint="This is a bug in TuneMeld: please report it with the log.",
-                        details={"live": True},
+                    _row(
+                        row.name,
+                        "provider",
+                        CheckStatus.FAIL,
+                        f"unexpected {type(exc).__name__} during the live call",
+                        "This is a bug in TuneMeld: please report it with the log.",
+                        live=True,
                     )
                 )
                 continue
@@ -363,13 +363,15 @@ def check_providers(
             calls = providers.ledger.total_calls(provider) - before
             where = "sample world" if providers.sample else "live API"
             live_rows.append(
-                HealthCheck(
-                    name=row.name,
-                    group="provider",
-                    status=CheckStatus.PASS,
-                    summary=f"{where} answered in {latency:.0f} ms ({calls} call(s))",
+                _row(
+                    row.name,
+                    "provider",
+                    CheckStatus.PASS,
+                    f"{where} answered in {latency:.0f} ms ({calls} call(s))",
                     latency_ms=latency,
-                    details={**row.details, "live": True, "calls": calls},
+                    **row.details,
+                    live=True,
+                    calls=calls,
                 )
             )
     finally:
@@ -404,13 +406,13 @@ def check_disk(
     try:
         usage = disk_usage(path)
     except OSError as exc:
-        return HealthCheck(
-            name="disk",
-            group="disk",
-            status=CheckStatus.FAIL,
-            summary=f"cannot read the free space of {path}: {exc.strerror or exc}",
-            hint=f"Check that {path} exists and is readable.",
-            details={"path": str(path)},
+        return _row(
+            "disk",
+            "disk",
+            CheckStatus.FAIL,
+            f"cannot read the free space of {path}: {exc.strerror or exc}",
+            f"Check that {path} exists and is readable.",
+            path=str(path),
         )
     free_mb = usage.free / 1024 / 1024
     details = {
@@ -420,22 +422,18 @@ def check_disk(
         "min_free_mb": min_free_mb,
     }
     if free_mb < min_free_mb:
-        return HealthCheck(
-            name="disk",
-            group="disk",
-            status=CheckStatus.FAIL,
-            summary=f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
-            hint="Free some space (old logs, exports), move the store to a larger disk, or lower "
-            "TUNEMELD_HEALTH__MIN_FREE_DISK_MB.",
-            details=details,
+        return _row(
+            "disk",
+            "disk",
+            CheckStatus.FAIL,
+            f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
+            (
+                "Free some space (old logs, exports), move the store to a larger disk, or lower "
+                "TUNEMELD_HEALTH__MIN_FREE_DISK_MB."
+            ),
+            **details,
         )
-    return HealthCheck(
-        name="disk",
-        group="disk",
-        status=CheckStatus.PASS,
-        summary=f"{free_mb:,.0f} MB free at {path}",
-        details=details,
-    )
+    return _row("disk", "disk", CheckStatus.PASS, f"{free_mb:,.0f} MB free at {path}", **details)
 
 
 # -- ETL --------------------------------------------------------------------------------------
@@ -449,12 +447,12 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
     except TunemeldError as exc:
         return _fail("last run", "etl", exc)
     if not runs:
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.FAIL,
-            summary="no ETL run recorded",
-            hint="Run `inv etl.run --stage full` (the sample world needs no keys).",
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.FAIL,
+            "no ETL run recorded",
+            "Run `inv etl.run --stage full` (the sample world needs no keys).",
         )
     run = runs[0]
     status, last_seen = shown_status(run, lease, now)
@@ -474,44 +472,50 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
     when = (run.finished_at or run.started_at).strftime("%Y-%m-%d %H:%M UTC")
     if status is RunStatus.ABANDONED:
         seen = f", last seen alive {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.WARN,
-            summary=f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
-            hint="Its process died or lost the store; the next `inv etl.run --stage full` takes "
-            "over and redoes the unfinished units.",
-            details=details,
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.WARN,
+            f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
+            (
+                "Its process died or lost the store; the next `inv etl.run --stage full` takes "
+                "over and redoes the unfinished units."
+            ),
+            **details,
         )
     if status is RunStatus.RUNNING:
         too_long = now - run.started_at > _RUNNING_TOO_LONG
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.WARN if too_long else CheckStatus.PASS,
-            summary=f"run {run.run_id} running since {when}",
-            hint="It may have been interrupted: start a new run with `inv etl.run --stage full`."
-            if too_long
-            else None,
-            details=details,
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.WARN if too_long else CheckStatus.PASS,
+            f"run {run.run_id} running since {when}",
+            (
+                "It may have been interrupted: start a new run with `inv etl.run --stage full`."
+                if too_long
+                else None
+            ),
+            **details,
         )
     if failed:
         shown = ", ".join(failed[:4]) + (f" and {len(failed) - 4} more" if len(failed) > 4 else "")
-        return HealthCheck(
-            name="last run",
-            group="etl",
-            status=CheckStatus.FAIL,
-            summary=f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
-            hint=f"`inv etl.status --run {run.run_id}` shows each failure's fix; then re-run "
-            "those units, e.g. `inv etl.run --stage full --genre <genre>`.",
-            details=details,
+        return _row(
+            "last run",
+            "etl",
+            CheckStatus.FAIL,
+            f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
+            (
+                f"`inv etl.status --run {run.run_id}` shows each failure's fix; then re-run "
+                "those units, e.g. `inv etl.run --stage full --genre <genre>`."
+            ),
+            **details,
         )
-    return HealthCheck(
-        name="last run",
-        group="etl",
-        status=CheckStatus.PASS,
-        summary=f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
-        details=details,
+    return _row(
+        "last run",
+        "etl",
+        CheckStatus.PASS,
+        f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
+        **details,
     )
 
 
@@ -523,10 +527,12 @@ def _updated_at(store: Store, genre: Genre) -> datetime | None:
     return playlist.updated_at if playlist is not None else None
 
 
-def check_freshness(store: Store, *, now: datetime, stale_after_hours: float) -> list[HealthCheck]:
-    """Per genre: how old the served data is; stale past `stale_after_hours`."""
+def check_freshness(
+    store: Store, genres: Sequence[Genre], *, now: datetime, stale_after_hours: float
+) -> list[HealthCheck]:
+    """Per catalog genre: how old the served data is; stale past `stale_after_hours`."""
     rows = []
-    for genre in Genre:
+    for genre in genres:
         name = f"freshness {genre.value}"
         fix = f"Run `inv etl.run --stage full --genre {genre.value}` (schedule it daily)."
         try:
@@ -535,53 +541,41 @@ def check_freshness(store: Store, *, now: datetime, stale_after_hours: float) ->
             rows.append(_fail(name, "freshness", exc))
             continue
         if updated is None:
-            rows.append(
-                HealthCheck(
-                    name=name,
-                    group="freshness",
-                    status=CheckStatus.FAIL,
-                    summary="no data yet",
-                    hint=fix,
-                )
-            )
+            rows.append(_row(name, "freshness", CheckStatus.FAIL, "no data yet", fix))
             continue
         age_hours = max(0.0, (now - updated).total_seconds() / 3600)
-        details = {
+        details: dict[str, Any] = {
             "updated_at": updated.isoformat(),
             "age_hours": round(age_hours, 2),
             "stale_after_hours": stale_after_hours,
         }
         if age_hours > stale_after_hours:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="freshness",
-                    status=CheckStatus.FAIL,
-                    summary=f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
-                    hint=fix,
-                    details=details,
+                _row(
+                    name,
+                    "freshness",
+                    CheckStatus.FAIL,
+                    f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
+                    fix,
+                    **details,
                 )
             )
         else:
             rows.append(
-                HealthCheck(
-                    name=name,
-                    group="freshness",
-                    status=CheckStatus.PASS,
-                    summary=f"updated {age_hours:.1f} h ago",
-                    details=details,
+                _row(
+                    name, "freshness", CheckStatus.PASS, f"updated {age_hours:.1f} h ago", **details
                 )
             )
     return rows
 
 
 def _skipped(name: str, group: str) -> HealthCheck:
-    return HealthCheck(
-        name=name,
-        group=group,
-        status=CheckStatus.SKIP,
-        summary="not checked: the store is unavailable",
-        hint="Fix the store first (see the store row).",
+    return _row(
+        name,
+        group,
+        CheckStatus.SKIP,
+        "not checked: the store is unavailable",
+        "Fix the store first (see the store row).",
     )
 
 
@@ -657,13 +651,21 @@ def run_health(
         checks.append(
             check_disk(store_folder(settings), settings.health.min_free_disk_mb, disk_usage)
         )
+        try:
+            genres = load_catalog(settings.etl.catalog_path).genres
+        except TunemeldError as exc:
+            checks.append(_fail("freshness", "freshness", exc))
+            genres = ()
         if healthy_store is None:
             checks.append(_skipped("last run", "etl"))
-            checks += [_skipped(f"freshness {g.value}", "freshness") for g in Genre]
+            checks += [_skipped(f"freshness {g.value}", "freshness") for g in genres]
         else:
             checks.append(check_last_run(healthy_store, now=moment))
             checks += check_freshness(
-                healthy_store, now=moment, stale_after_hours=settings.health.stale_after_hours
+                healthy_store,
+                genres,
+                now=moment,
+                stale_after_hours=settings.health.stale_after_hours,
             )
     report = _redacted(HealthReport(checked_at=moment, checks=checks), settings)
     log.info(

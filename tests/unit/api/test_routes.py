@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.catalog import GENRES
 from tunemeld.api.answers import CachedAnswer, etag_for
 from tunemeld.api.routes import (
     MAX_PATH_PART,
@@ -94,7 +95,7 @@ class TestPathParts:
 
     def test_genre_when_known_parses(self) -> None:
         """Case does not matter."""
-        assert parse_genre("Country") is Genre.COUNTRY
+        assert parse_genre("Country", GENRES) is Genre("country")
 
     def test_service_when_spelled_like_the_old_api_parses(self) -> None:
         """`apple_music` was the old URL spelling."""
@@ -103,7 +104,7 @@ class TestPathParts:
     def test_unknown_names_when_parsed_raise_not_found_with_hint(self) -> None:
         """The hint lists what is valid."""
         with pytest.raises(NotFound) as genre_error:
-            parse_genre("jazz")
+            parse_genre("jazz", GENRES)
         assert genre_error.value.hint is not None
         assert "pop" in genre_error.value.hint
         with pytest.raises(NotFound) as service_error:
@@ -115,14 +116,14 @@ class TestPathParts:
     def test_absurd_part_when_parsed_raises_bad_request(self, text: str) -> None:
         """Too long or unprintable: bad input, not an unknown name."""
         with pytest.raises(BadRequest):
-            parse_genre(text)
+            parse_genre(text, GENRES)
         with pytest.raises(BadRequest):
             parse_service(text)
 
     def test_longest_allowed_part_when_parsed_is_just_unknown(self) -> None:
         """The limit is inclusive."""
         with pytest.raises(NotFound):
-            parse_genre("p" * MAX_PATH_PART)
+            parse_genre("p" * MAX_PATH_PART, GENRES)
 
 
 class TestPlainAnswers:

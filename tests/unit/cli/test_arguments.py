@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.catalog import GENRES
 from tunemeld.cli._common import (
     parse_count,
     parse_date,
@@ -55,7 +56,7 @@ class TestPort:
             lambda: parse_count("n", text),
             lambda: parse_seconds("wait", text),
             lambda: parse_date(text),
-            lambda: parse_genres(text),
+            lambda: parse_genres(text, GENRES),
             lambda: parse_stages(text),
         ):
             message = ""
@@ -98,10 +99,14 @@ class TestDatesAndLists:
             parse_date(text)
 
     def test_lists_when_repeated_and_comma_separated_are_one_list_without_repeats(self) -> None:
-        assert parse_genres(["pop,rap", "Pop", " dance "]) == [Genre.POP, Genre.RAP, Genre.DANCE]
+        assert parse_genres(["pop,rap", "Pop", " dance "], GENRES) == [
+            Genre("pop"),
+            Genre("rap"),
+            Genre("dance"),
+        ]
         assert parse_services("spotify,apple_music") == [Service.SPOTIFY, Service.APPLE_MUSIC]
         assert parse_stages("view_count,extract") == [Stage.EXTRACT, Stage.VIEW_COUNT]
-        assert parse_genres(None) == []
+        assert parse_genres(None, GENRES) == []
 
     @pytest.mark.parametrize("values", ["pop,,rap", ",pop", "pop,", " "])
     def test_lists_when_an_item_is_empty_are_refused(self, values: str) -> None:
@@ -110,7 +115,7 @@ class TestDatesAndLists:
 
     def test_lists_when_a_name_is_unknown_name_it_and_the_choices(self) -> None:
         with pytest.raises(ConfigError) as caught:
-            parse_genres("pop,jazz")
+            parse_genres("pop,jazz", GENRES)
 
         assert str(caught.value) == (
             "--genre 'jazz': Unknown genre 'jazz'. Use one of: country, dance, pop, rap."

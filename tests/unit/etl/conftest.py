@@ -11,6 +11,7 @@ import pytest
 
 from tunemeld.config import Settings, load_catalog
 from tunemeld.etl._context import RunContext
+from tunemeld.models import Service
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.providers import SpotifyClient, open_providers
 from tunemeld.services.store import SQLiteStore
@@ -34,7 +35,8 @@ def _make_context(settings: Settings, store: SQLiteStore) -> MakeContext:
     ) -> Iterator[RunContext]:
         with open_providers(settings, as_of=DAY) as providers:
             if spotify is not None:
-                providers = dataclasses.replace(providers, spotify=spotify)
+                playlists = {**providers.playlists, Service.SPOTIFY: spotify}
+                providers = dataclasses.replace(providers, spotify=spotify, playlists=playlists)
             yield RunContext(
                 settings=settings,
                 store=store,

@@ -59,7 +59,9 @@ def _seed(store: SQLiteStore) -> None:
         for rank, isrc in ((1, COUNTED), (2, UNCOUNTED))
     ]
     store.save_playlist(
-        Playlist(genre=Genre.POP, service_name=AGGREGATE, tracks=ranks, updated_at=NOW, run_id="r")
+        Playlist(
+            genre=Genre("pop"), service_name=AGGREGATE, tracks=ranks, updated_at=NOW, run_id="r"
+        )
     )
     # Ten daily Spotify totals, days -9 .. 0: 1000, 1100, ..., 1900; no YouTube count at all.
     samples = [
@@ -79,7 +81,7 @@ def _seed(store: SQLiteStore) -> None:
 
 def _views(store: SQLiteStore) -> dict[str, Any]:
     _seed(store)
-    return {doc.name: doc.data for doc in build_views(store, Genre.POP, now=NOW)}
+    return {doc.name: doc.data for doc in build_views(store, Genre("pop"), now=NOW)}
 
 
 class TestAggregateRows:

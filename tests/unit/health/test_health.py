@@ -11,11 +11,12 @@ from typing import Any, cast
 
 import pytest
 
+from tests.catalog import GENRES
 from tunemeld.config import Settings
 from tunemeld.config.settings import QuotaBucket
 from tunemeld.exceptions import ProviderAuthError, StoreUnavailable
 from tunemeld.models import Genre, RunReport, RunStatus, Stage, UnitResult, UnitStatus, ViewDoc
-from tunemeld.services.cache import MemoryCache, NullCache
+from tunemeld.services.cache import CacheStats, MemoryCache, NullCache
 from tunemeld.services.health import (
     CheckStatus,
     DiskUsage,
@@ -76,6 +77,15 @@ class BrokenCache(MemoryCache):
         self.errors += 1
         self.last_error = "set: connection failed"
 
+    def stats(self) -> CacheStats:
+        return CacheStats(
+            hits=self.hits,
+            misses=self.misses,
+            errors=self.errors,
+            available=self.available,
+            last_error=self.last_error,
+        )
+
 
 def finished_run(run_id: str, *, failed: list[Genre] | None = None) -> RunReport:
     report = RunReport(
@@ -83,10 +93,10 @@ def finished_run(run_id: str, *, failed: list[Genre] | None = None) -> RunReport
         as_of=NOW.date(),
         started_at=NOW - timedelta(minutes=5),
         stages=[Stage.AGGREGATE],
-        genres=list(Genre),
+        genres=list(GENRES),
         services=[],
     )
-    for genre in Genre:
+    for genre in GENRES:
         status = UnitStatus.FAILED if genre in (failed or []) else UnitStatus.OK
         report.units.append(
             UnitResult(
@@ -102,7 +112,7 @@ def finished_run(run_id: str, *, failed: list[Genre] | None = None) -> RunReport
 
 
 def save_fresh_views(store: Store, at: datetime, genres: list[Genre] | None = None) -> None:
-    for genre in genres or list(Genre):
+    for genre in genres or list(GENRES):
         store.save_views(
             [ViewDoc(genre=genre, name="last-updated", data={}, version="v", updated_at=at)]
         )
@@ -147,7 +157,7 @@ class TestStore:
         assert not report.ok
         assert not report.store_ok
         skipped = [c for c in report.checks if c.status is CheckStatus.SKIP]
-        assert [c.name for c in skipped] == ["last run"] + [f"freshness {g.value}" for g in Genre]
+        assert [c.name for c in skipped] == ["last run"] + [f"freshness {g.value}" for g in GENRES]
 
 
 class TestCache:
@@ -327,7 +337,7 @@ class TestLastRun:
     def test_partial_run_when_newest_fails_listing_units_and_the_status_command(
         self, store: SQLiteStore
     ) -> None:
-        store.save_run(finished_run("bad1", failed=[Genre.POP, Genre.RAP]))
+        store.save_run(finished_run("bad1", failed=[Genre("pop"), Genre("rap")]))
         row = check_last_run(store, now=NOW)
         assert row.status is CheckStatus.FAIL
         assert "partial" in row.summary
@@ -408,8 +418,8 @@ def _lease(run_id: str, *, pid: int, hours: float, host: str = HOST) -> Lease:
 
 class TestFreshness:
     def test_genre_without_data_fails_with_the_command_for_it(self, store: SQLiteStore) -> None:
-        save_fresh_views(store, NOW, [Genre.POP])
-        rows = {r.name: r for r in check_freshness(store, now=NOW, stale_after_hours=36)}
+        save_fresh_views(store, NOW, [Genre("pop")])
+        rows = {r.name: r for r in check_freshness(store, GENRES, now=NOW, stale_after_hours=36)}
         assert rows["freshness pop"].status is CheckStatus.PASS
         rap = rows["freshness rap"]
         assert rap.status is CheckStatus.FAIL
@@ -421,7 +431,7 @@ class TestFreshness:
         self, store: SQLiteStore, age_hours: float, status: str
     ) -> None:
         save_fresh_views(store, NOW - timedelta(hours=age_hours))
-        rows = check_freshness(store, now=NOW, stale_after_hours=36)
+        rows = check_freshness(store, GENRES, now=NOW, stale_after_hours=36)
         assert {r.status.value for r in rows} == {status}
         assert rows[0].details["age_hours"] == pytest.approx(age_hours, abs=0.01)
 
@@ -435,7 +445,7 @@ class TestFreshness:
         )
         assert run_health(settings, store=store, disk_usage=plenty, now=NOW).ok
         report = run_health(strict, store=store, disk_usage=plenty, now=NOW)
-        assert [c.name for c in report.failed] == [f"freshness {g.value}" for g in Genre]
+        assert [c.name for c in report.failed] == [f"freshness {g.value}" for g in GENRES]
 
 
 class TestReport:
@@ -450,5 +460,5 @@ class TestReport:
     def test_report_when_dumped_carries_ok_and_every_row(self, report: HealthReport) -> None:
         data = report.model_dump(mode="json")
         assert data["ok"] is False
-        assert len(data["checks"]) == 1 + 1 + 4 + 1 + 1 + len(Genre)
+        assert len(data["checks"]) == 1 + 1 + 4 + 1 + 1 + len(GENRES)
         assert data["checked_at"].startswith("2026-11-24T12:00:00")

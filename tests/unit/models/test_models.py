@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 
 from tests import strategies as st_
+from tests.catalog import GENRES
 from tunemeld.exceptions import NotFound
 from tunemeld.models import Genre, Service, Stage, Track, ViewSample, normalize_isrc
 
@@ -15,7 +16,7 @@ class TestNames:
 
     @pytest.mark.parametrize("text", ["pop", "POP", " Pop"])
     def test_genre_parse_ignores_case(self, text: str) -> None:
-        assert Genre.parse(text) is Genre.POP
+        assert Genre.parse(text, GENRES) is Genre("pop")
 
     @pytest.mark.parametrize("text", ["AppleMusic", "apple_music", "Apple Music", "apple-music"])
     def test_service_parse_accepts_common_spellings(self, text: str) -> None:
@@ -23,7 +24,7 @@ class TestNames:
 
     def test_unknown_genre_lists_valid_ones(self) -> None:
         with pytest.raises(NotFound) as caught:
-            Genre.parse("jazz")
+            Genre.parse("jazz", GENRES)
         assert caught.value.hint == "Use one of: country, dance, pop, rap."
 
     def test_full_expands_to_every_stage_in_order(self) -> None:
@@ -77,3 +78,36 @@ class TestRoundTrips:
         assert merged.updated_at == max(first.updated_at, other.updated_at)
         for service, data in other.services.items():
             assert merged.services[service] == data
+
+
+class TestGenreValue:
+    """A genre is a catalog name, not an enum member: any well-spelled name is one."""
+
+    @pytest.mark.parametrize("text", ["hip-hop", "Hip-Hop", "HIP HOP", "hiphop", " hip_hop "])
+    def test_parse_normalises_both_sides_so_a_dashed_name_parses(self, text: str) -> None:
+        assert Genre.parse(text, [Genre("pop"), Genre("hip-hop")]) is Genre("hip-hop")
+
+    @pytest.mark.parametrize("text", ["Pop", "hip hop", "-pop", "pop-", "k--pop", "", "pop!"])
+    def test_badly_spelled_name_is_not_a_genre(self, text: str) -> None:
+        with pytest.raises(ValueError, match="is not a genre name"):
+            Genre(text)
+
+    def test_genre_is_its_name_and_one_instance_per_name(self) -> None:
+        genre = Genre("k-pop")
+        assert (genre, genre.value, f"{genre}") == ("k-pop", "k-pop", "k-pop")
+        assert Genre("k-pop") is genre
+
+    def test_genre_field_in_a_model_is_read_from_text_and_written_as_text(self) -> None:
+        from tunemeld.models import Playlist
+
+        playlist = Playlist.model_validate(
+            {
+                "genre": "k-pop",
+                "service_name": "Aggregate",
+                "tracks": [],
+                "updated_at": "2026-11-24T13:00:00Z",
+                "run_id": "run-1",
+            }
+        )
+        assert playlist.genre is Genre("k-pop")
+        assert playlist.model_dump(mode="json")["genre"] == "k-pop"

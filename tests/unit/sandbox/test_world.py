@@ -8,20 +8,22 @@ import itertools
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests import strategies as st_
+from tests.catalog import GENRES, catalog_adding
 from tunemeld.config.catalog import load_catalog
 from tunemeld.models import ISRC_PATTERN, Genre, Service
 from tunemeld.services.sandbox import (
-    PLAYLIST_SIZES,
     Recording,
     SampleWorld,
     SandboxRequest,
     SandboxResponse,
+    _pool,
 )
 
 DAY = datetime.date(2026, 3, 1)
@@ -44,7 +46,7 @@ def _world() -> SampleWorld:
 
 
 def _all(world: SampleWorld) -> list[Recording]:
-    return [rec for genre in Genre for rec in world.recordings(genre)]
+    return [rec for genre in GENRES for rec in world.recordings(genre)]
 
 
 def _get(world: SampleWorld, url: str, as_of: datetime.date = DAY) -> SandboxResponse:
@@ -53,9 +55,9 @@ def _get(world: SampleWorld, url: str, as_of: datetime.date = DAY) -> SandboxRes
 
 def _every_endpoint(world: SampleWorld) -> list[SandboxRequest]:
     """One request per endpoint, with arguments valid in any world built from the catalogue."""
-    spotify = CATALOG.entry(Service.SPOTIFY, Genre.POP)
-    apple = CATALOG.entry(Service.APPLE_MUSIC, Genre.POP)
-    soundcloud = CATALOG.entry(Service.SOUNDCLOUD, Genre.POP)
+    spotify = CATALOG.entry(Service.SPOTIFY, Genre("pop"))
+    apple = CATALOG.entry(Service.APPLE_MUSIC, Genre("pop"))
+    soundcloud = CATALOG.entry(Service.SOUNDCLOUD, Genre("pop"))
     bearer = {"Authorization": "Bearer token"}
     apple_api = f"https://music.apple.com/us/playlist/playlist/{apple.playlist_id}"
     return [
@@ -116,7 +118,7 @@ class TestRecordings:
     """The pools: valid unique identifiers, realistic names and the awkward cases."""
 
     def test_each_genre_has_about_160_recordings(self, world: SampleWorld) -> None:
-        assert all(140 <= len(world.recordings(genre)) <= 180 for genre in Genre)
+        assert all(140 <= len(world.recordings(genre)) <= 180 for genre in GENRES)
 
     def test_isrcs_are_valid_and_unique_across_genres(self, world: SampleWorld) -> None:
         isrcs = [rec.isrc for rec in _all(world)]
@@ -154,7 +156,7 @@ class TestRecordings:
         assert any(", " in rec.artist for rec in recs)
 
     def test_every_genre_has_each_awkward_case(self, world: SampleWorld) -> None:
-        for genre in Genre:
+        for genre in GENRES:
             recs = world.recordings(genre)
             assert 0 < sum(not r.on_spotify for r in recs) <= 0.05 * len(recs)
             assert 0 < sum(r.apple_unresolvable for r in recs) <= 0.12 * len(recs)
@@ -197,23 +199,23 @@ class TestPlaylists:
     def test_sizes_are_fixed_per_service_between_50_and_100(
         self, world: SampleWorld, service: Service
     ) -> None:
-        assert 50 <= PLAYLIST_SIZES[service] <= 100
-        for genre in Genre:
+        assert 50 <= world.playlist_sizes[service] <= 100
+        for genre in GENRES:
             tracks = world.playlist(service, genre, DAY)
-            assert len(tracks) == PLAYLIST_SIZES[service]
+            assert len(tracks) == world.playlist_sizes[service]
             assert len({r.isrc for r in tracks}) == len(tracks)
 
     def test_spotify_never_lists_a_recording_missing_from_spotify(self, world: SampleWorld) -> None:
         for offset in range(0, 365, 7):
             day = DAY + datetime.timedelta(days=offset)
-            for genre in Genre:
+            for genre in GENRES:
                 assert all(r.on_spotify for r in world.playlist(Service.SPOTIFY, genre, day))
 
     def test_aggregate_has_at_least_15_tracks_on_every_day_of_a_year(
         self, world: SampleWorld
     ) -> None:
         start = datetime.date(2026, 1, 1)
-        for genre in Genre:
+        for genre in GENRES:
             sizes = [
                 _aggregate_size(world, genre, start + datetime.timedelta(days=n))
                 for n in range(365)
@@ -225,24 +227,24 @@ class TestPlaylists:
         for offset in range(60):
             day = DAY + datetime.timedelta(days=offset)
             for service in Service:
-                for genre in Genre:
+                for genre in GENRES:
                     today = world.playlist(service, genre, day)
                     tomorrow = world.playlist(service, genre, day + datetime.timedelta(days=1))
                     shared = {r.isrc for r in today} & {r.isrc for r in tomorrow}
                     assert today != tomorrow
                     assert len(shared) > 0.8 * len(today)
                     changed += len(shared) < len(today)
-        assert changed > 0.5 * 60 * len(Service) * len(Genre)
+        assert changed > 0.5 * 60 * len(Service) * len(GENRES)
 
     def test_playlists_drift_over_months(self, world: SampleWorld) -> None:
-        now = {r.isrc for r in world.playlist(Service.SPOTIFY, Genre.POP, DAY)}
+        now = {r.isrc for r in world.playlist(Service.SPOTIFY, Genre("pop"), DAY)}
         later = DAY + datetime.timedelta(days=120)
-        then = {r.isrc for r in world.playlist(Service.SPOTIFY, Genre.POP, later)}
+        then = {r.isrc for r in world.playlist(Service.SPOTIFY, Genre("pop"), later)}
         assert len(now & then) < 0.9 * len(now)
 
     def test_services_disagree_on_order(self, world: SampleWorld) -> None:
-        spotify = world.playlist(Service.SPOTIFY, Genre.RAP, DAY)[:10]
-        apple = world.playlist(Service.APPLE_MUSIC, Genre.RAP, DAY)[:10]
+        spotify = world.playlist(Service.SPOTIFY, Genre("rap"), DAY)[:10]
+        apple = world.playlist(Service.APPLE_MUSIC, Genre("rap"), DAY)[:10]
         assert spotify != apple
 
 
@@ -271,7 +273,7 @@ class TestCounts:
         tomorrow = day + datetime.timedelta(days=1)
         assert world.spotify_play_count(rec, tomorrow) > world.spotify_play_count(rec, day) > 0
         assert [len(world.playlist(s, genre, day)) for s in Service] == [
-            PLAYLIST_SIZES[s] for s in Service
+            world.playlist_sizes[s] for s in Service
         ]
 
     def test_recording_without_video_has_no_view_count(self, world: SampleWorld) -> None:
@@ -307,7 +309,7 @@ def _soundcloud_title(item: dict[str, object]) -> str:
 class TestResolution:
     """Spotify search resolves exactly the listings the aggregate rule counts."""
 
-    @pytest.mark.parametrize("genre", list(Genre))
+    @pytest.mark.parametrize("genre", list(GENRES))
     def test_apple_listings_resolve_unless_unresolvable(
         self, world: SampleWorld, genre: Genre
     ) -> None:
@@ -329,7 +331,7 @@ class TestResolution:
         for rec in [r for r in _all(world) if r.apple_unresolvable]:
             assert world.search_spotify(f"track:{rec.title} artist:{rec.artists[0]}")[0] is rec
 
-    @pytest.mark.parametrize("genre", list(Genre))
+    @pytest.mark.parametrize("genre", list(GENRES))
     def test_soundcloud_listings_resolve_by_isrc_or_search(
         self, world: SampleWorld, genre: Genre
     ) -> None:
@@ -374,3 +376,52 @@ class TestExports:
 
         assert len(set(sandbox.__all__)) == len(sandbox.__all__)
         assert all(hasattr(sandbox, name) for name in sandbox.__all__)
+
+
+def _world_with(tmp_path: Path, names: list[str], seed: int = 2026) -> SampleWorld:
+    return SampleWorld(seed, load_catalog(catalog_adding(tmp_path / "catalog.toml", names)))
+
+
+class TestAnyGenre:
+    """The world invents a deterministic pool for any genre a catalog names."""
+
+    def test_added_genre_has_a_full_pool_and_the_built_in_genres_keep_theirs(
+        self, world: SampleWorld, tmp_path: Path
+    ) -> None:
+        wider = _world_with(tmp_path, ["latin", "k-pop"])
+        for genre in GENRES:
+            assert wider.recordings(genre) == world.recordings(genre)
+        for name in ("latin", "k-pop"):
+            assert 140 <= len(wider.recordings(Genre(name))) <= 180
+            for service, size in world.playlist_sizes.items():
+                assert len(wider.playlist(service, Genre(name), DAY)) == size
+
+    def test_added_genre_pool_is_a_pure_function_of_seed_and_name(self, tmp_path: Path) -> None:
+        first = _world_with(tmp_path, ["latin"]).recordings(Genre("latin"))
+        again = _world_with(tmp_path, ["latin"]).recordings(Genre("latin"))
+        other_seed = _world_with(tmp_path, ["latin"], seed=7).recordings(Genre("latin"))
+        assert first == again
+        assert [r.isrc for r in first] != [r.isrc for r in other_seed]
+
+    def test_many_genres_get_unique_isrcs_and_titles(self, tmp_path: Path) -> None:
+        names = [f"genre-{n}" for n in range(12)]
+        wider = _world_with(tmp_path, names)
+        pools = [wider.recordings(Genre(name)) for name in (*GENRES, *names)]
+        everything = [rec for pool in pools for rec in pool]
+        assert len({rec.isrc for rec in everything}) == len(everything)
+        assert len({rec.title for rec in everything if "(" not in rec.title}) == len(
+            [rec for rec in everything if "(" not in rec.title]
+        )
+        assert all(len(pool) >= 140 for pool in pools)
+
+    def test_crowded_vocabulary_numbers_names_instead_of_drawing_forever(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With few draws allowed before numbering, names still come out unique."""
+        monkeypatch.setattr(_pool, "_MAX_MISSES", 1)
+        pools = _pool.build_pool(2026, [Genre("pop"), Genre("latin")])
+        everything = [rec for pool in pools.values() for rec in pool]
+        numbered = [rec for rec in everything if " Pt. " in rec.title]
+        assert numbered
+        titles = [rec.title for rec in everything if "(" not in rec.title]
+        assert len(set(titles)) == len(titles)

@@ -177,7 +177,7 @@ class TestRunRecordGauges:
             as_of=now.date(),
             started_at=now - timedelta(seconds=30),
             stages=[Stage.EXTRACT],
-            genres=[Genre.POP],
+            genres=[Genre("pop")],
             services=[],
             statuses={"YouTube": {"videos": {"200": 3, "429": 1}}},
             quota_units={"YouTube": 3},
@@ -186,7 +186,9 @@ class TestRunRecordGauges:
             stage_seconds={"extract": 1.5},
         )
         report.units.append(
-            UnitResult(stage=Stage.EXTRACT, genre=Genre.POP, status=UnitStatus.OK, started_at=now)
+            UnitResult(
+                stage=Stage.EXTRACT, genre=Genre("pop"), status=UnitStatus.OK, started_at=now
+            )
         )
         report.finish(now)
         return report

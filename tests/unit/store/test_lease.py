@@ -46,7 +46,7 @@ def _running(run_id: str) -> RunReport:
         as_of=NOW.date(),
         started_at=NOW - timedelta(minutes=5),
         stages=[Stage.EXTRACT],
-        genres=[Genre.POP],
+        genres=[Genre("pop")],
         services=[],
     )
 

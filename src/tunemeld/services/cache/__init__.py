@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
-from tunemeld.services.cache.base import Cache, genre_cache_prefix, view_cache_key
+from tunemeld.services.cache.base import Cache, CacheStats, genre_cache_prefix, view_cache_key
 from tunemeld.services.cache.cloudflare import CloudflareKVCache
 from tunemeld.services.cache.memory import MemoryCache, NullCache
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
     "Cache",
+    "CacheStats",
     "CloudflareKVCache",
     "MemoryCache",
     "NullCache",

@@ -7,11 +7,29 @@ miss or an error and the caller reads the store instead.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from tunemeld.models import Genre
 
-__all__ = ["Cache", "genre_cache_prefix", "view_cache_key"]
+__all__ = ["Cache", "CacheStats", "genre_cache_prefix", "view_cache_key"]
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """What a cache has counted since it opened, for health and the CLI; None: not counted."""
+
+    hits: int | None = None
+    misses: int | None = None
+    errors: int | None = None
+    available: bool = True
+    """False while the backend is known to be down (Cloudflare's cool-down)."""
+    last_error: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        """The counters this backend keeps, by name (`hits`, `misses`, `errors`)."""
+        named = {"hits": self.hits, "misses": self.misses, "errors": self.errors}
+        return {name: value for name, value in named.items() if value is not None}
 
 
 @runtime_checkable
@@ -43,6 +61,10 @@ class Cache(Protocol):
 
     def close(self) -> None:
         """Release connections; safe to repeat."""
+        ...
+
+    def stats(self) -> CacheStats:
+        """Hits, misses and errors so far, and whether the backend answers."""
         ...
 
 

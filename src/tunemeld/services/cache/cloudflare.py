@@ -24,6 +24,7 @@ from urllib.parse import quote
 import requests
 import structlog
 
+from tunemeld.services.cache.base import CacheStats
 from tunemeld.services.http.retry import Retrier, Retryable, RetryPolicy, retry_after
 from tunemeld.services.monitoring import Metrics
 
@@ -209,6 +210,16 @@ class CloudflareKVCache:
         """False while the cache is skipping KV after repeated failures."""
         with self._lock:
             return self._clock() >= self._open_until
+
+    def stats(self) -> CacheStats:
+        """Hits, misses and errors so far, whether KV is in use and its last error."""
+        return CacheStats(
+            hits=self.hits,
+            misses=self.misses,
+            errors=self.errors,
+            available=self.available,
+            last_error=self.last_error,
+        )
 
     # -- internals ----------------------------------------------------------------------------
 

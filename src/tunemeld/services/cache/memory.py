@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from tunemeld.services.cache.base import CacheStats
 from tunemeld.services.monitoring import Metrics
 
 __all__ = ["MemoryCache", "NullCache"]
@@ -111,6 +112,10 @@ class MemoryCache:
     def close(self) -> None:
         """Nothing to release: the entries live in this process."""
 
+    def stats(self) -> CacheStats:
+        """Hits and misses so far; memory never fails."""
+        return CacheStats(hits=self.hits, misses=self.misses)
+
 
 class NullCache:
     """A cache that never stores: every lookup misses (`cache.backend = "none"`)."""
@@ -145,3 +150,7 @@ class NullCache:
 
     def close(self) -> None:
         """Do nothing."""
+
+    def stats(self) -> CacheStats:
+        """Every lookup is a miss."""
+        return CacheStats(misses=self.misses)

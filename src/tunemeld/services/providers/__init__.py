@@ -1,21 +1,20 @@
 """Provider clients: documented API JSON -> domain objects, one HttpClient (and Session) each.
 
-`open_providers(settings, as_of=...)` builds them all, against the real APIs or, without keys,
-against the offline sample world mounted as a requests adapter (DESIGN.md §4).
+`open_providers(settings, as_of=...)` builds them all from the service registry (`registry.py`),
+against the real APIs or, without keys, against the offline sample world mounted as a requests
+adapter (DESIGN.md §4).
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 from pydantic import SecretStr
 
-from tunemeld.config import CatalogEntry, ProvidersSettings, Settings
-from tunemeld.exceptions import ConfigError
-from tunemeld.models import PlaylistMeta, RawTrack, Service
+from tunemeld.config import ProvidersSettings, Settings
+from tunemeld.models import Service
 from tunemeld.services.http import (
     CallLedger,
     CallObserver,
@@ -24,6 +23,12 @@ from tunemeld.services.http import (
     build_session,
 )
 from tunemeld.services.providers.apple_music import AppleMusicClient
+from tunemeld.services.providers.registry import (
+    PROVIDERS,
+    SERVICES,
+    ClientParts,
+    PlaylistClient,
+)
 from tunemeld.services.providers.soundcloud import SoundCloudClient
 from tunemeld.services.providers.spotify import SpotifyClient, SpotifyMatch
 from tunemeld.services.providers.youtube import YouTubeClient
@@ -31,7 +36,6 @@ from tunemeld.services.providers.youtube import YouTubeClient
 __all__ = [
     "DEFAULT_COSTS",
     "ENDPOINTS",
-    "PROVIDER_NAMES",
     "SAMPLE_CREDENTIAL",
     "AppleMusicClient",
     "PlaylistClient",
@@ -46,24 +50,11 @@ __all__ = [
 
 log = structlog.get_logger()
 
-PROVIDER_NAMES = ("Spotify", "AppleMusic", "SoundCloud", "YouTube")
-"""Provider names used by the ledger, logs and metrics: the Service values, plus YouTube."""
-
 SAMPLE_CREDENTIAL = "sample"
 """What stands in for a missing credential when the sample world answers."""
 
-ENDPOINTS: tuple[tuple[str, str], ...] = (
-    ("Spotify", "playlist_tracks"),  # RapidAPI spotify23: one request of plan quota
-    ("Spotify", "token"),
-    ("Spotify", "search"),
-    ("Spotify", "play_count"),  # RapidAPI spotify81
-    ("Spotify", "playlist_page"),
-    ("AppleMusic", "playlist"),  # RapidAPI apple-music24
-    ("AppleMusic", "playlist_page"),
-    ("SoundCloud", "playlist_tracks"),  # RapidAPI soundcloud-scraper, per page
-    ("SoundCloud", "playlist_page"),
-    ("YouTube", "search"),  # its own bucket since 2026-06-01 (providers.md §3.1)
-    ("YouTube", "videos"),
+ENDPOINTS: tuple[tuple[str, str], ...] = tuple(
+    (spec.name, endpoint) for spec in PROVIDERS for endpoint in spec.endpoints
 )
 """Every (provider, endpoint) the clients call: the ledger's, budget's and settings' names."""
 
@@ -77,27 +68,14 @@ DEFAULT_COSTS: dict[tuple[str, str], int] = call_costs(ProvidersSettings())
 """The default units per call (providers.md §7); the run uses `call_costs(settings)`."""
 
 
-class PlaylistClient(Protocol):
-    """What extract needs from a streaming service: its playlist's tracks and header."""
-
-    service: Service
-
-    def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
-        """The playlist's tracks, ranked 1..n."""
-        ...
-
-    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
-        """The playlist's name, cover and description."""
-        ...
-
-
 @dataclass
 class Providers:
     """Every provider client of one run, sharing one call ledger; close it when done."""
 
+    playlists: dict[Service, PlaylistClient]
+    """Each playlist service's client, by the registry."""
     spotify: SpotifyClient
-    apple_music: AppleMusicClient
-    soundcloud: SoundCloudClient
+    """Spotify's client again, as the ISRC search and play-count source."""
     youtube: YouTubeClient
     ledger: CallLedger
     sample: bool
@@ -105,17 +83,13 @@ class Providers:
 
     def playlist_client(self, service: Service) -> PlaylistClient:
         """The client that reads `service`'s playlists."""
-        clients: dict[Service, PlaylistClient] = {
-            Service.SPOTIFY: self.spotify,
-            Service.APPLE_MUSIC: self.apple_music,
-            Service.SOUNDCLOUD: self.soundcloud,
-        }
-        return clients[service]
+        return self.playlists[service]
 
     def close(self) -> None:
         """Close every provider's session."""
-        for client in (self.spotify, self.apple_music, self.soundcloud, self.youtube):
+        for client in self.playlists.values():
             client.http.close()
+        self.youtube.http.close()
 
     def __enter__(self) -> Providers:
         return self
@@ -150,9 +124,12 @@ def open_providers(
     sample = config.uses_sample
     adapter = None
     if sample:
+        from tunemeld.config import load_catalog
         from tunemeld.services.sandbox import SampleWorld, SandboxAdapter
 
-        adapter = SandboxAdapter(SampleWorld(seed=config.sample_seed), as_of=as_of)
+        catalog = load_catalog(settings.etl.catalog_path)
+        world = SampleWorld(seed=config.sample_seed, catalog=catalog)
+        adapter = SandboxAdapter(world, as_of=as_of)
         log.info(
             "sample_world_mounted",
             mode=config.mode,
@@ -163,34 +140,25 @@ def open_providers(
     else:
         if config.base_url or config.base_urls:
             log.info("provider_base_url", base_url=config.base_url, hosts=sorted(config.base_urls))
-        missing = config.missing_live_keys()
-        if missing:
-            raise ConfigError(
-                f"Live provider calls need {', '.join(missing)}, which "
-                f"{'is' if len(missing) == 1 else 'are'} not set.",
-                hint="Set them in the environment or .env (see .env.example), or use the "
-                "offline sample world with TUNEMELD_PROVIDERS__MODE=sample.",
-            )
+        config.require_live_keys()
 
     def http(provider: str) -> HttpClient:
         return HttpClient(
             provider, build_session(adapter), config, ledger, on_call=on_call, budget=budget
         )
 
-    rapidapi_key = _secret(config.rapidapi_key)
+    credentials = {name: _secret(value) for name, value in config.credentials().items()}
+    playlists = {
+        spec.service: spec.client(ClientParts(http(spec.name), credentials, costs))
+        for spec in SERVICES
+    }
+    spotify = playlists[Service.SPOTIFY]
+    if not isinstance(spotify, SpotifyClient):  # the search and play-count source
+        raise TypeError("The registry's Spotify entry must build a SpotifyClient.")
     return Providers(
-        spotify=SpotifyClient(
-            http("Spotify"),
-            rapidapi_key=rapidapi_key,
-            client_id=_secret(config.spotify_client_id),
-            client_secret=_secret(config.spotify_client_secret),
-            costs=costs,
-        ),
-        apple_music=AppleMusicClient(http("AppleMusic"), rapidapi_key=rapidapi_key, costs=costs),
-        soundcloud=SoundCloudClient(http("SoundCloud"), rapidapi_key=rapidapi_key, costs=costs),
-        youtube=YouTubeClient(
-            http("YouTube"), api_key=_secret(config.youtube_api_key), costs=costs
-        ),
+        playlists=playlists,
+        spotify=spotify,
+        youtube=YouTubeClient(http("YouTube"), api_key=credentials["YOUTUBE_API_KEY"], costs=costs),
         ledger=ledger,
         sample=sample,
     )

@@ -11,7 +11,7 @@ import datetime
 import math
 import random
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tunemeld.models import Genre
@@ -41,6 +41,8 @@ _APPLE_UNRESOLVABLE = 13
 _SOUNDCLOUD_WITHOUT_ISRC = 40
 _WITHOUT_VIDEO = 8
 _ROSTER_SIZE = 60
+_MAX_MISSES = 40
+"""Draws in a row that hit taken names before a name gets a number to make it unique."""
 
 
 @dataclass(frozen=True)
@@ -201,12 +203,17 @@ def _isrc(rng: random.Random, year: int) -> str:
 
 def _roster(rng: random.Random, genre: Genre, registry: _Registry) -> list[_Act]:
     acts: list[_Act] = []
+    misses = 0
     while len(acts) < _ROSTER_SIZE:
         name = _words.artist_name(rng, genre)
-        if _words.tokens(name) in [_words.tokens(a.name) for a in acts]:
+        if misses >= _MAX_MISSES:  # the vocabulary is crowded (many genres): number the act
+            name = f"{name} {misses}"
+        if _words.tokens(name) in [_words.tokens(a.name) for a in acts] or not registry.take(
+            "artist", _words.slugify(name)
+        ):
+            misses += 1
             continue
-        if not registry.take("artist", _words.slugify(name)):
-            continue
+        misses = 0
         spotify_id = registry.draw("id", lambda: random_id(rng, _BASE62, 22))
         soundcloud_id = registry.draw("id", lambda: random_id(rng, string.digits[1:], 9))
         acts.append(_Act(name, spotify_id, int(soundcloud_id)))
@@ -220,8 +227,12 @@ def _recording(
     lead = rng.choices(roster, weights)[0]
     guest = rng.choice([act for act in roster if act is not lead])
     base_title = _words.track_title(rng, genre)
+    misses = 0
     while not registry.take("title", _words.tokens(base_title)):
+        misses += 1
         base_title = _words.track_title(rng, genre)
+        if misses >= _MAX_MISSES:  # the vocabulary is crowded (many genres): number the part
+            base_title = f"{base_title} Pt. {misses}"
     roll = rng.random()
     acts: tuple[_Act, ...]
     if roll < 0.15:
@@ -250,7 +261,7 @@ def _recording(
         album_type="single" if single else "album",
         release_date=f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
         duration_ms=rng.randint(135_000, 260_000),
-        explicit=genre is Genre.RAP and rng.random() < 0.7,
+        explicit=_words.style_of(genre).explicit and rng.random() < 0.7,
         label=rng.choice(_words.LABELS),
         spotify_track_id=new_id("id", lambda: random_id(rng, _BASE62, 22)),
         spotify_album_id=new_id("id", lambda: random_id(rng, _BASE62, 22)),
@@ -323,11 +334,15 @@ def _with_flags(rng: random.Random, pool: list[Recording], registry: _Registry) 
     return flagged
 
 
-def build_pool(seed: int) -> dict[Genre, tuple[Recording, ...]]:
-    """Every genre's recordings, in a fixed order; ids, ISRCs and titles unique across genres."""
+def build_pool(seed: int, genres: Iterable[Genre]) -> dict[Genre, tuple[Recording, ...]]:
+    """Each genre's recordings, in a fixed order; ids, ISRCs and titles unique across genres.
+
+    A genre's pool depends on the seed, its name and the genres before it (which claimed
+    names and ids first): a catalog that appends genres leaves the earlier ones' pools as they were.
+    """
     registry = _Registry()
     pools: dict[Genre, tuple[Recording, ...]] = {}
-    for genre in Genre:
+    for genre in genres:
         rng = random.Random(f"{seed}:pool:{genre.value}")
         roster = _roster(rng, genre, registry)
         pool = [_recording(rng, genre, roster, registry) for _ in range(POOL_SIZE)]

@@ -1,84 +1,90 @@
 """Word lists and name makers for the sample world's fictional recordings.
 
 Kept apart from the simulation so the vocabulary can grow without touching the rules; every
-function takes its `random.Random`, so names stay a pure function of the world's seed.
+function takes its `random.Random`, so names stay a pure function of the world's seed. A genre's
+vocabulary is its `Style`, derived from the genre's name alone (`style_of`): the four styles
+below are the word lists of the genres they are named after; any other genre gets a style of its
+own, drawn from all of their words, so the world has recordings for any genre a catalog names.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import random
 import re
 import unicodedata
-
-from tunemeld.models import Genre
+from dataclasses import dataclass
 
 __all__ = [
     "LABELS",
+    "Style",
     "album_name",
     "alias",
     "artist_name",
     "first_artist",
     "respell",
     "slugify",
+    "style_of",
     "tokens",
     "track_title",
 ]
 
 # fmt: off
-_ADJECTIVES: dict[Genre, tuple[str, ...]] = {
-    Genre.COUNTRY: (
+_ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "country": (
         "Dusty", "Rusty", "Lonesome", "Southern", "Small Town", "Backroad", "Gravel", "Red Dirt",
         "Honky Tonk", "Blue Collar", "Moonlit", "Rodeo", "Tennessee", "Cotton", "Bonfire", "Wild",
         "Faded", "Sweet", "Heartland", "Silver", "Muddy", "Whiskey", "Country", "Wildflower",
     ),
-    Genre.DANCE: (
+    "dance": (
         "Neon", "Electric", "Hyper", "Midnight", "Liquid", "Cosmic", "Strobe", "Ultra", "Velvet",
         "Sonic", "Infinite", "Digital", "Solar", "Crystal", "Euphoric", "Afterhours", "Laser",
         "Tidal", "Magnetic", "Lucid", "Chrome", "Higher", "Deep", "Warehouse",
     ),
-    Genre.POP: (
+    "pop": (
         "Golden", "Pretty", "Sugar", "Paper", "Summer", "Broken", "Glass", "Perfect", "Careless",
         "Cherry", "Satellite", "Lovesick", "Bubblegum", "Secret", "Daydream", "Cinnamon",
         "Champagne", "Bright", "Technicolor", "Diamond", "Lavender", "Starry", "Honey", "Pink",
     ),
-    Genre.RAP: (
+    "rap": (
         "Cold", "Real", "Big", "Ice", "Street", "Trap", "Young", "Heavy", "Gold", "Hard", "Drip",
         "Late", "Made", "Fast", "Loud", "Night", "Concrete", "Smoke", "Crown", "Blessed", "Clean",
         "Double", "Solid", "Legit",
     ),
 }
 
-_NOUNS: dict[Genre, tuple[str, ...]] = {
-    Genre.COUNTRY: (
+_NOUNS: dict[str, tuple[str, ...]] = {
+    "country": (
         "Tailgate", "Dirt Road", "Porch Light", "Creek", "Pickup", "Hometown", "Boots", "Prayer",
         "Harvest", "Highway", "Jukebox", "Sunset", "Cornfield", "Fiddle", "Bar Stool", "Riverbank",
         "Tumbleweed", "Front Porch", "Hayride", "Cowboy", "Church Bells", "Railroad", "Saddle",
         "Barn Dance",
     ),
-    Genre.DANCE: (
+    "dance": (
         "Pulse", "Bassline", "Frequency", "Signal", "Horizon", "Rave", "Orbit", "Motion",
         "Gravity", "Voltage", "Skyline", "Heartbeat", "Echo", "Rhythm", "Tempo", "Afterglow",
         "Paradise", "Circuit", "Spectrum", "Dancefloor", "Waves", "Lights", "Mirage", "Overdrive",
     ),
-    Genre.POP: (
+    "pop": (
         "Heart", "Kiss", "Daydream", "Lullaby", "Summer", "Butterflies", "Mirror", "Postcard",
         "Rollercoaster", "Sweater", "Polaroid", "Fireworks", "Balloon", "Lipstick", "Heartbreak",
         "Moonlight", "Rainbow", "Carousel", "Bubble", "Sunshine", "Diary", "Melody", "Crush",
         "Stardust",
     ),
-    Genre.RAP: (
+    "rap": (
         "Money", "Block", "Hustle", "Chain", "Bando", "Racks", "Pressure", "Flex", "Opps", "Wave",
         "Motion", "Trenches", "Stack", "Bag", "Rollie", "Whip", "Crown", "Vibes", "Shooter",
         "Cartel", "Kingdom", "Dreams", "Hood", "Paper",
     ),
 }
 
-_STAGE_PREFIX: dict[Genre, tuple[str, ...]] = {
-    Genre.COUNTRY: ("", "", "", ""),
-    Genre.DANCE: ("DJ ", "", "", ""),
-    Genre.POP: ("", "", "", ""),
-    Genre.RAP: ("Lil ", "Young ", "MC ", "Big "),
+_STAGE_PREFIX: dict[str, tuple[str, ...]] = {
+    "country": ("", "", "", ""),
+    "dance": ("DJ ", "", "", ""),
+    "pop": ("", "", "", ""),
+    "rap": ("Lil ", "Young ", "MC ", "Big "),
 }
 
 _PHRASES: tuple[str, ...] = (
@@ -156,10 +162,60 @@ _RESPELLINGS = {
 }
 
 
-def track_title(rng: random.Random, genre: Genre) -> str:
+@dataclass(frozen=True)
+class Style:
+    """A genre's vocabulary: title words, how its acts are named, whether tracks are explicit."""
+
+    adjectives: tuple[str, ...]
+    nouns: tuple[str, ...]
+    stage_prefixes: tuple[str, ...]
+    people: bool
+    """Acts are people and bands ("Mason Reed") rather than stage names ("Lil Vortex")."""
+    explicit: bool
+
+
+_STYLES = {
+    name: Style(
+        _ADJECTIVES[name],
+        _NOUNS[name],
+        _STAGE_PREFIX[name],
+        people=name in ("country", "pop"),
+        explicit=name == "rap",
+    )
+    for name in _ADJECTIVES
+}
+
+
+def _union(lists: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(word for words in lists.values() for word in words))
+
+
+@functools.cache
+def style_of(genre: str) -> Style:
+    """The vocabulary of a genre, a pure function of its name.
+
+    A genre named like one of the styles speaks it; any other draws its acts' kind and
+    explicitness from a hash of its name and its words from every style (a wide vocabulary,
+    so many genres still find unique titles).
+    """
+    known = _STYLES.get(genre)
+    if known is not None:
+        return known
+    digest = hashlib.sha256(genre.encode("utf-8")).digest()
+    return Style(
+        _union(_ADJECTIVES),
+        _union(_NOUNS),
+        _union(_STAGE_PREFIX),
+        people=digest[0] % 2 == 0,
+        explicit=digest[1] % 4 == 0,
+    )
+
+
+def track_title(rng: random.Random, genre: str) -> str:
     """A readable title from the genre's vocabulary, without any "(...)" part."""
-    adjective = rng.choice(_ADJECTIVES[genre])
-    noun = rng.choice(_NOUNS[genre])
+    style = style_of(genre)
+    adjective = rng.choice(style.adjectives)
+    noun = rng.choice(style.nouns)
     roll = rng.random()
     if roll < 0.45:
         return f"{adjective} {noun}"
@@ -170,15 +226,16 @@ def track_title(rng: random.Random, genre: Genre) -> str:
     return f"{noun} {rng.choice(('Anthem', 'Song', 'Story', 'Prayer', 'Ride', 'Dream'))}"
 
 
-def artist_name(rng: random.Random, genre: Genre) -> str:
+def artist_name(rng: random.Random, genre: str) -> str:
     """A fictional act: a person, a stage name or a band; never contains "&", "," or "feat"."""
+    style = style_of(genre)
     roll = rng.random()
-    if genre in (Genre.COUNTRY, Genre.POP):
+    if style.people:
         if roll < 0.8:
             return f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
-        return f"The {rng.choice(_ADJECTIVES[genre]).split()[0]} {rng.choice(_BAND_WORDS)}"
+        return f"The {rng.choice(style.adjectives).split()[0]} {rng.choice(_BAND_WORDS)}"
     if roll < 0.6:
-        return f"{rng.choice(_STAGE_PREFIX[genre])}{rng.choice(_STAGE_WORDS)}".strip()
+        return f"{rng.choice(style.stage_prefixes)}{rng.choice(_STAGE_WORDS)}".strip()
     if roll < 0.85:
         return f"{rng.choice(_STAGE_WORDS)} {rng.choice(_LAST)}"
     return f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"

@@ -16,7 +16,8 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import HTTPResponse
 
-from tunemeld.services.sandbox.world import SampleWorld, SandboxRequest
+from tunemeld.services.sandbox.exchange import SandboxRequest
+from tunemeld.services.sandbox.world import SampleWorld
 
 __all__ = ["SandboxAdapter"]
 

@@ -30,7 +30,9 @@ import bottle
 import structlog
 
 from tunemeld.exceptions import ConfigError
-from tunemeld.services.sandbox.world import SampleWorld, SandboxRequest, SandboxResponse
+from tunemeld.services.providers.registry import PROVIDERS
+from tunemeld.services.sandbox.exchange import SandboxRequest, SandboxResponse
+from tunemeld.services.sandbox.world import SampleWorld
 
 if TYPE_CHECKING:
     from tunemeld.api.server import RunningServer
@@ -52,46 +54,16 @@ FAULT_KINDS = ("429", "500", "502", "503", "504", "timeout", "malformed", "trunc
 """What `--faults` may name: an HTTP status, a hang, or a broken 200 body."""
 
 _CONTROL = "/__"
-_HOSTS = frozenset(
-    {
-        "spotify23.p.rapidapi.com",
-        "spotify81.p.rapidapi.com",
-        "apple-music24.p.rapidapi.com",
-        "soundcloud-scraper.p.rapidapi.com",
-        "accounts.spotify.com",
-        "api.spotify.com",
-        "www.googleapis.com",
-        "youtube.googleapis.com",
-        "open.spotify.com",
-        "music.apple.com",
-        "soundcloud.com",
-        "www.soundcloud.com",
-        "m.soundcloud.com",
-    }
-)
-_LABELS = {
-    "spotify23.p.rapidapi.com": "Spotify playlist_tracks",
-    "spotify81.p.rapidapi.com": "Spotify play_count",
-    "apple-music24.p.rapidapi.com": "AppleMusic playlist",
-    "soundcloud-scraper.p.rapidapi.com": "SoundCloud playlist_tracks",
-    "accounts.spotify.com": "Spotify token",
-    "open.spotify.com": "Spotify playlist_page",
-    "music.apple.com": "AppleMusic playlist_page",
-    "soundcloud.com": "SoundCloud playlist_page",
-    "www.soundcloud.com": "SoundCloud playlist_page",
-    "m.soundcloud.com": "SoundCloud playlist_page",
-}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s)?\s*$")
 _DRIFT_SUFFIX = "_v2"
 
 
 def endpoint_label(host: str, path: str) -> str:
     """`Provider endpoint` for a request, named like the client's ledger (`YouTube search`)."""
-    if host in ("www.googleapis.com", "youtube.googleapis.com"):
-        return f"YouTube {path.rstrip('/').rsplit('/', 1)[-1] or '?'}"
-    if host == "api.spotify.com":
-        return "Spotify search" if path.rstrip("/") == "/v1/search" else "Spotify web_api"
-    return _LABELS.get(host, f"unknown {host}")
+    for spec in PROVIDERS:
+        if host in spec.sandbox.HOSTS:
+            return f"{spec.name} {spec.sandbox.endpoint_name(host, path)}"
+    return f"unknown {host}"
 
 
 def parse_duration(text: str) -> float:
@@ -323,9 +295,9 @@ class Simulator:
         if raw_path.startswith(_CONTROL):
             return self._control(method, raw_path, query)
         host = str(environ.get("HTTP_HOST", "")).lower()
-        if host not in _HOSTS:
+        if host not in self.world.hosts:
             first, _, rest = raw_path.lstrip("/").partition("/")
-            if first.lower() not in _HOSTS:
+            if first.lower() not in self.world.hosts:
                 return self._answer(
                     404,
                     json.dumps(

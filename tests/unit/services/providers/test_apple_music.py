@@ -18,7 +18,7 @@ from tunemeld.services.providers.apple_music import parse_meta, parse_playlist
 
 ENTRY = CatalogEntry(
     Service.APPLE_MUSIC,
-    Genre.COUNTRY,
+    Genre("country"),
     "pl.87bb5b36a9bd49db8c975607452bfa2b",
     "https://music.apple.com/us/playlist/todays-country/pl.87bb5b36a9bd49db8c975607452bfa2b",
 )
@@ -151,7 +151,7 @@ class TestFetchMeta:
         adapter = FakeAdapter(Reply(fixture_text("apple_music", "playlist_page.html")))
         assert make_client(adapter).fetch_meta(ENTRY) == PlaylistMeta(
             service=Service.APPLE_MUSIC,
-            genre=Genre.COUNTRY,
+            genre=Genre("country"),
             playlist_id=ENTRY.playlist_id,
             name="Today’s Country",
             url=ENTRY.url,

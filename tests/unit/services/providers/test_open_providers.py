@@ -15,7 +15,12 @@ from tunemeld.exceptions import ConfigError
 from tunemeld.models import Service
 from tunemeld.services import providers as providers_module
 from tunemeld.services.http import CallLedger, build_session
-from tunemeld.services.providers import Providers, open_providers
+from tunemeld.services.providers import (
+    AppleMusicClient,
+    Providers,
+    SoundCloudClient,
+    open_providers,
+)
 
 AS_OF = datetime.date(2026, 3, 6)
 KEYS = {
@@ -36,8 +41,8 @@ def _sandbox(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     seen: dict[str, object] = {}
 
     class SampleWorld:
-        def __init__(self, seed: int) -> None:
-            seen["seed"] = seed
+        def __init__(self, seed: int, catalog: object) -> None:
+            seen["seed"], seen["catalog"] = seed, catalog
 
     class SandboxAdapter(FakeAdapter):
         def __init__(self, world: SampleWorld, as_of: datetime.date) -> None:
@@ -141,7 +146,7 @@ class TestProviders:
             on_call=lambda *args: calls.append(args),
         )
         assert providers.ledger is ledger
-        for client in (providers.spotify, providers.apple_music, providers.soundcloud):
+        for client in providers.playlists.values():
             client.http.get_json("probe", "https://x.test/")
         providers.youtube.view_counts(["a"])
         assert set(ledger.calls()) == {"Spotify", "AppleMusic", "SoundCloud", "YouTube"}
@@ -150,8 +155,8 @@ class TestProviders:
     def test_playlist_client_returns_the_client_of_each_service(self, wire: FakeAdapter) -> None:
         providers = open_providers(settings_with(mode="live", **KEYS), as_of=AS_OF)
         assert providers.playlist_client(Service.SPOTIFY) is providers.spotify
-        assert providers.playlist_client(Service.APPLE_MUSIC) is providers.apple_music
-        assert providers.playlist_client(Service.SOUNDCLOUD) is providers.soundcloud
+        assert isinstance(providers.playlist_client(Service.APPLE_MUSIC), AppleMusicClient)
+        assert isinstance(providers.playlist_client(Service.SOUNDCLOUD), SoundCloudClient)
         for service in Service:
             assert providers.playlist_client(service).service is service
 

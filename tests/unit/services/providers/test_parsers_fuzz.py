@@ -227,15 +227,17 @@ class TestMutatedFixtures:
 ENTRIES = {
     "spotify": (
         spotify.parse_meta,
-        CatalogEntry(Service.SPOTIFY, Genre.POP, "pid", "https://open.spotify.com/playlist/pid"),
+        CatalogEntry(Service.SPOTIFY, Genre("pop"), "pid", "https://open.spotify.com/playlist/pid"),
     ),
     "apple_music": (
         apple_music.parse_meta,
-        CatalogEntry(Service.APPLE_MUSIC, Genre.POP, "pl.x", "https://music.apple.com/p/pl.x"),
+        CatalogEntry(Service.APPLE_MUSIC, Genre("pop"), "pl.x", "https://music.apple.com/p/pl.x"),
     ),
     "soundcloud": (
         soundcloud.parse_meta,
-        CatalogEntry(Service.SOUNDCLOUD, Genre.POP, "u/sets/s", "https://soundcloud.com/u/sets/s"),
+        CatalogEntry(
+            Service.SOUNDCLOUD, Genre("pop"), "u/sets/s", "https://soundcloud.com/u/sets/s"
+        ),
     ),
 }
 FRAGMENTS = st.sampled_from(

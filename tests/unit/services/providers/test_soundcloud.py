@@ -18,7 +18,7 @@ from tunemeld.services.providers.soundcloud import parse_playlist_tracks, split_
 
 ENTRY = CatalogEntry(
     Service.SOUNDCLOUD,
-    Genre.RAP,
+    Genre("rap"),
     "soundcloud-hustle/sets/drippin-best-rap-right-now",
     "https://soundcloud.com/soundcloud-hustle/sets/drippin-best-rap-right-now",
 )
@@ -199,7 +199,7 @@ class TestFetchMeta:
         adapter = FakeAdapter(Reply(fixture_text("soundcloud", "playlist_page.html")))
         assert make_client(adapter).fetch_meta(ENTRY) == PlaylistMeta(
             service=Service.SOUNDCLOUD,
-            genre=Genre.RAP,
+            genre=Genre("rap"),
             playlist_id=ENTRY.playlist_id,
             name="Drippin': Best Rap Right Now",
             url=ENTRY.url,

@@ -24,7 +24,7 @@ from tunemeld.services.providers.spotify import (
 
 ENTRY = CatalogEntry(
     Service.SPOTIFY,
-    Genre.POP,
+    Genre("pop"),
     "37i9dQZF1DXcBWIGoYBM5M",
     "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M",
 )
@@ -276,7 +276,7 @@ class TestFetchMeta:
         meta = make_client(adapter).fetch_meta(ENTRY)
         assert meta == PlaylistMeta(
             service=Service.SPOTIFY,
-            genre=Genre.POP,
+            genre=Genre("pop"),
             playlist_id="37i9dQZF1DXcBWIGoYBM5M",
             name="Today's Top Hits",
             url=ENTRY.url,

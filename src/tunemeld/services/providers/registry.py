@@ -1,0 +1,225 @@
+"""The service registry: each provider described once, and everything else derived from it.
+
+A `ProviderSpec` names a provider as the ledger, costs and logs do, its endpoints (the
+`<provider>_<endpoint>` cost settings), the credentials live mode needs, the health probe and the
+sample world's hosts. A `ServiceSpec` is a playlist service: a provider plus its aggregate
+priority (explicit), the playlist id pattern, the URL field of the API's aggregate rows, the
+dry run's description of its calls, its sample playlist size and its client factory.
+Adding a service is its provider module, its sandbox module and one entry in `SERVICES`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from tunemeld.models import PlaylistMeta, RawTrack, Service
+from tunemeld.services.providers.apple_music import AppleMusicClient
+from tunemeld.services.providers.soundcloud import SoundCloudClient
+from tunemeld.services.providers.spotify import SpotifyClient
+from tunemeld.services.sandbox import apple_music as apple_music_sandbox
+from tunemeld.services.sandbox import soundcloud as soundcloud_sandbox
+from tunemeld.services.sandbox import spotify as spotify_sandbox
+from tunemeld.services.sandbox import youtube as youtube_sandbox
+
+if TYPE_CHECKING:
+    from tunemeld.config import Catalog, CatalogEntry
+    from tunemeld.services.http import HttpClient
+    from tunemeld.services.providers import Providers
+    from tunemeld.services.sandbox.exchange import EndpointModule
+
+__all__ = [
+    "PROBE_ISRC",
+    "PROBE_VIDEO",
+    "PROVIDERS",
+    "SERVICES",
+    "ClientParts",
+    "Cost",
+    "PlaylistClient",
+    "ProviderSpec",
+    "ServiceSpec",
+    "default_costs",
+    "service_spec",
+]
+
+PROBE_ISRC = "USUM71703861"
+"""The recording the Spotify health probe looks up (one search call)."""
+
+PROBE_VIDEO = "dQw4w9WgXcQ"
+"""The video the YouTube health probe reads (one videos.list unit)."""
+
+
+class PlaylistClient(Protocol):
+    """What extract needs from a streaming service: its playlist's tracks and header."""
+
+    service: Service
+    http: HttpClient
+
+    def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
+        """The playlist's tracks, ranked 1..n."""
+        ...
+
+    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
+        """The playlist's name, cover and description."""
+        ...
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One call's default price: quota units and the bucket they are drawn from (§7, 2026)."""
+
+    units: int
+    bucket: str
+
+
+@dataclass(frozen=True)
+class ClientParts:
+    """What a client factory gets: its HTTP client, credentials by flat name, call costs."""
+
+    http: HttpClient
+    credentials: Mapping[str, str]
+    costs: Mapping[tuple[str, str], int]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider as the ledger, the costs, health and the sample world know it."""
+
+    name: str
+    """The ledger, log and metrics name (`Spotify`, `YouTube`)."""
+    endpoints: Mapping[str, Cost]
+    """Every endpoint its client calls, with its default cost (the `<name>_<endpoint>` setting)."""
+    credentials: tuple[str, ...]
+    """Flat names of the settings live calls need (`RAPIDAPI_KEY`)."""
+    probe: Callable[[Providers, Catalog], object]
+    """The one cheap real call `inv health --live` makes."""
+    sandbox: EndpointModule
+    """Its sample-world module: the hosts it answers, the endpoint answering each, their names."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec(ProviderSpec):
+    """A playlist service: a provider whose genre playlists are read, ranked and aggregated."""
+
+    service: Service
+    priority: int
+    """Aggregate priority, 0 the highest: whose rank a track shared by services takes."""
+    url_field: str
+    """The aggregate row field holding the track's URL on this service (`spotify_url`)."""
+    playlist_id: re.Pattern[str]
+    """What a well-formed playlist id looks like (providers.md); the catalog URL holds it."""
+    planned_call: str
+    """The dry run's description of the playlist call."""
+    sample_playlist_size: int
+    """Tracks in the sample world's flagship playlist on every date."""
+    client: Callable[[ClientParts], PlaylistClient]
+
+
+def _first_entry(catalog: Catalog, service: Service) -> CatalogEntry:
+    return catalog.entry(service, catalog.genres[0])
+
+
+_YOUTUBE = ProviderSpec(
+    name="YouTube",
+    endpoints={
+        "search": Cost(1, "youtube_search"),  # its own bucket since 2026-06-01 (§3.1)
+        "videos": Cost(1, "youtube"),
+    },
+    credentials=("YOUTUBE_API_KEY",),
+    probe=lambda providers, _catalog: providers.youtube.view_counts([PROBE_VIDEO]),
+    sandbox=youtube_sandbox,
+)
+
+_SPOTIFY = ServiceSpec(
+    name=Service.SPOTIFY.value,
+    service=Service.SPOTIFY,
+    endpoints={
+        "playlist_tracks": Cost(1, "rapidapi_spotify23"),
+        "token": Cost(0, "spotify_web"),
+        "search": Cost(1, "spotify_web"),
+        "play_count": Cost(1, "rapidapi_spotify81"),
+        "playlist_page": Cost(0, "pages"),
+    },
+    credentials=("RAPIDAPI_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
+    probe=lambda providers, _catalog: providers.spotify.find_by_isrc(PROBE_ISRC),
+    sandbox=spotify_sandbox,
+    priority=2,
+    url_field="spotify_url",
+    playlist_id=re.compile(r"[0-9A-Za-z]{22}"),
+    planned_call="GET spotify23 playlist_tracks (100 per page, follows next)",
+    sample_playlist_size=50,
+    client=lambda parts: SpotifyClient(
+        parts.http,
+        rapidapi_key=parts.credentials["RAPIDAPI_KEY"],
+        client_id=parts.credentials["SPOTIFY_CLIENT_ID"],
+        client_secret=parts.credentials["SPOTIFY_CLIENT_SECRET"],
+        costs=parts.costs,
+    ),
+)
+
+_APPLE_MUSIC = ServiceSpec(
+    name=Service.APPLE_MUSIC.value,
+    service=Service.APPLE_MUSIC,
+    endpoints={"playlist": Cost(1, "rapidapi_apple_music24"), "playlist_page": Cost(0, "pages")},
+    credentials=("RAPIDAPI_KEY",),
+    probe=lambda providers, catalog: providers.playlist_client(Service.APPLE_MUSIC).fetch_playlist(
+        _first_entry(catalog, Service.APPLE_MUSIC)
+    ),
+    sandbox=apple_music_sandbox,
+    priority=0,
+    url_field="apple_music_url",
+    playlist_id=re.compile(r"pl\.[0-9a-z]{32}"),
+    planned_call="GET apple-music24 playlist1 (one page)",
+    sample_playlist_size=100,
+    client=lambda parts: AppleMusicClient(
+        parts.http, rapidapi_key=parts.credentials["RAPIDAPI_KEY"], costs=parts.costs
+    ),
+)
+
+_SOUNDCLOUD = ServiceSpec(
+    name=Service.SOUNDCLOUD.value,
+    service=Service.SOUNDCLOUD,
+    endpoints={
+        "playlist_tracks": Cost(1, "rapidapi_soundcloud_scraper"),
+        "playlist_page": Cost(0, "pages"),
+    },
+    credentials=("RAPIDAPI_KEY",),
+    probe=lambda providers, catalog: providers.playlist_client(Service.SOUNDCLOUD).fetch_meta(
+        _first_entry(catalog, Service.SOUNDCLOUD)
+    ),
+    sandbox=soundcloud_sandbox,
+    priority=1,
+    url_field="soundcloud_url",
+    playlist_id=re.compile(r"[a-z0-9_-]+/sets/[a-z0-9_-]+"),
+    planned_call="GET soundcloud-scraper playlist/tracks (50 a page, by nextOffset)",
+    sample_playlist_size=60,
+    client=lambda parts: SoundCloudClient(
+        parts.http, rapidapi_key=parts.credentials["RAPIDAPI_KEY"], costs=parts.costs
+    ),
+)
+
+SERVICES: tuple[ServiceSpec, ...] = tuple(
+    sorted((_SPOTIFY, _APPLE_MUSIC, _SOUNDCLOUD), key=lambda spec: spec.priority)
+)
+"""Every playlist service, highest aggregate priority first."""
+
+PROVIDERS: tuple[ProviderSpec, ...] = (_SPOTIFY, _APPLE_MUSIC, _SOUNDCLOUD, _YOUTUBE)
+"""Every provider the clients call: the playlist services, then YouTube (view counts)."""
+
+_BY_SERVICE: dict[Service, ServiceSpec] = {spec.service: spec for spec in SERVICES}
+
+
+def default_costs() -> dict[str, dict[str, object]]:
+    """`<provider>_<endpoint>` (lower case) -> default units and bucket: the settings' defaults."""
+    return {
+        f"{spec.name}_{endpoint}".lower(): {"units": cost.units, "bucket": cost.bucket}
+        for spec in PROVIDERS
+        for endpoint, cost in spec.endpoints.items()
+    }
+
+
+def service_spec(service: Service) -> ServiceSpec:
+    """The registry entry of a playlist service."""
+    return _BY_SERVICE[service]

@@ -1,0 +1,79 @@
+"""Apple Music's fake endpoints: the RapidAPI apple-music24 playlist scraper and music.apple.com.
+
+Each function answers one host's requests from the `SampleWorld`, in the shapes of
+reference/providers.md (§2.2 apple-music24, §6 pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from tunemeld.models import Service
+from tunemeld.services.sandbox import _render
+from tunemeld.services.sandbox.exchange import (
+    Call,
+    Endpoint,
+    SandboxResponse,
+    html_answer,
+    json_answer,
+    rapidapi_guard,
+)
+
+if TYPE_CHECKING:
+    from tunemeld.services.sandbox.world import SampleWorld
+
+__all__ = ["HOSTS", "endpoint_name"]
+
+
+def _scraper_host(world: SampleWorld, call: Call) -> SandboxResponse:
+    return rapidapi_guard(world, call, {"/playlist1": _playlist})
+
+
+def _playlist(world: SampleWorld, call: Call) -> SandboxResponse:
+    url = call.query.get("url", "").strip()
+    if not url:
+        return json_answer(400, {"message": "Missing required parameter: url"})
+    entry = world.entry(Service.APPLE_MUSIC, url)
+    if entry is None or urlsplit(url).hostname != "music.apple.com":
+        return json_answer(404, {"message": "Playlist not found"})
+    tracks = world.playlist(Service.APPLE_MUSIC, entry.genre, call.as_of)
+    details = {str(i): _render.apple_item(rec) for i, rec in enumerate(tracks)}
+    return json_answer(200, {"album_details": details})
+
+
+def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
+    parts = call.path.strip("/").split("/")
+    if call.method == "GET" and len(parts) == 4 and parts[1] == "playlist":
+        entry = world.entry(Service.APPLE_MUSIC, parts[3])
+        if entry is not None:
+            h = world.cover_hex(entry, 32)
+            uuid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            cover = (
+                f"https://is1-ssl.mzstatic.com/image/thumb/Features126/v4/{h[:2]}/{h[2:4]}/"
+                f"{h[4:6]}/{uuid}/{entry.genre.value}.jpg/1200x1200bb.jpg"
+            )
+            video = (
+                f"https://mvod.itunes.apple.com/itunes-assets/HLSVideo126/v4/{h[:2]}/{h[2:4]}/"
+                f"{h[4:6]}/{uuid}/P{int(h[:10], 16)}_default.m3u8"
+            )
+            text = _render.playlist_text(Service.APPLE_MUSIC, entry.genre)
+            return html_answer(200, _render.apple_playlist_html(entry.url, text, cover, video))
+    if call.method == "GET" and len(parts) == 4 and parts[1] == "album":
+        rec = world.recording_by_apple_album(parts[3])
+        if rec is not None:
+            return html_answer(200, _render.apple_album_html(rec))
+    return html_answer(404, _render.not_found_html(call.url))
+
+
+HOSTS: Mapping[str, Endpoint] = {
+    "apple-music24.p.rapidapi.com": _scraper_host,
+    "music.apple.com": _pages,
+}
+"""The hosts this module answers for, and the endpoint of each."""
+
+
+def endpoint_name(host: str, path: str) -> str:
+    """The client ledger's name for a request's endpoint (`playlist`, `playlist_page`)."""
+    return "playlist_page" if host == "music.apple.com" else "playlist"
