@@ -302,6 +302,32 @@ class TestLifeCycle:
         with pytest.raises(StoreError):
             store.get_tracks([_isrc(1)])
 
+    def test_store_when_used_in_a_with_block_is_closed_at_its_end(
+        self, store_opener: StoreOpener
+    ) -> None:
+        """`with store:` yields the store itself and closes it when the block ends."""
+        opened = store_opener()
+
+        with opened as store:
+            store.put_lookup(_lookup("k", "a", "x"))
+            assert store is opened
+            assert store.get_lookup("k", "a") is not None
+
+        with pytest.raises(StoreError, match="closed"):
+            opened.get_lookup("k", "a")
+
+    def test_store_when_its_with_block_raises_is_closed_and_the_error_propagates(
+        self, store_opener: StoreOpener
+    ) -> None:
+        """An error in the block is not swallowed, and the store is closed all the same."""
+        opened = store_opener()
+
+        with pytest.raises(_AbortError), opened:
+            raise _AbortError
+
+        with pytest.raises(StoreError, match="closed"):
+            opened.ping()
+
 
 class TestEmptyStore:
     """A fresh store answers every read with None or an empty value."""
@@ -1297,6 +1323,32 @@ class TestSQLiteFiles:
             raw.close()
         assert set(COLLECTIONS) <= tables
 
+    def test_init_when_run_creates_the_secondary_indexes(self, tmp_path: Path) -> None:
+        """The non-unique indexes the queries filter and sort by exist under their names."""
+        path = tmp_path / "t.db"
+        with SQLiteStore(path) as store:
+            store.init()
+
+        raw = sqlite3.connect(path)
+        try:
+            indexes = {
+                name: (table, [row[2] for row in raw.execute(f"PRAGMA index_info({name})")])
+                for name, table in raw.execute(
+                    "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
+                    " AND name NOT LIKE 'sqlite_autoindex_%'"
+                )
+            }
+        finally:
+            raw.close()
+        assert indexes == {
+            "raw_playlists_service_genre_fetched_at": (
+                "raw_playlists",
+                ["service", "genre", "fetched_at"],
+            ),
+            "view_counts_source_day": ("view_counts", ["source", "day"]),
+            "runs_started_at": ("runs", ["started_at"]),
+        }
+
     def test_init_when_schema_is_newer_raises_store_error(self, tmp_path: Path) -> None:
         """A file from a newer tunemeld is not silently misread."""
         path = tmp_path / "future.db"
@@ -1432,6 +1484,13 @@ class TestSQLiteLocking:
         assert _counts(store)["lookups"] == 2
 
 
+def _index_fields(
+    indexes: dict[str, list[tuple[str, list[tuple[str, Any]]]]],
+) -> dict[str, list[list[str]]]:
+    """Only the indexed fields of each collection's indexes, in order."""
+    return {name: [[f for f, _ in keys] for _, keys in found] for name, found in indexes.items()}
+
+
 class TestMongoDocuments:
     """What only the MongoDB store promises: its indexes, its documents, its nested units."""
 
@@ -1458,6 +1517,34 @@ class TestMongoDocuments:
             indexes = list(raw_db[name].list_indexes())
             unique = [tuple(index["key"]) for index in indexes if index.get("unique")]
             assert unique == [keys], name
+
+    def test_init_when_run_creates_the_secondary_indexes(
+        self, mongo: MongoStore, raw_db: Database[dict[str, Any]], mongo_server: MongoServer
+    ) -> None:
+        """The non-unique indexes the queries sort and filter by exist, runs' newest first.
+
+        nx-27017 keeps neither an index's name nor its direction, so there only the fields
+        are compared; a real MongoDB server also shows the names and directions.
+        """
+        found = {
+            name: [
+                (index["name"], list(index["key"].items()))
+                for index in raw_db[name].list_indexes()
+                if not index.get("unique") and index["name"] != "_id_"
+            ]
+            for name in ("runs", "view_counts", "tracks", "leases")
+        }
+        expected = {
+            "runs": [("started_at", [("started_at", -1)])],
+            "view_counts": [("source_day", [("source", 1), ("day", 1)])],
+            "tracks": [],
+            "leases": [],
+        }
+
+        if mongo_server.is_nx:
+            assert _index_fields(found) == _index_fields(expected)
+        else:
+            assert found == expected
 
     def test_records_when_saved_are_documents_with_native_dates_and_no_arrays_grow(
         self, mongo: MongoStore, raw_db: Database[dict[str, Any]]

@@ -43,6 +43,8 @@ def store_examples(settings: Settings) -> None:
     assert_type(store.list_runs(limit=5), list[RunReport])
     store.get_view("pop", GRAPH_DATA.name)  # type: ignore[arg-type]  # a Genre, not a string
     store.close()
+    with tunemeld.open_store(settings) as opened:  # a store is a context manager: closed after
+        assert_type(opened, Store)
 
 
 def etl_examples(settings: Settings) -> None:

@@ -37,12 +37,9 @@ def status(c: Context) -> None:
     """Count the records of every collection and show the newest one's time."""
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             statuses = store.status()
             url = store.url
-        finally:
-            store.close()
     print_store_status(url, statuses, out_console())
 
 
@@ -51,12 +48,9 @@ def init(c: Context) -> None:
     """Create the store's collections and indexes (safe to run again)."""
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             store.init()
             url = store.url
-        finally:
-            store.close()
     out_console().print(f"Store initialised: {url}")
 
 
@@ -65,8 +59,7 @@ def reset(c: Context, yes: bool = False) -> None:
     """Delete every record in the store (asks first unless --yes)."""
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             if not yes:
                 if not sys.stdin.isatty():
                     raise ConfigError(
@@ -80,8 +73,6 @@ def reset(c: Context, yes: bool = False) -> None:
             with _writing(store, "db.reset", settings):
                 store.reset()
             url = store.url
-        finally:
-            store.close()
     out_console().print(f"Deleted every record in {url}.")
 
 
@@ -90,13 +81,9 @@ def export(c: Context, path: str) -> None:
     """Write the whole store to PATH: one JSON-lines file per collection and a manifest."""
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
-            with _progress() as progress:
-                counts = export_store(store, Path(path), progress=progress)
+        with open_store(settings) as store, _progress() as progress:
+            counts = export_store(store, Path(path), progress=progress)
             url = store.url
-        finally:
-            store.close()
     out_console().print(f"Exported {_total(counts)} records from {url} to {path}.")
 
 
@@ -111,13 +98,13 @@ def import_(c: Context, path: str, replace: bool = False) -> None:
     """Load an export from PATH into the store (an empty one, unless --replace)."""
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
-            with _writing(store, "db.import", settings), _progress() as progress:
-                counts = import_store(store, Path(path), replace=replace, progress=progress)
+        with (
+            open_store(settings) as store,
+            _writing(store, "db.import", settings),
+            _progress() as progress,
+        ):
+            counts = import_store(store, Path(path), replace=replace, progress=progress)
             url = store.url
-        finally:
-            store.close()
     out_console().print(f"Imported {_total(counts)} records from {path} into {url}.")
 
 
@@ -137,17 +124,14 @@ def copy(c: Context, to: str = "", replace: bool = False) -> None:
                 hint="Pass --to mongodb://host:27017/tunemeld (or another store's URL).",
             )
         settings = load_cli_settings(logs=False)
-        source = open_store(settings)
-        try:
-            target = open_store_url(to, settings)
-            try:
-                with _writing(target, "db.copy", settings), _progress() as progress:
-                    counts = copy_store(source, target, replace=replace, progress=progress)
-                urls = (source.url, target.url)
-            finally:
-                target.close()
-        finally:
-            source.close()
+        with (
+            open_store(settings) as source,
+            open_store_url(to, settings) as target,
+            _writing(target, "db.copy", settings),
+            _progress() as progress,
+        ):
+            counts = copy_store(source, target, replace=replace, progress=progress)
+            urls = (source.url, target.url)
     out_console().print(f"Copied {_total(counts)} records from {urls[0]} to {urls[1]}.")
 
 

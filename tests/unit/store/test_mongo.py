@@ -15,6 +15,7 @@ from pymongo.errors import (
 )
 
 from tunemeld.config import Settings, mask_url
+from tunemeld.config._url import REDACTED
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable, Transient
 from tunemeld.services.store import MongoStore, open_store
 from tunemeld.services.store.mongo import MongoTarget, parse_mongo_url
@@ -214,6 +215,25 @@ class TestErrorTranslation:
         assert isinstance(caught.value, (StoreError, ConfigError))
         assert caught.value.hint
         assert caught.value.__cause__ is None  # the driver's own text stays out of tracebacks
+
+    def test_ping_when_driver_text_quotes_the_password_shows_it_redacted(self) -> None:
+        """The password, as written or percent-encoded, becomes the one REDACTED marker."""
+        store = _store_failing_with(AutoReconnect("closed by s3cr@t, then s3cr%40t"))
+
+        with pytest.raises(StoreUnavailable) as caught:
+            store.ping()
+
+        assert f"closed by {REDACTED}, then {REDACTED}" in caught.value.message
+
+    def test_ping_when_the_error_is_not_the_drivers_lets_it_through_unchanged(self) -> None:
+        """Only driver errors are translated (by their type, never by their traceback)."""
+        error = RuntimeError("a bug, not a store failure")
+        store = _store_failing_with(error)
+
+        with pytest.raises(RuntimeError) as caught:
+            store.ping()
+
+        assert caught.value is error
 
     def test_ping_when_server_unreachable_says_how_long_it_waited_and_is_transient(self) -> None:
         store = _store_failing_with(ServerSelectionTimeoutError("h:1: timed out, Timeout: 1.5s"))

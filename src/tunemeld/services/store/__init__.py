@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from tunemeld.config import Settings
 from tunemeld.services.store.base import (
-    COLLECTIONS,
-    EXPORT_KEYS,
-    EXPORTED,
     RUN_LEASE,
     CollectionStatus,
     Lease,
     Lookup,
     QuotaUsage,
     Store,
+)
+from tunemeld.services.store.collections import (
+    COLLECTIONS,
+    EXPORT_KEYS,
+    EXPORTED,
+    SPECS,
+    CollectionSpec,
 )
 from tunemeld.services.store.mongo import MongoStore
 from tunemeld.services.store.sqlite import SQLiteStore
@@ -22,6 +26,8 @@ __all__ = [
     "EXPORTED",
     "EXPORT_KEYS",
     "RUN_LEASE",
+    "SPECS",
+    "CollectionSpec",
     "CollectionStatus",
     "Lease",
     "Lookup",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from datetime import date, datetime, timezone
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from tunemeld.exceptions import StoreError
 from tunemeld.models import (
     Genre,
     Playlist,
@@ -31,51 +32,27 @@ from tunemeld.models import (
 )
 
 __all__ = [
-    "COLLECTIONS",
-    "EXPORTED",
-    "EXPORT_KEYS",
     "RUN_LEASE",
+    "BaseStore",
     "CollectionStatus",
     "Lease",
     "Lookup",
     "QuotaUsage",
     "Store",
+    "check_keep",
+    "check_limit",
+    "check_swap",
+    "check_units",
+    "chunks",
+    "closed_error",
+    "inside_unit_error",
     "key_text",
     "require_aware",
+    "utc",
 ]
 
-COLLECTIONS = (
-    "raw_playlists",
-    "tracks",
-    "playlists",
-    "view_counts",
-    "lookups",
-    "runs",
-    "views",
-    "quota_usage",
-    "leases",
-)
-"""The logical collections, with the same names in every store (`db.status` lists them all)."""
-
-EXPORTED = tuple(name for name in COLLECTIONS if name != "leases")
-"""The collections `db.export`, `db.import` and `db.copy` move, and `db.reset` empties.
-
-`leases` is left out on purpose: a lease is a live process's claim on *this* store (its host and
-pid mean nothing elsewhere), so copying one would block every run on the target until it expired,
-and deleting a live one would let a second writer in beside the running run.
-"""
-
-EXPORT_KEYS: dict[str, tuple[str, ...]] = {
-    "raw_playlists": ("service", "genre", "fetched_at"),
-    "tracks": ("isrc",),
-    "playlists": ("genre", "service_name"),
-    "view_counts": ("isrc", "source", "day"),
-    "lookups": ("kind", "key"),
-    "runs": ("run_id",),
-    "views": ("genre", "name"),
-    "quota_usage": ("day", "bucket"),
-}
-"""Each exported collection's natural key (unique in every store): `export_records`' order."""
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound="BaseStore")
 
 RUN_LEASE = "etl"
 """The name of the lease every writing run takes (one writer at a time per store)."""
@@ -152,6 +129,14 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+        ...
+
+    def __enter__(self) -> Store:
+        """`with open_store(settings) as store:` closes the store when the block ends."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store, whether the block ended normally or by an error."""
         ...
 
     def ping(self) -> None:
@@ -285,7 +270,7 @@ class Store(Protocol):
 
     # administration
     def status(self) -> list[CollectionStatus]:
-        """Count and newest record time of every collection, in COLLECTIONS order."""
+        """Count and newest record time of every collection, in `collections.SPECS` order."""
         ...
 
     def reset(self) -> None:
@@ -323,6 +308,84 @@ def require_aware(value: object, where: str) -> None:
             require_aware(item, f"{where}[{key!r}]")
 
 
+def utc(value: datetime, where: str = "datetime") -> datetime:
+    """`value` in UTC; ValueError for a naive datetime (it has no defined instant)."""
+    require_aware(value, where)
+    return value.astimezone(timezone.utc)
+
+
 def key_text(value: str) -> str:
     """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
     return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
+
+
+class BaseStore:
+    """What every Store implementation shares: it is a context manager that closes itself, and
+    it reads view samples through `export_records` (keyset pages: no transaction or cursor
+    stays open while the consumer works, and the consumer may write meanwhile)."""
+
+    def close(self) -> None:
+        """Release connections (each store implements it)."""
+        raise NotImplementedError
+
+    def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
+        """Every record of one collection in natural-key order (each store implements it)."""
+        raise NotImplementedError
+
+    def iter_view_samples(self) -> Iterator[ViewSample]:
+        """Every view sample in (isrc, source, day) order, read in pages."""
+        for record in self.export_records("view_counts"):
+            yield ViewSample.model_validate(record)
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def check_keep(keep: int) -> None:
+    """ValueError unless at least one raw snapshot is kept (`save_raw_playlist`)."""
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep}")
+
+
+def check_units(units: int) -> None:
+    """ValueError for negative quota units (the quota methods)."""
+    if units < 0:
+        raise ValueError(f"quota units must not be negative, got {units}")
+
+
+def check_limit(limit: int) -> None:
+    """ValueError for a negative `list_runs` limit."""
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+
+
+def check_swap(new: Lease, expected: Lease | None) -> None:
+    """The checks every `swap_lease` makes first: aware datetimes, one lease name."""
+    require_aware(new, f"Lease {new.name}")
+    if expected is not None and expected.name != new.name:
+        raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+
+
+def closed_error(what: str) -> StoreError:
+    """The error for any use of a closed store; `what` names it ("The SQLite store x.db")."""
+    return StoreError(
+        f"{what} was closed.",
+        hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
+    )
+
+
+def inside_unit_error(method: str) -> StoreError:
+    """The error for a write that must commit at once (quota, leases) called inside a unit."""
+    return StoreError(
+        f"{method} was called inside a unit of work.",
+        hint="Call it outside `with store.unit():` (it commits on its own at once).",
+    )
+
+
+def chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    """`items` in slices of at most `size`, for statements with a bounded parameter count."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -2,7 +2,9 @@
 
 Zero set-up, so a fresh clone runs on it (DESIGN.md §3). Each thread gets its own connection:
 the API server reads from many threads while an ETL process writes, and WAL gives every reader
-a committed snapshot, so nobody sees half a unit of work.
+a committed snapshot, so nobody sees half a unit of work. Longer than 500 lines because it is
+the whole Store protocol in SQL, one method per repository operation; the collections' names,
+keys and indexes come from `store.collections`, and methods are documented on `Store`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
@@ -29,16 +31,22 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.services.store.base import (
-    COLLECTIONS,
-    EXPORT_KEYS,
-    EXPORTED,
+    BaseStore,
     CollectionStatus,
     Lease,
     Lookup,
-    QuotaUsage,
+    check_keep,
+    check_limit,
+    check_swap,
+    check_units,
+    chunks,
+    closed_error,
+    inside_unit_error,
     key_text,
     require_aware,
+    utc,
 )
+from tunemeld.services.store.collections import EXPORTED, SPECS, spec_for
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
@@ -48,7 +56,6 @@ SCHEMA_VERSION = 1
 _URL_PREFIX = "sqlite:///"
 _MAX_PARAMS = 500  # per statement: far below SQLite's limit, and keeps query plans small
 _ITER_BATCH = 1000
-_T = TypeVar("_T")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS raw_playlists (
@@ -83,7 +90,6 @@ _SCHEMA = (
         run_id TEXT NOT NULL,
         PRIMARY KEY (isrc, source, day)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS view_counts_source_day ON view_counts (source, day)",
     """CREATE TABLE IF NOT EXISTS lookups (
         kind TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -98,7 +104,6 @@ _SCHEMA = (
         status TEXT NOT NULL,
         doc TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS runs_started_at ON runs (started_at)",
     """CREATE TABLE IF NOT EXISTS views (
         genre TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -122,28 +127,19 @@ _SCHEMA = (
     )""",
 )
 
-_NEWEST_COLUMN = {
-    "raw_playlists": "fetched_at",
-    "tracks": "updated_at",
-    "playlists": "updated_at",
-    "view_counts": "timestamp",
-    "lookups": "updated_at",
-    "runs": "started_at",
-    "views": "updated_at",
-    "quota_usage": "updated_at",
-    "leases": "renewed_at",
+_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
+    f" ON {spec.name} ({', '.join(f.lstrip('-') for f in fields)})"
+    for spec in SPECS
+    for fields in spec.indexes
+)
+"""The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
+_COLUMNS = {  # the tables keeping a record in columns named as its fields; others keep a `doc`
+    "view_counts": ("isrc", "source", "day", "timestamp", "total", "delta", "run_id"),
+    "lookups": ("kind", "key", "value", "expires_at", "updated_at"),
+    "quota_usage": ("day", "bucket", "units", "updated_at"),
 }
-_SAMPLE_COLUMNS = "isrc, source, day, timestamp, total, delta, run_id"
-_EXPORT_COLUMNS = {
-    "raw_playlists": "doc",
-    "tracks": "doc",
-    "playlists": "doc",
-    "view_counts": _SAMPLE_COLUMNS,
-    "lookups": "kind, key, value, expires_at, updated_at",
-    "runs": "doc",
-    "views": "doc",
-    "quota_usage": "day, bucket, units, updated_at",
-}
+_SAMPLE_COLUMNS = ", ".join(_COLUMNS["view_counts"])
 
 
 class _ThreadState(threading.local):
@@ -154,7 +150,7 @@ class _ThreadState(threading.local):
         self.depth = 0
 
 
-class SQLiteStore:
+class SQLiteStore(BaseStore):
     """The embedded Store: one SQLite file in WAL mode, one connection per thread.
 
     Writes made by store methods inside `with store.unit():` join its transaction; outside a
@@ -207,7 +203,7 @@ class SQLiteStore:
                     f"understands version {SCHEMA_VERSION} at most.",
                     hint="Upgrade tunemeld, or point the database URL at another file.",
                 )
-            for statement in _SCHEMA:
+            for statement in (*_SCHEMA, *_INDEXES):
                 conn.execute(statement)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -237,8 +233,7 @@ class SQLiteStore:
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
         """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
-        if keep < 1:
-            raise ValueError(f"keep must be >= 1, got {keep}")
+        check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         with self._errors(), self._transaction(write=True) as conn:
@@ -257,7 +252,6 @@ class SQLiteStore:
             )
 
     def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
-        """The newest snapshot of one playlist, or None before the first extract."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM raw_playlists WHERE service = ? AND genre = ?"
@@ -296,7 +290,6 @@ class SQLiteStore:
         return len(written)
 
     def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
-        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
         wanted = set(isrcs)
         if not wanted:
             return {}
@@ -305,7 +298,7 @@ class SQLiteStore:
 
     def _load_tracks(self, conn: sqlite3.Connection, isrcs: set[str]) -> dict[str, Track]:
         found: dict[str, Track] = {}
-        for chunk in _chunks(sorted(isrcs), _MAX_PARAMS):
+        for chunk in chunks(sorted(isrcs), _MAX_PARAMS):
             rows = conn.execute(
                 f"SELECT doc FROM tracks WHERE isrc IN ({_marks(chunk)})",  # noqa: S608 (only ?s)
                 chunk,
@@ -318,7 +311,6 @@ class SQLiteStore:
     # -- playlists ----------------------------------------------------------------------------
 
     def save_playlist(self, playlist: Playlist) -> None:
-        """Replace the ranked playlist of (genre, service_name)."""
         require_aware(playlist, "Playlist")
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
@@ -334,7 +326,6 @@ class SQLiteStore:
             )
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        """One ranked playlist (a Service value or "Aggregate"), or None."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM playlists WHERE genre = ? AND service_name = ?",
@@ -373,7 +364,7 @@ class SQLiteStore:
         extra = [] if source is None else [ViewSource(source).value]
         where = " AND source = ?" if extra else ""
         with self._errors(), self._transaction(write=False) as conn:
-            for chunk in _chunks(wanted, _MAX_PARAMS - len(extra)):
+            for chunk in chunks(wanted, _MAX_PARAMS - len(extra)):
                 rows = conn.execute(
                     f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (only ?s)
                     f" WHERE isrc IN ({_marks(chunk)}){where} ORDER BY isrc, day, source",
@@ -387,7 +378,6 @@ class SQLiteStore:
     def previous_samples(
         self, isrcs: Iterable[str], source: ViewSource, before: date
     ) -> dict[str, ViewSample]:
-        """For each ISRC, its newest sample of `source` from a day before `before`."""
         wanted = sorted(set(isrcs))
         found: dict[str, ViewSample] = {}
         if not wanted:
@@ -396,7 +386,7 @@ class SQLiteStore:
         if isinstance(before, datetime):  # a datetime is a date: compare by its day only
             before = before.date()
         with self._errors(), self._transaction(write=False) as conn:
-            for chunk in _chunks(wanted, _MAX_PARAMS - 2):
+            for chunk in chunks(wanted, _MAX_PARAMS - 2):
                 rows = conn.execute(
                     f"SELECT {_SAMPLE_COLUMNS} FROM view_counts AS v"  # noqa: S608 (only ?s)
                     f" WHERE v.source = ? AND v.isrc IN ({_marks(chunk)}) AND v.day = ("
@@ -412,25 +402,17 @@ class SQLiteStore:
     # -- lookups ------------------------------------------------------------------------------
 
     def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
-                "SELECT kind, key, value, expires_at, updated_at FROM lookups"
+                f"SELECT {', '.join(_COLUMNS['lookups'])} FROM lookups"  # noqa: S608 (fixed)
                 " WHERE kind = ? AND key = ?",
                 (key_text(kind), key_text(key)),
             ).fetchone()
         if row is None:
             return None
-        return Lookup(
-            kind=row[0],
-            key=row[1],
-            value=row[2],
-            expires_at=_parse_ts(row[3]),
-            updated_at=_parse_ts(row[4]),
-        )
+        return Lookup.model_validate(_fields("lookups", row))
 
     def put_lookup(self, lookup: Lookup) -> None:
-        """Remember a search answer, replacing any earlier one for (kind, key)."""
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO lookups (kind, key, value, expires_at, updated_at)"
@@ -450,8 +432,7 @@ class SQLiteStore:
 
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Add `units` spent from `bucket` on `day` in one statement; return the day's total."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)"
@@ -469,8 +450,7 @@ class SQLiteStore:
         self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
     ) -> int | None:
         """One conditional UPDATE (`units + n <= limit`) in its own short write transaction."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         key = (day.isoformat(), key_text(bucket))
         when = _ts(at, "quota_usage.at")
         with self._errors(), self._own_write("spend_quota") as conn:
@@ -496,8 +476,7 @@ class SQLiteStore:
 
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Subtract `units` (never below zero) in its own short write transaction."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         key = (day.isoformat(), key_text(bucket))
         with self._errors(), self._own_write("refund_quota") as conn:
             conn.execute(
@@ -529,9 +508,7 @@ class SQLiteStore:
 
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
         """Compare tokens and write in one IMMEDIATE transaction: no other writer in between."""
-        require_aware(new, f"Lease {new.name}")
-        if expected is not None and expected.name != new.name:
-            raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+        check_swap(new, expected)
         row = (new.name, new.token, _ts(new.renewed_at), new.model_dump_json())
         with self._errors(), self._own_write("swap_lease") as conn:
             found = conn.execute("SELECT token FROM leases WHERE name = ?", (new.name,)).fetchone()
@@ -557,7 +534,6 @@ class SQLiteStore:
     # -- runs ---------------------------------------------------------------------------------
 
     def save_run(self, report: RunReport) -> None:
-        """Insert or replace a run record by run_id."""
         require_aware(report, f"RunReport {report.run_id}")
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
@@ -573,7 +549,6 @@ class SQLiteStore:
             )
 
     def get_run(self, run_id: str) -> RunReport | None:
-        """One run record."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM runs WHERE run_id = ?", (key_text(run_id),)
@@ -582,8 +557,7 @@ class SQLiteStore:
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         """The newest run records first (by started_at, ties by run_id descending)."""
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT doc FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,)
@@ -610,7 +584,6 @@ class SQLiteStore:
             )
 
     def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        """One precomputed API document."""
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT doc FROM views WHERE genre = ? AND name = ?",
@@ -624,8 +597,8 @@ class SQLiteStore:
         """Count and newest record time of every collection, from one consistent snapshot."""
         result: list[CollectionStatus] = []
         with self._errors(), self._transaction(write=False) as conn:
-            for name in COLLECTIONS:
-                column = _NEWEST_COLUMN[name]
+            for spec in SPECS:
+                name, column = spec.name, spec.newest
                 count, newest = conn.execute(
                     f"SELECT count(*), max({column}) FROM {name}"  # noqa: S608 (fixed names)
                 ).fetchone()
@@ -644,42 +617,11 @@ class SQLiteStore:
             for name in EXPORTED:
                 conn.execute(f"DELETE FROM {name}")  # noqa: S608 (fixed names)
 
-    def iter_view_samples(self) -> Iterator[ViewSample]:
-        """Every view sample in (isrc, source, day) order, read in pages.
-
-        Keyset pages hold no transaction open between items, so a slow consumer (an export)
-        never pins the WAL, and the consumer may write to the store while iterating.
-        """
-        after: tuple[str, str, str] | None = None
-        while True:
-            with self._errors(), self._transaction(write=False) as conn:
-                if after is None:
-                    rows = conn.execute(
-                        f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (fixed)
-                        " ORDER BY isrc, source, day LIMIT ?",
-                        (_ITER_BATCH,),
-                    ).fetchall()
-                else:
-                    rows = conn.execute(
-                        f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (fixed)
-                        " WHERE (isrc, source, day) > (?, ?, ?)"
-                        " ORDER BY isrc, source, day LIMIT ?",
-                        (*after, _ITER_BATCH),
-                    ).fetchall()
-            for row in rows:
-                yield _sample(row)
-            if len(rows) < _ITER_BATCH:
-                return
-            last = rows[-1]
-            after = (str(last[0]), str(last[1]), str(last[2]))
-
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
-        keys = EXPORT_KEYS.get(collection)
-        if keys is None:
-            raise ValueError(f"unknown collection {collection!r}; expected one of {EXPORTED}")
+        keys = spec_for(collection, exported=True).key
         key_list = ", ".join(keys)
-        columns = f"{key_list}, {_EXPORT_COLUMNS[collection]}"
+        columns = f"{key_list}, {', '.join(_COLUMNS.get(collection, ('doc',)))}"
         after: tuple[object, ...] | None = None
         while True:
             where = "" if after is None else f" WHERE ({key_list}) > ({_marks(keys)})"
@@ -717,10 +659,7 @@ class SQLiteStore:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(
-                f"The SQLite store {self._path} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
+            raise closed_error(f"The SQLite store {self._path}")
 
     def _open(self) -> sqlite3.Connection:
         """Open and configure a connection; failures become StoreUnavailable with a hint."""
@@ -798,10 +737,7 @@ class SQLiteStore:
         be recorded before the call that spends them.
         """
         if self._local.depth > 0:
-            raise StoreError(
-                f"SQLiteStore.{what} was called inside a unit of work.",
-                hint="Call it outside `with store.unit():` (it commits on its own at once).",
-            )
+            raise inside_unit_error(f"SQLiteStore.{what}")
         with self._transaction(write=True) as conn:
             yield conn
 
@@ -855,10 +791,7 @@ class SQLiteStore:
                 hint=f"Check the free space and health of the disk holding {path}.",
             )
         if isinstance(exc, sqlite3.ProgrammingError) and "closed" in lowered:
-            return StoreError(
-                f"The SQLite store {path} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
+            return closed_error(f"The SQLite store {path}")
         if isinstance(exc, sqlite3.OperationalError):
             return StoreUnavailable(
                 f"The SQLite store {path} failed: {text}.",
@@ -901,58 +834,30 @@ def _memory_refused() -> ConfigError:
 
 def _ts(value: datetime, where: str = "datetime") -> str:
     """Fixed-width ISO-8601 UTC text, so that text order is time order."""
-    require_aware(value, where)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return utc(value, where).isoformat(timespec="microseconds")
 
 
 def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
-def _sample(row: tuple[str, str, str, str, int, int, str]) -> ViewSample:
-    isrc, source, day, timestamp, total, delta, run_id = row
-    return ViewSample(
-        isrc=isrc,
-        source=ViewSource(source),
-        day=date.fromisoformat(day),
-        timestamp=_parse_ts(timestamp),
-        total=total,
-        delta=delta,
-        run_id=run_id,
-    )
+def _sample(row: Sequence[Any]) -> ViewSample:
+    return ViewSample.model_validate(_fields("view_counts", row))
 
 
-def _export_record(collection: str, row: tuple[Any, ...]) -> dict[str, Any]:
-    """A row of `_EXPORT_COLUMNS[collection]` as its model's JSON-ready dict."""
-    if collection == "view_counts":
-        return _sample(row).model_dump(mode="json")
-    if collection == "lookups":
-        kind, key, value, expires_at, updated_at = row
-        lookup = Lookup(
-            kind=kind,
-            key=key,
-            value=value,
-            expires_at=_parse_ts(expires_at),
-            updated_at=_parse_ts(updated_at),
-        )
-        return lookup.model_dump(mode="json")
-    if collection == "quota_usage":
-        day, bucket, units, updated_at = row
-        usage = QuotaUsage(
-            day=date.fromisoformat(day),
-            bucket=bucket,
-            units=int(units),
-            updated_at=_parse_ts(updated_at),
-        )
-        return usage.model_dump(mode="json")
-    record: dict[str, Any] = json.loads(row[0])
-    return record
+def _export_record(collection: str, row: Sequence[Any]) -> dict[str, Any]:
+    """A row of `_COLUMNS[collection]` (or a `doc`) as its model's JSON-ready dict."""
+    if collection not in _COLUMNS:
+        record: dict[str, Any] = json.loads(row[0])
+        return record
+    model = spec_for(collection).model.model_validate(_fields(collection, row))
+    return model.model_dump(mode="json")
+
+
+def _fields(collection: str, row: Sequence[Any]) -> dict[str, Any]:
+    """A row of `_COLUMNS[collection]` by field name, for its model to validate (and parse)."""
+    return dict(zip(_COLUMNS[collection], row, strict=True))
 
 
 def _marks(chunk: Sequence[object]) -> str:
     return ", ".join("?" * len(chunk))
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -12,8 +12,10 @@ and line and nothing is loaded. Records are then written in units of `batch` rec
 counts are compared at the end. Progress goes to an optional `progress(collection, done,
 total)` callback.
 
-The `leases` collection is not moved (`EXPORTED` leaves it out): a lease names a live process
-of the source's deployment, so on the target it would only block runs until it expired.
+What moves, each record's model and natural key, and how a batch is written all come from the
+collection specs (`store.collections.SPECS`); `leases` is not moved (its spec has no loader): a
+lease names a live process of the source's deployment, so on the target it would only block runs
+until it expired.
 """
 
 from __future__ import annotations
@@ -28,14 +30,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tunemeld.exceptions import ConfigError, StoreError
-from tunemeld.models import Playlist, RawPlaylist, RunReport, Track, ViewDoc, ViewSample
-from tunemeld.services.store.base import EXPORT_KEYS, EXPORTED, Lookup, QuotaUsage, Store
+from tunemeld.services.store.base import Store
+from tunemeld.services.store.collections import EXPORTED, spec_for
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MANIFEST",
-    "MODELS",
     "Progress",
     "copy_store",
     "export_store",
@@ -49,18 +50,6 @@ BATCH = 500
 
 Progress = Callable[[str, int, int], None]
 """`progress(collection, records_done, records_total)`, called after each batch."""
-
-MODELS: dict[str, type[BaseModel]] = {
-    "raw_playlists": RawPlaylist,
-    "tracks": Track,
-    "playlists": Playlist,
-    "view_counts": ViewSample,
-    "lookups": Lookup,
-    "runs": RunReport,
-    "views": ViewDoc,
-    "quota_usage": QuotaUsage,
-}
-"""The model every record of a collection validates against."""
 
 
 def _no_progress(collection: str, done: int, total: int) -> None:
@@ -166,7 +155,7 @@ def copy_store(
     totals = {status.name: status.count for status in source.status()}
     counts: dict[str, int] = {}
     for name in EXPORTED:
-        model = MODELS[name]
+        model = spec_for(name).model
         records = (
             _validated(model, r, f"{source.url} {name}") for r in source.export_records(name)
         )
@@ -205,39 +194,14 @@ def _load(
     """Write the validated records of one collection, `batch` per unit; return how many."""
     done = 0
     progress(name, 0, total)
+    load = spec_for(name, exported=True).load
+    assert load is not None  # every exported collection has a loader
     for chunk in _batches(records, batch):
         with store.unit():
-            _write(store, name, chunk, keep=max(total, 1))
+            load(store, chunk, max(total, 1))  # the target is empty: the writes just insert
         done += len(chunk)
         progress(name, done, max(total, done))
     return done
-
-
-def _write(store: Store, name: str, chunk: list[Any], *, keep: int) -> None:
-    """Write one batch with the store's own methods (the target is empty, so they just insert)."""
-    if name == "raw_playlists":
-        for raw in chunk:
-            store.save_raw_playlist(raw, keep=keep)  # keep >= all snapshots: nothing pruned
-    elif name == "tracks":
-        store.upsert_tracks(chunk)
-    elif name == "playlists":
-        for playlist in chunk:
-            store.save_playlist(playlist)
-    elif name == "view_counts":
-        store.save_view_samples(chunk)
-    elif name == "lookups":
-        for lookup in chunk:
-            store.put_lookup(lookup)
-    elif name == "runs":
-        for report in chunk:
-            store.save_run(report)
-    elif name == "views":
-        store.save_views(chunk)
-    elif name == "quota_usage":
-        for usage in chunk:
-            store.add_quota_usage(usage.day, usage.bucket, usage.units, at=usage.updated_at)
-    else:  # pragma: no cover - EXPORTED and this list are kept together
-        raise ValueError(f"unknown collection {name!r}")
 
 
 def _verify_counts(store: Store, expected: dict[str, int]) -> None:
@@ -315,7 +279,7 @@ def _check_file(folder: Path, name: str, info: dict[str, Any]) -> None:
     keys: set[tuple[Any, ...]] = set()
     count = 0
     for line, record in _read_records(path, name):
-        key = tuple(getattr(record, field) for field in _model_key(name))
+        key = tuple(getattr(record, field) for field in spec_for(name).key)
         if key in keys:
             raise ConfigError(
                 f"{path}:{line}: a second record with the key {key}.",
@@ -330,13 +294,9 @@ def _check_file(folder: Path, name: str, info: dict[str, Any]) -> None:
         )
 
 
-def _model_key(name: str) -> tuple[str, ...]:
-    return EXPORT_KEYS[name]
-
-
 def _read_records(path: Path, name: str) -> Iterator[tuple[int, Any]]:
     """(line number, validated model) for every line of a collection file."""
-    model = MODELS[name]
+    model = spec_for(name).model
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             where = f"{path}:{number}"

@@ -1,4 +1,4 @@
-"""MongoStore: the production store on MongoDB (a replica set or Atlas), with pymongo.
+"""MongoStore, the repository: the production store on MongoDB (a replica set or Atlas).
 
 Same semantics as SQLiteStore, checked by the same contract suite:
 
@@ -34,41 +34,33 @@ Same semantics as SQLiteStore, checked by the same contract suite:
 - **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
 
 Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
-and what to check; the password never appears in a message (`mask_url`).
+and what to check, in `mongo.errors`; the URL and client live in `mongo.client`. This module
+is the whole Store protocol in pymongo calls (hence its length); methods are documented on
+`Store`, and collection names, keys and indexes come from `store.collections`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime, timezone
-from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from typing import Any
 
-from bson.codec_options import CodecOptions
-from bson.errors import BSONError
-from pydantic import BaseModel, ValidationError
-from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne, ReturnDocument
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import (
     BulkWriteError,
-    ConfigurationError,
-    ConnectionFailure,
     DuplicateKeyError,
-    InvalidOperation,
-    OperationFailure,
     PyMongoError,
-    ServerSelectionTimeoutError,
 )
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from tunemeld.config import mask_url
-from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
+from tunemeld.exceptions import StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
     Playlist,
@@ -81,158 +73,59 @@ from tunemeld.models import (
     ViewSource,
 )
 from tunemeld.services.store.base import (
-    COLLECTIONS,
-    EXPORT_KEYS,
-    EXPORTED,
+    BaseStore,
     CollectionStatus,
     Lease,
     Lookup,
     QuotaUsage,
+    check_keep,
+    check_limit,
+    check_swap,
+    check_units,
+    chunks,
+    closed_error,
+    inside_unit_error,
     key_text,
     require_aware,
+    utc,
 )
+from tunemeld.services.store.collections import EXPORTED, SPECS, CollectionSpec, spec_for
+from tunemeld.services.store.mongo.client import (
+    CODEC_OPTIONS,
+    ClientFactory,
+    Document,
+    MongoTarget,
+    build_client,
+    parse_mongo_url,
+)
+from tunemeld.services.store.mongo.errors import driver_errors
 
-__all__ = ["MongoStore", "MongoTarget", "build_client", "parse_mongo_url"]
-
-Document = dict[str, Any]
-ClientFactory = Callable[["MongoTarget"], "MongoClient[Document]"]
+__all__ = ["MongoStore"]
 
 _UTC = timezone.utc
-_CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(
-    document_class=dict, tz_aware=True, tzinfo=_UTC
-)
 _MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
 _PAGE = 1000
 _MERGE_ATTEMPTS = 8
-_T = TypeVar("_T")
 
-_INDEXES: dict[str, list[IndexModel]] = {
-    "raw_playlists": [
-        IndexModel(
-            [("service", ASCENDING), ("genre", ASCENDING), ("fetched_at", ASCENDING)],
-            unique=True,
-            name="service_genre_fetched_at",
-        )
-    ],
-    "tracks": [IndexModel([("isrc", ASCENDING)], unique=True, name="isrc")],
-    "playlists": [
-        IndexModel(
-            [("genre", ASCENDING), ("service_name", ASCENDING)],
-            unique=True,
-            name="genre_service_name",
-        )
-    ],
-    "view_counts": [
-        IndexModel(
-            [("isrc", ASCENDING), ("source", ASCENDING), ("day", ASCENDING)],
-            unique=True,
-            name="isrc_source_day",
-        ),
-        IndexModel([("source", ASCENDING), ("day", ASCENDING)], name="source_day"),
-    ],
-    "lookups": [
-        IndexModel([("kind", ASCENDING), ("key", ASCENDING)], unique=True, name="kind_key")
-    ],
-    "runs": [
-        IndexModel([("run_id", ASCENDING)], unique=True, name="run_id"),
-        IndexModel([("started_at", DESCENDING)], name="started_at"),
-    ],
-    "views": [
-        IndexModel([("genre", ASCENDING), ("name", ASCENDING)], unique=True, name="genre_name")
-    ],
-    "quota_usage": [
-        IndexModel([("day", ASCENDING), ("bucket", ASCENDING)], unique=True, name="day_bucket")
-    ],
-    "leases": [],  # keyed by _id (the lease name)
-}
-"""Created by `init`, idempotently: the unique ones are the natural keys (EXPORT_KEYS)."""
-
-_NEWEST_FIELD = {
-    "raw_playlists": "fetched_at",
-    "tracks": "updated_at",
-    "playlists": "updated_at",
-    "view_counts": "timestamp",
-    "lookups": "updated_at",
-    "runs": "started_at",
-    "views": "updated_at",
-    "quota_usage": "at",
-    "leases": "renewed_at",
-}
-"""The field each collection's newest record is found by: a BSON date whose exact value is
-`doc.<field>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
-
-_STANDALONE_HINT = (
-    "TuneMeld's MongoDB store needs transactions, which MongoDB offers on replica sets and "
-    "Atlas only. A one-node replica set is enough: start mongod with --replSet rs0 and run "
-    "rs.initiate() once (the devcontainer's docker-compose.yml does this), or use the "
-    "embedded store (sqlite:///.tunemeld/tunemeld.db)."
-)
+_KEYED_BY_ID = frozenset({"leases"})  # one document per name: its `_id` is the natural key
 
 
-@dataclass(frozen=True)
-class MongoTarget:
-    """What a MongoDB URL names, and the timeouts to reach it with."""
-
-    url: str = field(repr=False)  # holds the password: never in a repr
-    database: str
-    hosts: str
-    password: str | None = field(repr=False)
-    connect_timeout_ms: int = 5000
-    server_selection_timeout_ms: int = 3000
-    socket_timeout_ms: int = 30000
-
-    @property
-    def masked_url(self) -> str:
-        """The URL with the password (and secret options) masked: safe to print."""
-        return mask_url(self.url)
+def _index_models(spec: CollectionSpec) -> list[IndexModel]:
+    """The unique natural-key index and the secondary indexes of one collection."""
+    models = [] if spec.name in _KEYED_BY_ID else [_index(spec.key, unique=True)]
+    return models + [_index(fields) for fields in spec.indexes]
 
 
-def parse_mongo_url(url: str, *, default_database: str) -> tuple[str, str, str | None]:
-    """The host list (as written, `name (SRV)` for +srv), the database and the password.
-
-    Parsed by hand, without pymongo: pymongo's parser resolves `mongodb+srv://` names over DNS
-    and its errors may quote the URL. The database is the URL's path if any, else the default.
-    """
-    for scheme in ("mongodb://", "mongodb+srv://"):
-        if url.startswith(scheme):
-            rest = url[len(scheme) :]
-            break
-    else:
-        raise ConfigError(
-            f"{mask_url(url)!r} is not a MongoDB URL.",
-            hint="Use mongodb://host:27017/tunemeld or mongodb+srv://cluster.example.net/tunemeld.",
-        )
-    authority, _, tail = rest.partition("/")
-    if "?" in authority:  # mongodb://host?opts without a slash
-        authority, _, _query = authority.partition("?")
-        tail = ""
-    userinfo, at, hosts = authority.rpartition("@")
-    password: str | None = None
-    if at and ":" in userinfo:
-        password = unquote(userinfo.split(":", 1)[1]) or None
-    if not hosts:
-        raise ConfigError(
-            f"The MongoDB URL {mask_url(url)!r} names no host.",
-            hint="Use mongodb://host:27017/tunemeld (user:password@ before the host if needed).",
-        )
-    if scheme == "mongodb+srv://":
-        hosts = f"{hosts} (SRV)"
-    path = unquote(tail.partition("?")[0])
-    return hosts, path or default_database, password
+def _index(fields: Sequence[str], *, unique: bool = False) -> IndexModel:
+    """`("-started_at",)` -> a descending index named `started_at`."""
+    keys = [(f.lstrip("-"), DESCENDING if f.startswith("-") else ASCENDING) for f in fields]
+    return IndexModel(keys, unique=unique, name="_".join(name for name, _ in keys))
 
 
-def build_client(target: MongoTarget) -> MongoClient[Document]:
-    """The process's MongoClient for `target`: timezone-aware, with the configured timeouts."""
-    return MongoClient(
-        target.url,
-        document_class=dict,
-        tz_aware=True,
-        tzinfo=_UTC,
-        connectTimeoutMS=target.connect_timeout_ms,
-        serverSelectionTimeoutMS=target.server_selection_timeout_ms,
-        socketTimeoutMS=target.socket_timeout_ms,
-        appname="tunemeld",
-    )
+def _newest_field(spec: CollectionSpec) -> str:
+    """The field a collection's newest document sorts by: a BSON date whose exact value is
+    `doc.<newest>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
+    return "at" if spec.name == "quota_usage" else spec.newest
 
 
 class _ThreadState(threading.local):
@@ -244,7 +137,7 @@ class _ThreadState(threading.local):
         self.doomed = False
 
 
-class MongoStore:
+class MongoStore(BaseStore):
     """The MongoDB Store: one MongoClient, one database, units as transactions."""
 
     def __init__(
@@ -257,7 +150,7 @@ class MongoStore:
         with self._errors():
             self._client = client_factory(target)
         self._db: Database[Document] = self._client.get_database(
-            target.database, codec_options=_CODEC_OPTIONS
+            target.database, codec_options=CODEC_OPTIONS
         )
 
     @classmethod
@@ -302,9 +195,9 @@ class MongoStore:
     def init(self) -> None:
         """Create every index (unique on natural keys); safe to call again."""
         with self._errors():
-            for name in COLLECTIONS:
-                if _INDEXES[name]:
-                    self._db[name].create_indexes(_INDEXES[name])
+            for spec in SPECS:
+                if indexes := _index_models(spec):
+                    self._db[spec.name].create_indexes(indexes)
 
     def close(self) -> None:
         """Close the client's connections; the store is unusable afterwards."""
@@ -367,14 +260,13 @@ class MongoStore:
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
         """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
-        if keep < 1:
-            raise ValueError(f"keep must be >= 1, got {keep}")
+        check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         coll = self._coll("raw_playlists")
         session = self._session()
         with self._errors():
-            key = {"service": service, "genre": genre, "fetched_at": _utc(raw.fetched_at)}
+            key = {"service": service, "genre": genre, "fetched_at": utc(raw.fetched_at)}
             coll.replace_one(
                 key,
                 {**key, "run_id": raw.run_id, "doc": _doc(raw)},
@@ -395,7 +287,6 @@ class MongoStore:
                 coll.delete_many({"_id": {"$in": stale}}, session=session)
 
     def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
-        """The newest snapshot of one playlist, or None before the first extract."""
         with self._errors():
             found = self._coll("raw_playlists").find_one(
                 {"service": Service(service).value, "genre": Genre(genre).value},
@@ -437,7 +328,7 @@ class MongoStore:
                             {
                                 "isrc": isrc,
                                 "rev": revision + 1,
-                                "updated_at": _utc(merged.updated_at),
+                                "updated_at": utc(merged.updated_at),
                                 "doc": _doc(merged),
                             },
                             upsert=True,
@@ -458,7 +349,6 @@ class MongoStore:
         )
 
     def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
-        """The stored tracks among `isrcs`, by ISRC; unknown ones are absent."""
         wanted = sorted(set(isrcs))
         if not wanted:
             return {}
@@ -470,7 +360,7 @@ class MongoStore:
         self, isrcs: Sequence[str], session: ClientSession | None
     ) -> dict[str, tuple[int, Track]]:
         found: dict[str, tuple[int, Track]] = {}
-        for chunk in _chunks(isrcs, _MAX_IN):
+        for chunk in chunks(isrcs, _MAX_IN):
             for d in self._coll("tracks").find(
                 {"isrc": {"$in": list(chunk)}}, {"rev": 1, "doc": 1}, session=session
             ):
@@ -481,20 +371,11 @@ class MongoStore:
     # -- playlists ----------------------------------------------------------------------------
 
     def save_playlist(self, playlist: Playlist) -> None:
-        """Replace the ranked playlist of (genre, service_name)."""
         require_aware(playlist, "Playlist")
-        session = self._session()
-        with self._errors():
-            key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
-            self._coll("playlists").replace_one(
-                key,
-                {**key, "updated_at": _utc(playlist.updated_at), "doc": _doc(playlist)},
-                upsert=True,
-                session=session,
-            )
+        key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
+        self._replace("playlists", key, {"updated_at": utc(playlist.updated_at)}, playlist)
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        """One ranked playlist (a Service value or "Aggregate"), or None."""
         with self._errors():
             found = self._coll("playlists").find_one(
                 {"genre": Genre(genre).value, "service_name": key_text(service_name)},
@@ -511,7 +392,7 @@ class MongoStore:
         for sample in samples:
             require_aware(sample, f"ViewSample {sample.isrc}")
             key = (sample.isrc, sample.source.value, sample.day.isoformat())
-            utc_sample = sample.model_copy(update={"timestamp": _utc(sample.timestamp)})
+            utc_sample = sample.model_copy(update={"timestamp": utc(sample.timestamp)})
             fields = {"isrc": key[0], "source": key[1], "day": key[2]}
             ops[key] = ReplaceOne(
                 fields,
@@ -522,7 +403,7 @@ class MongoStore:
             return 0
         session = self._session()
         with self._errors():
-            for chunk in _chunks(list(ops.values()), _PAGE):
+            for chunk in chunks(list(ops.values()), _PAGE):
                 self._coll("view_counts").bulk_write(list(chunk), ordered=False, session=session)
         return len(ops)
 
@@ -535,7 +416,7 @@ class MongoStore:
         if not wanted:
             return history
         with self._errors():
-            for chunk in _chunks(wanted, _MAX_IN):
+            for chunk in chunks(wanted, _MAX_IN):
                 query: Document = {"isrc": {"$in": list(chunk)}}
                 if source is not None:
                     query["source"] = ViewSource(source).value
@@ -552,7 +433,6 @@ class MongoStore:
     def previous_samples(
         self, isrcs: Iterable[str], source: ViewSource, before: date
     ) -> dict[str, ViewSample]:
-        """For each ISRC, its newest sample of `source` from a day before `before`."""
         wanted = sorted(set(isrcs))
         found: dict[str, ViewSample] = {}
         if not wanted:
@@ -560,7 +440,7 @@ class MongoStore:
         if isinstance(before, datetime):  # a datetime is a date: compare by its day only
             before = before.date()
         with self._errors():
-            for chunk in _chunks(wanted, _MAX_IN):
+            for chunk in chunks(wanted, _MAX_IN):
                 pipeline: list[Document] = [
                     {
                         "$match": {
@@ -580,7 +460,6 @@ class MongoStore:
     # -- lookups ------------------------------------------------------------------------------
 
     def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        """A remembered search answer (fresh or not: the caller checks `is_fresh`)."""
         with self._errors():
             found = self._coll("lookups").find_one(
                 {"kind": key_text(kind), "key": key_text(key)}, {"doc": 1}, session=self._session()
@@ -588,29 +467,20 @@ class MongoStore:
         return None if found is None else Lookup.model_validate(found["doc"])
 
     def put_lookup(self, lookup: Lookup) -> None:
-        """Remember a search answer, replacing any earlier one for (kind, key)."""
         utc_lookup = lookup.model_copy(
             update={
-                "expires_at": _utc(lookup.expires_at, "Lookup.expires_at"),
-                "updated_at": _utc(lookup.updated_at, "Lookup.updated_at"),
+                "expires_at": utc(lookup.expires_at, "Lookup.expires_at"),
+                "updated_at": utc(lookup.updated_at, "Lookup.updated_at"),
             }
         )
-        session = self._session()
-        with self._errors():
-            key = {"kind": lookup.kind, "key": lookup.key}
-            self._coll("lookups").replace_one(
-                key,
-                {**key, "updated_at": utc_lookup.updated_at, "doc": _doc(utc_lookup)},
-                upsert=True,
-                session=session,
-            )
+        key = {"kind": lookup.kind, "key": lookup.key}
+        self._replace("lookups", key, {"updated_at": utc_lookup.updated_at}, utc_lookup)
 
     # -- quota_usage --------------------------------------------------------------------------
 
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Add `units` to (day, bucket) with one `$inc` upsert; return the day's new total."""
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         return self._increment(day, bucket, units, at, session=self._session())
 
     def spend_quota(
@@ -618,13 +488,12 @@ class MongoStore:
     ) -> int | None:
         """A conditional `$inc` (or the first insert) outside any unit; None when over `limit`."""
         self._outside_unit("spend_quota")
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
+        check_units(units)
         if limit is None:
             return self._increment(day, bucket, units, at, session=None)
         if units > limit:
             return None
-        when = _utc(at, "quota_usage.at")
+        when = utc(at, "quota_usage.at")
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         coll = self._coll("quota_usage")
         while True:
@@ -648,9 +517,8 @@ class MongoStore:
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """`$inc` by `-units` outside any unit (never below zero); the new total."""
         self._outside_unit("refund_quota")
-        if units < 0:
-            raise ValueError(f"quota units must not be negative, got {units}")
-        when = _utc(at, "quota_usage.at")
+        check_units(units)
+        when = utc(at, "quota_usage.at")
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
@@ -669,7 +537,7 @@ class MongoStore:
     def _increment(
         self, day: date, bucket: str, units: int, at: datetime, *, session: ClientSession | None
     ) -> int:
-        when = _utc(at, "quota_usage.at")
+        when = utc(at, "quota_usage.at")
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
                 {"day": day.isoformat(), "bucket": key_text(bucket)},
@@ -707,13 +575,11 @@ class MongoStore:
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
         """Insert (when `expected` is None) or replace filtered on the expected token."""
         self._outside_unit("swap_lease")
-        require_aware(new, f"Lease {new.name}")
-        if expected is not None and expected.name != new.name:
-            raise ValueError(f"cannot swap lease {expected.name!r} for {new.name!r}")
+        check_swap(new, expected)
         document = {
             "_id": new.name,
             "token": new.token,
-            "renewed_at": _utc(new.renewed_at),
+            "renewed_at": utc(new.renewed_at),
             "doc": _doc(new),
         }
         coll = self._coll("leases")
@@ -738,24 +604,11 @@ class MongoStore:
     # -- runs ---------------------------------------------------------------------------------
 
     def save_run(self, report: RunReport) -> None:
-        """Insert or replace a run record by run_id."""
         require_aware(report, f"RunReport {report.run_id}")
-        session = self._session()
-        with self._errors():
-            self._coll("runs").replace_one(
-                {"run_id": report.run_id},
-                {
-                    "run_id": report.run_id,
-                    "started_at": _utc(report.started_at),
-                    "status": report.status.value,
-                    "doc": _doc(report),
-                },
-                upsert=True,
-                session=session,
-            )
+        fields = {"started_at": utc(report.started_at), "status": report.status.value}
+        self._replace("runs", {"run_id": report.run_id}, fields, report)
 
     def get_run(self, run_id: str) -> RunReport | None:
-        """One run record."""
         with self._errors():
             found = self._coll("runs").find_one(
                 {"run_id": key_text(run_id)}, {"doc": 1}, session=self._session()
@@ -764,8 +617,7 @@ class MongoStore:
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         """The newest run records first (by started_at, ties by run_id descending)."""
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         if limit == 0:
             return []
         with self._errors():
@@ -791,7 +643,7 @@ class MongoStore:
                     "genre": d.genre.value,
                     "name": d.name,
                     "version": d.version,
-                    "updated_at": _utc(d.updated_at),
+                    "updated_at": utc(d.updated_at),
                     "doc": _doc(d),
                 },
                 upsert=True,
@@ -805,7 +657,6 @@ class MongoStore:
             self._coll("views").bulk_write(ops, ordered=True, session=session)
 
     def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        """One precomputed API document."""
         with self._errors():
             found = self._coll("views").find_one(
                 {"genre": Genre(genre).value, "name": key_text(name)},
@@ -820,9 +671,9 @@ class MongoStore:
         """Count and newest record time (exact, from the newest document) of every collection."""
         result: list[CollectionStatus] = []
         with self._errors():
-            for name in COLLECTIONS:
-                coll = self._coll(name)
-                field = _NEWEST_FIELD[name]
+            for spec in SPECS:
+                name, coll = spec.name, self._coll(spec.name)
+                field = _newest_field(spec)
                 count = coll.count_documents({}, session=self._session())
                 newest_doc = coll.find_one(
                     {},
@@ -830,7 +681,7 @@ class MongoStore:
                     sort=[(field, DESCENDING)],
                     session=self._session(),
                 )
-                newest = None if newest_doc is None else _newest(name, newest_doc)
+                newest = None if newest_doc is None else _newest(spec, newest_doc)
                 result.append(CollectionStatus(name=name, count=count, newest=newest))
         return result
 
@@ -841,19 +692,12 @@ class MongoStore:
             for name in EXPORTED:
                 self._coll(name).delete_many({}, session=session)
 
-    def iter_view_samples(self) -> Iterator[ViewSample]:
-        """Every view sample in (isrc, source, day) order, read in keyset pages."""
-        for record in self.export_records("view_counts"):
-            yield ViewSample.model_validate(record)
-
     def export_records(self, collection: str) -> Iterator[Document]:
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages.
 
         Keyset pages (no open cursor between pages) never time out under a slow consumer.
         """
-        keys = EXPORT_KEYS.get(collection)
-        if keys is None:
-            raise ValueError(f"unknown collection {collection!r}; expected one of {EXPORTED}")
+        keys = spec_for(collection, exported=True).key
         coll = self._coll(collection)
         projection = dict.fromkeys(keys, 1) | {"doc": 1, "units": 1, "at": 1, "_id": 0}
         after: Document | None = None
@@ -880,6 +724,13 @@ class MongoStore:
         self._check_open()
         return self._db[name]
 
+    def _replace(self, name: str, key: Document, fields: Document, model: BaseModel) -> None:
+        """Write one record whole, by its natural key (an upsert): `key`, `fields` and `doc`."""
+        with self._errors():
+            self._coll(name).replace_one(
+                key, {**key, **fields, "doc": _doc(model)}, upsert=True, session=self._session()
+            )
+
     def _session(self) -> ClientSession | None:
         """This thread's unit session, or None outside a unit."""
         return self._local.session
@@ -887,17 +738,11 @@ class MongoStore:
     def _outside_unit(self, what: str) -> None:
         """Refuse a write that must be durable at once (quota, leases) inside a unit."""
         if self._local.depth > 0:
-            raise StoreError(
-                f"MongoStore.{what} was called inside a unit of work.",
-                hint="Call it outside `with store.unit():` (it commits on its own at once).",
-            )
+            raise inside_unit_error(f"MongoStore.{what}")
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(
-                f"The MongoDB store {self.url} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
+            raise closed_error(f"The MongoDB store {self.url}")
 
     def _abort(self, session: ClientSession) -> None:
         """Abort the transaction; the original error matters more than a failed abort."""
@@ -905,150 +750,9 @@ class MongoStore:
             if session.in_transaction:
                 session.abort_transaction()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Translate pymongo and BSON errors, once, into TuneMeld errors with a hint."""
-        try:
-            yield
-        except (PyMongoError, BSONError) as exc:
-            # from None: the driver's own text (scrubbed here) stays out of logged tracebacks
-            raise self._translate(exc) from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or "(record)"
-            raise StoreError(
-                f"MongoDB at {self._target.hosts} (database {self._target.database!r}) holds a "
-                f"record this tunemeld cannot read: {field}: {first['msg']}.",
-                hint="The database was written by a newer tunemeld or edited by hand: upgrade, "
-                "or restore it from a `tunemeld db.export` folder with `db.import --replace`.",
-            ) from None
-        except Exception as exc:
-            if not _raised_in_driver(exc):
-                raise
-            raise StoreUnavailable(
-                f"The MongoDB driver failed talking to {self._target.hosts}: "
-                f"{type(exc).__name__}: {self._scrub(str(exc))}.",
-                hint="Check that the URL names a MongoDB server (4.4 or newer) and that its "
-                "credentials and auth options (authSource, authMechanism) are right.",
-            ) from None
-
-    def _translate(self, exc: Exception) -> StoreError | ConfigError:
-        """Name the host(s), say what went wrong in words and what to check; never the password."""
-        hosts = self._target.hosts
-        where = f"MongoDB at {hosts} (database {self._target.database!r})"
-        text = self._scrub(str(exc))
-        check = (
-            "Check that the server is running and reachable from this machine (host name, port, "
-            "firewall, the Atlas IP access list), that MONGODB_URL / TUNEMELD_DATABASE__URL is "
-            "right, and its TLS options"
-        )
-        if isinstance(exc, ServerSelectionTimeoutError):
-            reason = text.split(", Timeout:")[0].split(" (configured timeouts")[0]
-            return StoreUnavailable(
-                f"Cannot reach {where} within {self._target.server_selection_timeout_ms} ms: "
-                f"{reason}.",
-                hint=f"{check}; raise TUNEMELD_DATABASE__SERVER_SELECTION_TIMEOUT_MS on a slow "
-                "network.",
-            )
-        if isinstance(exc, ConfigurationError):
-            lowered = text.lower()
-            if "dns" in lowered or "srv" in lowered or "resolve" in lowered:
-                return StoreUnavailable(
-                    f"Cannot resolve the MongoDB host name {hosts}: {text}",
-                    hint="Check the cluster name in the mongodb+srv:// URL and that this machine "
-                    "can query DNS (SRV and TXT records); or use a mongodb:// URL with the hosts.",
-                )
-            return ConfigError(
-                f"The MongoDB URL for {hosts} is not valid: {text}",
-                hint="Check MONGODB_URL / TUNEMELD_DATABASE__URL: mongodb://user:password@host:"
-                "27017/tunemeld, with special characters in the user name or password "
-                "percent-encoded.",
-            )
-        if isinstance(exc, DuplicateKeyError):
-            return StoreError(
-                f"{where} refused a duplicate key: {text}",
-                hint="Another writer stored the same record; retry.",
-            )
-        if isinstance(exc, OperationFailure):
-            code = exc.code
-            labels = exc.has_error_label("TransientTransactionError")
-            if code == 18 or "authentication failed" in text.lower():
-                return StoreUnavailable(
-                    f"{where} refused the credentials (authentication failed).",
-                    hint="Check the user name and password in the URL (percent-encode special "
-                    "characters) and authSource (the database the user was created in, often "
-                    "admin).",
-                )
-            if code == 13:
-                return StoreUnavailable(
-                    f"{where} refused an operation: the user lacks the privilege ({text}).",
-                    hint=f"Grant the user the readWrite role on the database "
-                    f"{self._target.database!r} (and dbAdmin for `tunemeld db.init`).",
-                )
-            lowered = text.lower()
-            if code == 20 and ("transaction numbers" in lowered or "retryable writes" in lowered):
-                return ConfigError(
-                    f"{where} is a standalone server, which cannot run transactions.",
-                    hint=_STANDALONE_HINT,
-                )
-            if code in (85, 86):
-                return StoreError(
-                    f"{where} has an index that differs from the one TuneMeld creates: {text}",
-                    hint="Drop the conflicting index (it was not made by this tunemeld), then run "
-                    "`tunemeld db.init`.",
-                )
-            if labels or code == 112:
-                return StoreUnavailable(
-                    f"{where} aborted a unit of work: another writer changed the same records.",
-                    hint="Retry; if it persists, run one ETL process at a time.",
-                )
-            return StoreError(
-                f"{where} refused an operation: {text}",
-                hint="Check the server's log and that the database was created by tunemeld "
-                "(`tunemeld db.status`).",
-            )
-        if isinstance(exc, ConnectionFailure):
-            return StoreUnavailable(
-                f"Lost the connection to {where}: {text}",
-                hint=f"{check}; then retry.",
-            )
-        if isinstance(exc, InvalidOperation) and "close" in text.lower():
-            return StoreError(
-                f"The MongoDB store {self.url} was closed.",
-                hint="Open a new store (tunemeld.open_store) instead of reusing a closed one.",
-            )
-        if isinstance(exc, BSONError):
-            return StoreError(
-                f"{where}: a record could not be encoded ({text}).",
-                hint="This is a bug in tunemeld; please report it with the command you ran.",
-            )
-        return StoreError(
-            f"{where} failed: {text}",
-            hint="Check the server's log and its health, then retry.",
-        )
-
-    def _scrub(self, text: str) -> str:
-        """Remove the password (raw and percent-encoded forms) from a pymongo message."""
-        password = self._target.password
-        if password:
-            for form in {password, _quote(password)}:
-                text = text.replace(form, "***")
-        return text
-
-
-def _raised_in_driver(exc: BaseException) -> bool:
-    """True when the innermost frame of `exc` is in pymongo or bson (a driver-internal failure)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    path = tb.tb_frame.f_code.co_filename.replace("\\", "/")
-    return "/pymongo/" in path or "/bson/" in path
-
-
-def _quote(value: str) -> str:
-    return quote(value, safe="")
+    def _errors(self) -> AbstractContextManager[None]:
+        """Translate driver errors, once, into TuneMeld errors (`mongo.errors`)."""
+        return driver_errors(self._target)
 
 
 def _after(keys: Sequence[str], last: Mapping[str, Any]) -> Document:
@@ -1062,20 +766,21 @@ def _after(keys: Sequence[str], last: Mapping[str, Any]) -> Document:
 
 
 def _export_record(collection: str, d: Mapping[str, Any]) -> Document:
-    if collection == "quota_usage":
-        usage = QuotaUsage(
-            day=date.fromisoformat(d["day"]),
-            bucket=d["bucket"],
-            units=int(d["units"]),
-            updated_at=datetime.fromisoformat(d["at"]),
-        )
-        return usage.model_dump(mode="json")
+    if collection == "quota_usage":  # kept in fields ($inc), its exact time in `at`
+        fields = {
+            "day": d["day"],
+            "bucket": d["bucket"],
+            "units": d["units"],
+            "updated_at": d["at"],
+        }
+        return QuotaUsage.model_validate(fields).model_dump(mode="json")
     record: Document = d["doc"]
     return record
 
 
-def _newest(collection: str, d: Mapping[str, Any]) -> datetime:
-    exact = d["at"] if collection == "quota_usage" else d["doc"][_NEWEST_FIELD[collection]]
+def _newest(spec: CollectionSpec, d: Mapping[str, Any]) -> datetime:
+    field = _newest_field(spec)
+    exact = d[field] if field == "at" else d["doc"][field]
     text = str(exact)
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_UTC)
 
@@ -1085,15 +790,5 @@ def _doc(model: BaseModel) -> Document:
     return model.model_dump(mode="json")
 
 
-def _utc(value: datetime, where: str = "datetime") -> datetime:
-    require_aware(value, where)
-    return value.astimezone(_UTC)
-
-
 def _iso(value: datetime) -> str:
     return value.astimezone(_UTC).isoformat(timespec="microseconds")
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -1,0 +1,111 @@
+"""The logical collections, each described once: both stores, export/import and `db.status` read it.
+
+A `CollectionSpec` names a collection, the model its records validate against, its natural key
+(unique in every store, and the order `export_records` yields), the field its newest record is
+found by, its secondary indexes, whether export/import/copy carry it, and how an import writes a
+batch of its records with the store's own methods. Each store keeps only its physical layout
+(SQLite's columns, MongoDB's document shape) and derives the rest from `SPECS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from tunemeld.models import Playlist, RawPlaylist, RunReport, Track, ViewDoc, ViewSample
+from tunemeld.services.store.base import Lease, Lookup, QuotaUsage, Store
+
+__all__ = [
+    "COLLECTIONS",
+    "EXPORTED",
+    "EXPORT_KEYS",
+    "SPECS",
+    "CollectionSpec",
+    "spec_for",
+]
+
+Loader = Callable[[Store, list[Any], int], object]
+"""`load(store, records, keep)`: write one batch of validated records into an empty store."""
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """Everything TuneMeld knows about one logical collection, in one place."""
+
+    name: str
+    model: type[BaseModel]
+    key: tuple[str, ...]  # the natural key: a unique index in every store, the export order
+    newest: str  # the model's datetime field whose maximum `db.status` shows
+    indexes: tuple[tuple[str, ...], ...] = ()  # secondary indexes; "-field" sorts descending
+    load: Loader | None = None  # how import/copy write a batch; None: never moved
+
+    @property
+    def exported(self) -> bool:
+        """True when `db.export`, `db.import` and `db.copy` move it and `db.reset` empties it."""
+        return self.load is not None
+
+
+def _load_raw_playlists(store: Store, records: list[Any], keep: int) -> None:
+    for raw in records:
+        store.save_raw_playlist(raw, keep=keep)  # keep >= all snapshots: nothing pruned
+
+
+def _each(write: Callable[[Store, Any], object]) -> Loader:
+    """A loader writing the records one at a time with `write(store, record)`."""
+
+    def load(store: Store, records: list[Any], keep: int) -> None:
+        for record in records:
+            write(store, record)
+
+    return load
+
+
+SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec("raw_playlists", RawPlaylist, ("service", "genre", "fetched_at"),
+                   "fetched_at",
+                   load=_load_raw_playlists),
+    CollectionSpec("tracks", Track, ("isrc",), "updated_at",
+                   load=lambda store, records, keep: store.upsert_tracks(records)),
+    CollectionSpec("playlists", Playlist, ("genre", "service_name"), "updated_at",
+                   load=_each(lambda store, playlist: store.save_playlist(playlist))),
+    CollectionSpec("view_counts", ViewSample, ("isrc", "source", "day"), "timestamp",
+                   indexes=(("source", "day"),),
+                   load=lambda store, records, keep: store.save_view_samples(records)),
+    CollectionSpec("lookups", Lookup, ("kind", "key"), "updated_at",
+                   load=_each(lambda store, lookup: store.put_lookup(lookup))),
+    CollectionSpec("runs", RunReport, ("run_id",), "started_at", indexes=(("-started_at",),),
+                   load=_each(lambda store, report: store.save_run(report))),
+    CollectionSpec("views", ViewDoc, ("genre", "name"), "updated_at",
+                   load=lambda store, records, keep: store.save_views(records)),
+    CollectionSpec("quota_usage", QuotaUsage, ("day", "bucket"), "updated_at",
+                   load=_each(lambda store, usage: store.add_quota_usage(
+                       usage.day, usage.bucket, usage.units, at=usage.updated_at))),
+    # Never moved: a lease is a live process's claim on *this* store (its host and pid mean
+    # nothing elsewhere), so copying one would block every run on the target until it expired,
+    # and deleting a live one would let a second writer in beside the running run.
+    CollectionSpec("leases", Lease, ("name",), "renewed_at"),
+)  # fmt: skip
+"""Every logical collection, with the same name in every store, in `db.status` order."""
+
+_BY_NAME: Mapping[str, CollectionSpec] = {spec.name: spec for spec in SPECS}
+
+COLLECTIONS = tuple(spec.name for spec in SPECS)
+"""The logical collections' names (`db.status` lists them all)."""
+
+EXPORTED = tuple(spec.name for spec in SPECS if spec.exported)
+"""The collections `db.export`, `db.import` and `db.copy` move, and `db.reset` empties."""
+
+EXPORT_KEYS: Mapping[str, tuple[str, ...]] = {s.name: s.key for s in SPECS if s.exported}
+"""Each exported collection's natural key (unique in every store): `export_records`' order."""
+
+
+def spec_for(name: str, *, exported: bool = False) -> CollectionSpec:
+    """The spec of collection `name`; ValueError naming the choices for an unknown one."""
+    spec = _BY_NAME.get(name)
+    if spec is None or (exported and not spec.exported):
+        choices = EXPORTED if exported else COLLECTIONS
+        raise ValueError(f"unknown collection {name!r}; expected one of {choices}")
+    return spec
