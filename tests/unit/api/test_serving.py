@@ -19,6 +19,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from tests.unit.api.test_app import WsgiClient, fill_store
+from tests.unit.logging.test_logging import WriteRecorder
 from tunemeld.api import create_app
 from tunemeld.api._access_log import AccessLog
 from tunemeld.api.answers import AnswerMemo, CachedAnswer, answer_for
@@ -297,18 +298,6 @@ class TestAccessLog:
         assert AccessLog()._current()[1] is None
 
 
-class _Writes(io.StringIO):
-    """A stream that remembers each `write` call: what one system call would carry."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.calls.append(text)
-        return super().write(text)
-
-
 class TestAccessLogWrites:
     def test_batch_when_flushed_is_written_in_atomic_pieces_of_whole_lines(
         self, tmp_path: Path
@@ -319,7 +308,7 @@ class TestAccessLogWrites:
             database={"url": f"sqlite:///{tmp_path / 'a.db'}"},
             logging={"format": "json"},
         )
-        stream = _Writes()
+        stream = WriteRecorder()
         configure_logging(settings, stream=stream)
         log = AccessLog()
         for number in range(200):  # about 40 KB of request lines in one batch

@@ -207,7 +207,7 @@ class TestDebugContext:
         assert context["settings"]["cache"]["cloudflare_api_token"] == REDACTED
 
 
-class _Writes(io.StringIO):
+class WriteRecorder(io.StringIO):
     """A stream that remembers each `write` call: what one system call would carry."""
 
     def __init__(self) -> None:
@@ -225,7 +225,7 @@ class TestOneWritePerLine:
     def test_events_when_logged_are_each_written_whole_with_the_newline(
         self, tmp_path: Path
     ) -> None:
-        stream = _Writes()
+        stream = WriteRecorder()
         configure_logging(json_settings(tmp_path), stream=stream)
         log = structlog.get_logger()
         for number in range(3):
