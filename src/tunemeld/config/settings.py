@@ -469,23 +469,34 @@ def _set_path(target: dict[str, Any], path: tuple[str, str], value: str) -> None
 
 
 class _FlatNamesSource(PydanticBaseSettingsSource):
-    """Reads the flat names (and, with a warning, the legacy names) from env and dotenv files."""
+    """Reads the flat names (and, with a warning, the legacy names) from the environment, or
+    from the dotenv files (`env_files`, after the legacy file).
+
+    Two instances sit in the source order, one after each `TUNEMELD_*` source of the same
+    origin, so any environment variable beats any file: `MONGODB_URL` exported by the
+    devcontainer wins over the `TUNEMELD_DATABASE__URL` line `inv setup` copies into `.env`.
+    """
 
     def __init__(
         self,
         settings_cls: type[BaseSettings],
-        env_files: tuple[Path, ...],
-        legacy_file: Path | None,
+        env_files: tuple[Path, ...] = (),
+        legacy_file: Path | None = None,
+        *,
+        environment: bool = False,
     ) -> None:
         super().__init__(settings_cls)
         self.env_files = env_files
         self.legacy_file = legacy_file
+        self.environment = environment
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # pragma: no cover - __call__ does the work
 
     def _layers(self) -> list[tuple[str, dict[str, str]]]:
         """(origin, values) from lowest to highest precedence."""
+        if self.environment:
+            return [("environment", dict(os.environ))]
         layers: list[tuple[str, dict[str, str]]] = []
         if self.legacy_file is not None and self.legacy_file.is_file():
             values = {k: v for k, v in dotenv_values(self.legacy_file).items() if v is not None}
@@ -494,7 +505,6 @@ class _FlatNamesSource(PydanticBaseSettingsSource):
             if path.is_file():
                 values = {k: v for k, v in dotenv_values(path).items() if v is not None}
                 layers.append((str(path), values))
-        layers.append(("environment", dict(os.environ)))
         return layers
 
     def __call__(self) -> dict[str, Any]:
@@ -567,8 +577,17 @@ class Settings(BaseSettings):
         else:
             files = tuple(Path(p) for p in env_file)
         legacy = Path(LEGACY_ENV_FILE) if files else None
-        flat = _FlatNamesSource(settings_cls, files, legacy)
-        return (init_settings, env_settings, dotenv_settings, flat, file_secret_settings)
+        flat_env = _FlatNamesSource(settings_cls, environment=True)
+        flat_files = _FlatNamesSource(settings_cls, files, legacy)
+        # Highest first: arguments, the environment (prefixed, then flat names), the files.
+        return (
+            init_settings,
+            env_settings,
+            flat_env,
+            dotenv_settings,
+            flat_files,
+            file_secret_settings,
+        )
 
     def secret_values(self) -> list[str]:
         """Every configured secret's plain value, for the log redactor; never print these."""

@@ -55,6 +55,24 @@ class TestSources:
         assert settings.providers.youtube_api_key is not None
         assert settings.providers.youtube_api_key.get_secret_value() == "from-file"
 
+    def test_flat_environment_name_wins_over_prefixed_name_in_dotenv(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The devcontainer exports MONGODB_URL; `inv setup` copies .env.example, whose
+        # TUNEMELD_DATABASE__URL line must not silently keep the store on SQLite.
+        Path(".env").write_text(
+            "TUNEMELD_DATABASE__URL=sqlite:///.tunemeld/tunemeld.db\nTUNEMELD_LOGGING__LEVEL=info\n"
+        )
+        monkeypatch.setenv("MONGODB_URL", "mongodb://mongo:27017/tunemeld?replicaSet=rs0")
+        monkeypatch.setenv("LOG_LEVEL", "warning")
+        settings = load_settings()
+        assert settings.database.url == "mongodb://mongo:27017/tunemeld?replicaSet=rs0"
+        assert settings.logging.level == "WARNING"
+
+    def test_prefixed_name_wins_over_flat_name_in_the_same_dotenv(self) -> None:
+        Path(".env").write_text("LOG_LEVEL=debug\nTUNEMELD_LOGGING__LEVEL=error\n")
+        assert load_settings().logging.level == "ERROR"
+
     def test_env_file_none_ignores_dotenv(self) -> None:
         Path(".env").write_text("TUNEMELD_API__PORT=7000\n")
         assert load_settings(_env_file=None).api.port == 8000
