@@ -20,7 +20,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import ValidationError
 
 from tunemeld.config import Catalog, Environment, Settings, load_catalog, load_settings
-from tunemeld.config.catalog import ID_PATTERNS
 from tunemeld.etl.pipeline import plan
 from tunemeld.exceptions import ConfigError, TunemeldError
 from tunemeld.models import Genre, Service, Stage
@@ -32,11 +31,10 @@ from tunemeld.services.health import (
     check_store,
 )
 from tunemeld.services.http import QuotaBudget
-from tunemeld.services.providers import ENDPOINTS
+from tunemeld.services.providers.registry import service_spec
 from tunemeld.services.store import Lookup, Store, open_store
 
 __all__ = [
-    "ID_PATTERNS",
     "ValidationReport",
     "check_catalog",
     "check_packages",
@@ -127,7 +125,7 @@ def check_catalog(catalog: Catalog) -> HealthCheck:
         "catalog",
         "catalog",
         CheckStatus.PASS,
-        f"{catalog.source}: {len(catalog.genres)} genres x {len(ID_PATTERNS)} services, "
+        f"{catalog.source}: {len(catalog.genres)} genres x {len(Service)} services, "
         "ids well-formed",
     )
 
@@ -206,7 +204,9 @@ def _minimum_units(settings: Settings, genres: Sequence[Genre]) -> dict[str, int
         if unit.stage is not Stage.EXTRACT or unit.service is None:
             continue
         provider = unit.service.value
-        for endpoint in (e for p, e in ENDPOINTS if p == provider and e.startswith("playlist")):
+        for endpoint in (
+            e for e in service_spec(unit.service).endpoints if e.startswith("playlist")
+        ):
             cost = settings.providers.cost(provider, endpoint)
             needs[cost.bucket] = needs.get(cost.bucket, 0) + cost.units
     return needs

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from tunemeld.models import Service
 from tunemeld.services.sandbox._pool import Recording, Video
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "etag",
     "iso_date",
     "not_found_html",
-    "playlist_text",
     "soundcloud_item",
     "soundcloud_playlist_html",
     "spotify_error",
@@ -49,56 +47,6 @@ class PlaylistText:
     name: str
     description: str
     curator: str
-
-
-_FAMOUS: dict[tuple[Service, str], PlaylistText] = {
-    (Service.SPOTIFY, "country"): PlaylistText(
-        "Hot Country", "Today's top country hits.", "Spotify"
-    ),
-    (Service.SPOTIFY, "dance"): PlaylistText("mint", "The world's biggest dance hits.", "Spotify"),
-    (Service.SPOTIFY, "pop"): PlaylistText(
-        "Today's Top Hits", "The hottest 50 songs right now.", "Spotify"
-    ),
-    (Service.SPOTIFY, "rap"): PlaylistText(
-        "RapCaviar", "New music from the biggest names in rap.", "Spotify"
-    ),
-    (Service.APPLE_MUSIC, "country"): PlaylistText(
-        "Today's Country",
-        "The biggest songs in country right now, from chart-toppers to rising stars.",
-        "Apple Music Country",
-    ),
-    (Service.APPLE_MUSIC, "dance"): PlaylistText(
-        "danceXL",
-        "The biggest dance tracks in the world, updated every Friday.",
-        "Apple Music Dance",
-    ),
-    (Service.APPLE_MUSIC, "pop"): PlaylistText(
-        "A-List Pop",
-        "The pop songs everyone is talking about, with the freshest hits up top.",
-        "Apple Music Pop",
-    ),
-    (Service.APPLE_MUSIC, "rap"): PlaylistText(
-        "Rap Life",
-        "The culture-shaping songs that define the rap moment.",
-        "Apple Music Hip-Hop/Rap",
-    ),
-}
-"""The real flagship playlists' texts, for the genres named after them."""
-
-
-def playlist_text(service: Service, genre: str) -> PlaylistText:
-    """The name, description and curator of a genre's flagship playlist, for any genre name."""
-    famous = _FAMOUS.get((service, genre))
-    if famous is not None:
-        return famous
-    label = genre.replace("-", " ").title()
-    if service is Service.SPOTIFY:
-        return PlaylistText(f"Hot {label}", f"Today's top {label} hits.", "Spotify")
-    return PlaylistText(
-        f"Today's {label}",
-        f"The biggest songs in {label} right now, from chart-toppers to rising stars.",
-        f"Apple Music {label}",
-    )
 
 
 def etag(*parts: object) -> str:

@@ -27,6 +27,42 @@ if TYPE_CHECKING:
 __all__ = ["HOSTS", "endpoint_name"]
 
 
+_FAMOUS = {
+    "country": _render.PlaylistText(
+        "Today's Country",
+        "The biggest songs in country right now, from chart-toppers to rising stars.",
+        "Apple Music Country",
+    ),
+    "dance": _render.PlaylistText(
+        "danceXL",
+        "The biggest dance tracks in the world, updated every Friday.",
+        "Apple Music Dance",
+    ),
+    "pop": _render.PlaylistText(
+        "A-List Pop",
+        "The pop songs everyone is talking about, with the freshest hits up top.",
+        "Apple Music Pop",
+    ),
+    "rap": _render.PlaylistText(
+        "Rap Life",
+        "The culture-shaping songs that define the rap moment.",
+        "Apple Music Hip-Hop/Rap",
+    ),
+}
+"""The real flagship playlists' texts, for the genres named after them."""
+
+
+def _playlist_text(genre: str) -> _render.PlaylistText:
+    """The name, description and curator of a genre's flagship playlist, for any genre name."""
+    label = genre.replace("-", " ").title()
+    default = _render.PlaylistText(
+        f"Today's {label}",
+        f"The biggest songs in {label} right now, from chart-toppers to rising stars.",
+        f"Apple Music {label}",
+    )
+    return _FAMOUS.get(genre, default)
+
+
 def _scraper_host(world: SampleWorld, call: Call) -> SandboxResponse:
     return rapidapi_guard(world, call, {"/playlist1": _playlist})
 
@@ -58,7 +94,7 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
                 f"https://mvod.itunes.apple.com/itunes-assets/HLSVideo126/v4/{h[:2]}/{h[2:4]}/"
                 f"{h[4:6]}/{uuid}/P{int(h[:10], 16)}_default.m3u8"
             )
-            text = _render.playlist_text(Service.APPLE_MUSIC, entry.genre)
+            text = _playlist_text(entry.genre)
             return html_answer(200, _render.apple_playlist_html(entry.url, text, cover, video))
     if call.method == "GET" and len(parts) == 4 and parts[1] == "album":
         rec = world.recording_by_apple_album(parts[3])

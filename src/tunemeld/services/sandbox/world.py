@@ -194,13 +194,21 @@ class SampleWorld:
         rng = random.Random(f"{self.seed}:rank:{service.value}:{genre.value}:{as_of.isoformat()}")
         scored: list[tuple[float, int]] = []
         pool = self._pools[genre]
+        priority = service.priority
         for index, rec in enumerate(pool):
             noise = rng.gauss(0.0, _DAILY_NOISE)
             if service is Service.SPOTIFY and not rec.on_spotify:
                 continue
-            scored.append((rec.strength(day) + rec.service_bias[service.priority] + noise, index))
+            scored.append((rec.strength(day) + self._bias(rec, service, priority) + noise, index))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return tuple(pool[index] for _, index in scored[: self.playlist_sizes[service]])
+
+    def _bias(self, rec: Recording, service: Service, priority: int) -> float:
+        """A recording's standing on a service: drawn with it for the first services by priority,
+        from the seed, ISRC and service name for any other (a service registered later)."""
+        if priority < len(rec.service_bias):
+            return rec.service_bias[priority]
+        return random.Random(f"{self.seed}:bias:{service.value}:{rec.isrc}").gauss(0.0, 1.0)
 
     def _count(self, base: int, daily: int, key: str, as_of: datetime.date) -> int:
         day = as_of.toordinal() - COUNT_EPOCH

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import re
+from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from tunemeld.config import ProvidersSettings, load_catalog
 from tunemeld.etl.extract import planned_calls
-from tunemeld.etl.validate import ID_PATTERNS
+from tunemeld.exceptions import ConfigError
 from tunemeld.models import Service
 from tunemeld.models.contract import AggregateTrack
-from tunemeld.services.providers import ENDPOINTS, call_costs
+from tunemeld.services.providers import call_costs
 from tunemeld.services.providers.registry import PROVIDERS, SERVICES, service_spec
 from tunemeld.services.sandbox import SampleWorld, SandboxRequest
 
@@ -43,14 +46,16 @@ class TestEntries:
             assert set(spec.credentials) <= known
 
     def test_url_fields_are_fields_of_the_aggregate_row(self) -> None:
+        schema = AggregateTrack.model_json_schema(mode="serialization")
         for spec in SERVICES:
-            assert spec.url_field in AggregateTrack.model_fields
+            assert spec.url_field in schema["properties"]
+            assert spec.url_field in schema["required"]
 
 
 class TestDerived:
     def test_endpoints_and_costs_come_from_the_entries(self) -> None:
         expected = [(spec.name, endpoint) for spec in PROVIDERS for endpoint in spec.endpoints]
-        assert list(ENDPOINTS) == expected
+        assert list(call_costs(ProvidersSettings())) == expected
         costs = call_costs(ProvidersSettings())
         for spec in PROVIDERS:
             for endpoint, cost in spec.endpoints.items():
@@ -58,10 +63,17 @@ class TestDerived:
                 setting = ProvidersSettings().cost(spec.name, endpoint)
                 assert setting.bucket == cost.bucket
 
-    def test_validate_and_the_dry_run_read_the_entries(self) -> None:
+    def test_the_catalog_and_the_dry_run_read_the_entries(self, tmp_path: Path) -> None:
+        built_in = resources.files("tunemeld.config").joinpath("catalog.toml").read_text("utf-8")
         for spec in SERVICES:
-            assert ID_PATTERNS[spec.service] is spec.playlist_id
             assert planned_calls(spec.service, GENRE, "u")[0] == spec.planned_call
+            # The catalog checks ids with the entry's pattern and names the entry's example.
+            entry = load_catalog().entry(spec.service, GENRE)
+            bad = tmp_path / f"{spec.table}.toml"
+            bad.write_text(built_in.replace(f'"{entry.playlist_id}"', '"x"', 1), "utf-8")
+            with pytest.raises(ConfigError, match=re.escape(repr(spec.example_id))):
+                load_catalog(bad)
+            assert spec.playlist_id.fullmatch(spec.example_id)
 
     def test_the_catalog_ids_match_each_service_pattern(self) -> None:
         for entry in load_catalog().entries.values():
