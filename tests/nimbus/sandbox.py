@@ -10,9 +10,10 @@ from tunemeld.models import Service
 from tunemeld.services.sandbox.exchange import Call, Endpoint, SandboxResponse, json_answer
 
 if TYPE_CHECKING:
+    from tunemeld.services.sandbox._pool import Recording
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "endpoint_name"]
+__all__ = ["HOSTS", "carries", "endpoint_name"]
 
 
 def _playlists(world: SampleWorld, call: Call) -> SandboxResponse:
@@ -41,3 +42,8 @@ HOSTS: Mapping[str, Endpoint] = {"api.nimbus.test": _playlists}
 def endpoint_name(host: str, path: str) -> str:
     """Every Nimbus request is the `playlist` endpoint."""
     return "playlist"
+
+
+def carries(rec: Recording) -> bool:
+    """Nimbus has every recording of the sample world."""
+    return True

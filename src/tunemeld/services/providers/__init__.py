@@ -150,9 +150,9 @@ def open_providers(
         spec.service: spec.client(ClientParts(http(spec.name), credentials, costs))
         for spec in SERVICES
     }
-    spotify = playlists[Service.SPOTIFY]
-    if not isinstance(spotify, SpotifyClient):  # the search and play-count source
-        raise TypeError("The registry's Spotify entry must build a SpotifyClient.")
+    spotify = next((c for c in playlists.values() if isinstance(c, SpotifyClient)), None)
+    if spotify is None:  # the search and play-count source
+        raise TypeError("No registered playlist service builds a SpotifyClient.")
     return Providers(
         playlists=playlists,
         spotify=spotify,

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tunemeld.config import Catalog, CatalogEntry
     from tunemeld.services.http import HttpClient
     from tunemeld.services.providers import Providers
-    from tunemeld.services.sandbox.exchange import EndpointModule
+    from tunemeld.services.sandbox.exchange import EndpointModule, PlaylistEndpointModule
 
 __all__ = [
     "PROBE_ISRC",
@@ -111,6 +111,8 @@ class ProviderSpec:
 class ServiceSpec(ProviderSpec):
     """A playlist service: a provider whose genre playlists are read, ranked and aggregated."""
 
+    sandbox: PlaylistEndpointModule
+    """Its sample-world module: hosts, endpoints, and which recordings its playlists list."""
     table: str
     """Its table in the playlist catalog (`apple_music`); upper-cased, its `Service` constant."""
     priority: int

@@ -22,9 +22,10 @@ from tunemeld.services.sandbox.exchange import (
 )
 
 if TYPE_CHECKING:
+    from tunemeld.services.sandbox._pool import Recording
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "endpoint_name"]
+__all__ = ["HOSTS", "carries", "endpoint_name"]
 
 
 _FAMOUS = {
@@ -113,3 +114,8 @@ HOSTS: Mapping[str, Endpoint] = {
 def endpoint_name(host: str, path: str) -> str:
     """The client ledger's name for a request's endpoint (`playlist`, `playlist_page`)."""
     return "playlist_page" if host == "music.apple.com" else "playlist"
+
+
+def carries(rec: Recording) -> bool:
+    """Apple Music has every recording of the world."""
+    return True

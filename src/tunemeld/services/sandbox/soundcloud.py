@@ -25,9 +25,10 @@ from tunemeld.services.sandbox.exchange import (
 )
 
 if TYPE_CHECKING:
+    from tunemeld.services.sandbox._pool import Recording
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "PAGE_SIZE", "endpoint_name", "genre_label"]
+__all__ = ["HOSTS", "PAGE_SIZE", "carries", "endpoint_name", "genre_label"]
 
 PAGE_SIZE = 50
 """soundcloud-scraper returns playlist tracks 50 at a time (§2.3)."""
@@ -49,7 +50,7 @@ def _playlist(world: SampleWorld, call: Call) -> SandboxResponse:
     url = call.query.get("playlist", "").strip()
     if not url:
         return json_answer(400, {"message": "Missing required parameter: playlist"})
-    entry = world.entry(Service.SOUNDCLOUD, url)
+    entry = world.entry(Service.SOUNDCLOUD, url.lower())
     if entry is None:
         return json_answer(404, {"message": "Playlist not found"})
     offset = int_param(call.query, "offset", 0)
@@ -80,7 +81,7 @@ def _playlist(world: SampleWorld, call: Call) -> SandboxResponse:
 def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
     parts = call.path.strip("/").split("/")
     if call.method == "GET" and len(parts) == 3 and parts[1] == "sets":
-        entry = world.entry(Service.SOUNDCLOUD, "/".join(parts))
+        entry = world.entry(Service.SOUNDCLOUD, "/".join(parts).lower())
         if entry is not None:
             tracks = world.playlist(Service.SOUNDCLOUD, entry.genre, call.as_of)
             rng = random.Random(f"{world.seed}:soundcloud-cover:{entry.genre.value}")
@@ -109,3 +110,8 @@ HOSTS: Mapping[str, Endpoint] = {
 def endpoint_name(host: str, path: str) -> str:
     """The client ledger's name for a request's endpoint (`playlist_tracks`, `playlist_page`)."""
     return "playlist_tracks" if host == "soundcloud-scraper.p.rapidapi.com" else "playlist_page"
+
+
+def carries(rec: Recording) -> bool:
+    """SoundCloud has every recording of the world."""
+    return True

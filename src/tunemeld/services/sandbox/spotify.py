@@ -30,9 +30,10 @@ from tunemeld.services.sandbox.exchange import (
 
 if TYPE_CHECKING:
     from tunemeld.config.catalog import CatalogEntry
+    from tunemeld.services.sandbox._pool import Recording
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "endpoint_name"]
+__all__ = ["HOSTS", "carries", "endpoint_name"]
 
 _SEARCH_MAX_LIMIT = 10
 
@@ -270,3 +271,8 @@ def endpoint_name(host: str, path: str) -> str:
     if host == "api.spotify.com":
         return "search" if path.rstrip("/") == "/v1/search" else "web_api"
     return _NAMES[host]
+
+
+def carries(rec: Recording) -> bool:
+    """Whether Spotify has the recording (some are not on Spotify)."""
+    return rec.on_spotify

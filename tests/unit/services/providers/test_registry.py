@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+import tunemeld
 from tunemeld.config import ProvidersSettings, load_catalog
 from tunemeld.etl.extract import planned_calls
 from tunemeld.exceptions import ConfigError
 from tunemeld.models import Service
 from tunemeld.models.contract import AggregateTrack
 from tunemeld.services.providers import call_costs
-from tunemeld.services.providers.registry import PROVIDERS, SERVICES, service_spec
+from tunemeld.services.providers.registry import PROVIDERS, SERVICES, ServiceSpec, service_spec
 from tunemeld.services.sandbox import SampleWorld, SandboxRequest
 
 DAY = datetime.date(2026, 3, 1)
@@ -96,3 +99,88 @@ class TestSandbox:
     def test_each_service_playlist_has_its_registered_size(self, world: SampleWorld) -> None:
         for spec in SERVICES:
             assert len(world.playlist(spec.service, GENRE, DAY)) == spec.sample_playlist_size
+
+
+def _code_words(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, text) of every identifier and string constant of a module, docstrings left out."""
+    tree = ast.parse(path.read_text("utf-8"))
+    prose = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in prose:
+                yield node.lineno, node.value
+        elif isinstance(node, ast.Name):
+            yield node.lineno, node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.lineno, node.attr
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            yield node.lineno, node.name
+        elif isinstance(node, ast.ImportFrom):
+            yield node.lineno, " ".join([node.module or "", *(a.name for a in node.names)])
+
+
+SOURCE = Path(tunemeld.__file__).parent
+
+STILL_NAMING_SERVICES = {
+    "models/genre.py": "declares Service.APPLE_MUSIC, ... for type checkers (registry-backed)",
+    "services/providers/__init__.py": "re-exports each client from its module",
+    "services/sandbox/__init__.py": "re-exports SOUNDCLOUD_PAGE_SIZE from its module",
+    "services/sandbox/_pool.py": "the sample world's recordings carry each provider's ids",
+    "services/sandbox/_render.py": "the sample world's payload builders, per provider",
+    "services/sandbox/world.py": "the simulation counts SoundCloud plays beside the others",
+    "config/settings.py": "the quota buckets' defaults are named after the RapidAPI APIs",
+    "etl/_quota.py": "says which tracks a spent Spotify search bucket leaves unmatched",
+    "models/contract.py": "the legacy header field's description names AppleMusic's video",
+}
+"""Modules outside the registry and a service's own modules that still name a playlist service
+(by its name or catalog table in code, not in docstrings), and why. Shrink it, never grow it."""
+
+
+def _own_modules(spec: ServiceSpec) -> set[str]:
+    return {
+        "services/providers/registry.py",
+        f"services/providers/{spec.table}.py",
+        f"services/sandbox/{spec.table}.py",
+    }
+
+
+class TestOneHome:
+    def test_a_service_constant_is_used_only_by_the_registry_and_its_own_modules(self) -> None:
+        for spec in SERVICES:
+            constant = f"{spec.table.upper()}"
+            for path in SOURCE.rglob("*.py"):
+                where = path.relative_to(SOURCE).as_posix()
+                if where in _own_modules(spec) | {"models/genre.py"}:
+                    continue
+                tree = ast.parse(path.read_text("utf-8"))
+                uses = [
+                    node.lineno
+                    for node in ast.walk(tree)
+                    if isinstance(node, ast.Attribute)
+                    and node.attr == constant
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "Service"
+                ]
+                assert uses == [], f"{where} uses Service.{constant} on lines {uses}"
+
+    @pytest.mark.parametrize("name", ["AppleMusic", "SoundCloud"])
+    def test_a_playlist_service_is_named_only_by_the_registry_its_modules_and_data(
+        self, name: str
+    ) -> None:
+        # Spotify is also the ISRC search and play-count source (ViewSource.SPOTIFY,
+        # SpotifyClient), so its name is that role's too; the others are playlist services only.
+        spec = service_spec(Service(name))
+        word = re.compile(re.escape(spec.table.replace("_", "")), re.IGNORECASE)
+        naming = set()
+        for path in SOURCE.rglob("*.py"):
+            where = path.relative_to(SOURCE).as_posix()
+            if where in _own_modules(spec):
+                continue
+            for _, text in _code_words(path):
+                if word.search(text.replace("_", "").replace(" ", "")):
+                    naming.add(where)
+        assert naming <= set(STILL_NAMING_SERVICES), naming - set(STILL_NAMING_SERVICES)
