@@ -106,8 +106,7 @@ def status(c: Context, run: str = "") -> None:
     writer: str | None = None
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             if run:
                 report = store.get_run(run)
                 if report is None:
@@ -123,8 +122,6 @@ def status(c: Context, run: str = "") -> None:
             if report is not None:
                 report = as_seen_now(store, report)
             writer = current_writer(store)
-        finally:
-            store.close()
     console = out_console()
     if run and report is not None:
         print_report(report, console)

@@ -29,6 +29,7 @@ from tunemeld.services.health import (
     HealthReport,
     check_providers,
     check_store,
+    opened,
 )
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.providers.registry import service_spec
@@ -359,11 +360,8 @@ def validate(
             checks.append(check_catalog(load_catalog(settings.etl.catalog_path)))
         except ConfigError as exc:
             checks.append(_error_row("catalog", "catalog", exc))
-        try:
-            store: Store | TunemeldError = open_store(settings)  # creates missing tables
-        except TunemeldError as exc:  # a newer schema, a locked or unreachable store
-            store = exc
-        try:
+        # Opening creates missing tables; a newer schema, a locked or unreachable store is a row.
+        with opened(None, lambda: open_store(settings)) as store:
             store_rows = _store_rows(store)
             checks += store_rows
             checks += _credential_rows(settings, live=live, as_of=day, opener=provider_opener)
@@ -371,8 +369,5 @@ def validate(
                 checks.append(_skipped("quota", "quota", "store"))
             else:
                 checks += check_quota(settings, store, day)
-        finally:
-            if not isinstance(store, TunemeldError):
-                store.close()
     checks.append(check_packages())
     return ValidationReport(checked_at=moment, profile=profile, checks=checks)
