@@ -217,11 +217,6 @@ class SampleWorld:
         """A video's view count on a date."""
         return self._count(video.base_views, video.daily_views, video.video_id, as_of)
 
-    def soundcloud_play_count(self, rec: Recording, as_of: datetime.date) -> int:
-        """The SoundCloud play count on a date."""
-        day = as_of.toordinal() - COUNT_EPOCH
-        return max(0, rec.soundcloud_base_plays + rec.soundcloud_daily_plays * day)
-
     def _words_of(self, rec: Recording) -> set[str]:
         words = set(self._title_tokens[rec.isrc])
         for artist in self._artist_tokens[rec.isrc]:

@@ -130,8 +130,6 @@ STILL_NAMING_SERVICES = {
     "services/providers/__init__.py": "re-exports each client from its module",
     "services/sandbox/__init__.py": "re-exports SOUNDCLOUD_PAGE_SIZE from its module",
     "services/sandbox/_pool.py": "the sample world's recordings carry each provider's ids",
-    "services/sandbox/_render.py": "the sample world's payload builders, per provider",
-    "services/sandbox/world.py": "the simulation counts SoundCloud plays beside the others",
     "config/settings.py": "the quota buckets' defaults are named after the RapidAPI APIs",
     "etl/_quota.py": "says which tracks a spent Spotify search bucket leaves unmatched",
     "models/contract.py": "the legacy header field's description names AppleMusic's video",
