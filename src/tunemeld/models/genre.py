@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -96,15 +96,17 @@ class _Services(type):
 
         return len(SERVICES)
 
-    def __getattr__(cls, name: str) -> Service:
-        """`Service.SPOTIFY`: a registered service by its catalog table's name, upper-cased."""
-        if name.isupper() and not name.startswith("_"):
-            from tunemeld.services.providers.registry import spec_for_table
+    if not TYPE_CHECKING:  # type checkers see the constants Service declares, and no others
 
-            spec = spec_for_table(name.lower())
-            if spec is not None:
-                return spec.service
-        raise AttributeError(f"type object 'Service' has no attribute {name!r}")
+        def __getattr__(cls, name: str) -> Service:
+            """`Service.SPOTIFY`: a registered service by its catalog table's name, upper-cased."""
+            if name.isupper() and not name.startswith("_"):
+                from tunemeld.services.providers.registry import spec_for_table
+
+                spec = spec_for_table(name.lower())
+                if spec is not None:
+                    return spec.service
+            raise AttributeError(f"type object 'Service' has no attribute {name!r}")
 
 
 class Service(str, metaclass=_Services):

@@ -111,3 +111,32 @@ class TestGenreValue:
         )
         assert playlist.genre is Genre("k-pop")
         assert playlist.model_dump(mode="json")["genre"] == "k-pop"
+
+
+class TestServiceValue:
+    """A service is a name the service registry holds, not an enum member."""
+
+    def test_a_registered_name_is_one_instance_and_its_text(self) -> None:
+        service = Service("SoundCloud")
+        assert service is Service.SOUNDCLOUD
+        assert (service, service.value, f"{service}") == ("SoundCloud", "SoundCloud", "SoundCloud")
+        assert repr(service) == "Service('SoundCloud')"
+
+    def test_a_name_the_registry_does_not_hold_is_refused_naming_the_registered(self) -> None:
+        with pytest.raises(ValueError, match="AppleMusic, SoundCloud, Spotify"):
+            Service("Deezer")
+        with pytest.raises(AttributeError, match="DEEZER"):
+            _ = Service.DEEZER  # type: ignore[attr-defined]
+
+    def test_service_field_in_a_model_is_checked_and_written_as_text(self) -> None:
+        from pydantic import ValidationError
+
+        from tunemeld.models import TrackRank
+
+        rank = TrackRank.model_validate(
+            {"isrc": "USUM71703861", "rank": 1, "sources": {"Spotify": 3}}
+        )
+        assert next(iter(rank.sources)) is Service.SPOTIFY
+        assert rank.model_dump(mode="json")["sources"] == {"Spotify": 3}
+        with pytest.raises(ValidationError, match="not a registered playlist service"):
+            TrackRank.model_validate({"isrc": "USUM71703861", "rank": 1, "sources": {"Tidal": 1}})

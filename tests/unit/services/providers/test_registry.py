@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime
 import re
 from collections.abc import Iterator
@@ -18,7 +19,13 @@ from tunemeld.exceptions import ConfigError
 from tunemeld.models import Service
 from tunemeld.models.contract import AggregateTrack
 from tunemeld.services.providers import call_costs
-from tunemeld.services.providers.registry import PROVIDERS, SERVICES, ServiceSpec, service_spec
+from tunemeld.services.providers.registry import (
+    PROVIDERS,
+    SERVICES,
+    ServiceSpec,
+    register,
+    service_spec,
+)
 from tunemeld.services.sandbox import SampleWorld, SandboxRequest
 
 DAY = datetime.date(2026, 3, 1)
@@ -182,3 +189,17 @@ class TestOneHome:
                 if word.search(text.replace("_", "").replace(" ", "")):
                     naming.add(where)
         assert naming <= set(STILL_NAMING_SERVICES), naming - set(STILL_NAMING_SERVICES)
+
+
+class TestRegister:
+    def test_a_service_clashing_with_a_registered_one_is_refused_and_nothing_changes(
+        self,
+    ) -> None:
+        before = list(SERVICES), list(PROVIDERS)
+        spotify = service_spec(Service.SPOTIFY)
+        twin = dataclasses.replace(spotify, name="Twin", table="twin", url_field="twin_url")
+        with pytest.raises(ValueError, match="Twin clashes with Spotify on hosts, priority"):
+            register(twin)
+        assert (list(SERVICES), list(PROVIDERS)) == before
+        with pytest.raises(ValueError, match="not a registered playlist service"):
+            Service("Twin")
