@@ -27,7 +27,35 @@ GENRE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 """A genre's name: lower-case letters and digits, words joined by single dashes (`k-pop`)."""
 
 
-class Genre(str):
+class _Name(str):
+    """A name as a value type: one instance per name, `.value` its text, a string in JSON."""
+
+    __slots__ = ()
+    _schema_ref: ClassVar[str | None] = None
+    """Documented as a schema of its own under this name (None: inline, as a string)."""
+
+    @property
+    def value(self) -> str:
+        """The name as plain text (the catalog key or provider name, the stored field)."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Validated from a string (by the class), serialised as one."""
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.to_string_ser_schema(),
+            ref=cls._schema_ref,
+        )
+
+
+class Genre(_Name):
     """A genre named by the playlist catalog: the catalog, not code, says which exist.
 
     The value is the catalog's name (`pop`, `hip-hop`); `Genre(text)` only checks the spelling,
@@ -47,14 +75,6 @@ class Genre(str):
             )
         return _INTERNED.setdefault(name, super().__new__(cls, name))
 
-    @property
-    def value(self) -> str:
-        """The name as plain text (the catalog key, the API path part, the stored field)."""
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"Genre({str(self)!r})"
-
     @classmethod
     def parse(cls, text: str, known: Iterable[Genre]) -> Genre:
         """Read a genre name loosely (`Hip Hop` finds `hip-hop`); NotFound lists the valid ones."""
@@ -67,15 +87,6 @@ class Genre(str):
                 return genre
         valid = ", ".join(genres)
         raise NotFound(f"Unknown genre {text!r}.", hint=f"Use one of: {valid}.")
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        """Validated from a string, serialised as one."""
-        return core_schema.no_info_after_validator_function(
-            cls, core_schema.str_schema(), serialization=core_schema.to_string_ser_schema()
-        )
 
 
 _INTERNED: dict[str, Genre] = {}
@@ -101,15 +112,15 @@ class _Services(type):
         def __getattr__(cls, name: str) -> Service:
             """`Service.SPOTIFY`: a registered service by its catalog table's name, upper-cased."""
             if name.isupper() and not name.startswith("_"):
-                from tunemeld.services.providers.registry import spec_for_table
+                from tunemeld.services.providers.registry import SERVICES
 
-                spec = spec_for_table(name.lower())
-                if spec is not None:
-                    return spec.service
+                for spec in SERVICES:
+                    if spec.table == name.lower():
+                        return spec.service
             raise AttributeError(f"type object 'Service' has no attribute {name!r}")
 
 
-class Service(str, metaclass=_Services):
+class Service(_Name, metaclass=_Services):
     """A streaming service whose playlists TuneMeld reads: a name the service registry holds.
 
     The registry (`services/providers/registry.py`), not this module, says which services exist
@@ -118,6 +129,7 @@ class Service(str, metaclass=_Services):
     """
 
     __slots__ = ()
+    _schema_ref: ClassVar[str | None] = "tunemeld.models.genre.Service"
 
     SPOTIFY: ClassVar[Service]
     APPLE_MUSIC: ClassVar[Service]
@@ -133,19 +145,11 @@ class Service(str, metaclass=_Services):
         return _SERVICES.setdefault(name, super().__new__(cls, name))
 
     @property
-    def value(self) -> str:
-        """The name as plain text (the ledger's provider name, the stored field)."""
-        return str(self)
-
-    @property
     def priority(self) -> int:
         """0 is the highest priority when the aggregate stage picks a track's rank (registry)."""
         from tunemeld.services.providers.registry import service_spec
 
         return service_spec(self).priority
-
-    def __repr__(self) -> str:
-        return f"Service({str(self)!r})"
 
     @classmethod
     def parse(cls, text: str) -> Service:
@@ -155,18 +159,6 @@ class Service(str, metaclass=_Services):
                 return service
         valid = ", ".join(cls)
         raise NotFound(f"Unknown service {text!r}.", hint=f"Use one of: {valid}.")
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        """Validated from a string, serialised as one; documented as its own schema `Service`."""
-        return core_schema.no_info_after_validator_function(
-            cls,
-            core_schema.str_schema(),
-            serialization=core_schema.to_string_ser_schema(),
-            ref=f"{cls.__module__}.{cls.__qualname__}",
-        )
 
     @classmethod
     def __get_pydantic_json_schema__(

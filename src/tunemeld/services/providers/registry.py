@@ -43,7 +43,6 @@ __all__ = [
     "default_costs",
     "register",
     "service_spec",
-    "spec_for_table",
     "spec_named",
     "unregister",
 ]
@@ -277,11 +276,6 @@ def default_costs() -> dict[str, dict[str, object]]:
 def spec_named(name: str) -> ServiceSpec | None:
     """The playlist service registered under exactly this name, or None."""
     return next((spec for spec in _services if spec.name == name), None)
-
-
-def spec_for_table(table: str) -> ServiceSpec | None:
-    """The playlist service whose catalog table this is (`apple_music`), or None."""
-    return next((spec for spec in _services if spec.table == table), None)
 
 
 def service_spec(service: Service) -> ServiceSpec:
