@@ -103,6 +103,7 @@ def test_the_pipeline_runs_every_unit_of_the_new_service(
     assert all(u.status is UnitStatus.OK for u in units)
     assert report.calls[nimbus.value]["playlist"] == 2  # the playlist and its header
     assert report.quota_units[nimbus.value] == 2  # its registered cost: 1 unit a call
+    assert report.buckets["nimbus"].units == 2  # drawn from its registered bucket
 
 
 def test_the_aggregate_counts_the_new_service_as_a_source(

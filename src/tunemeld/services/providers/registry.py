@@ -40,6 +40,7 @@ __all__ = [
     "PlaylistClient",
     "ProviderSpec",
     "ServiceSpec",
+    "default_buckets",
     "default_costs",
     "register",
     "service_spec",
@@ -75,10 +76,15 @@ class PlaylistClient(Protocol):
 
 @dataclass(frozen=True)
 class Cost:
-    """One call's default price: quota units and the bucket they are drawn from (§7, 2026)."""
+    """One call's default price: quota units and the bucket they are drawn from (§7, 2026).
+
+    `limit` is the bucket's default daily limit (None: unlimited, only counted); RapidAPI plan
+    quotas are unconfirmed (§2, §4): set your plan's, e.g. `{"limit": 1000, "period": "month"}`.
+    """
 
     units: int
     bucket: str
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,8 +147,8 @@ def _first_entry(catalog: Catalog, service: Service) -> CatalogEntry:
 _YOUTUBE = ProviderSpec(
     name="YouTube",
     endpoints={
-        "search": Cost(1, "youtube_search"),  # its own bucket since 2026-06-01 (§3.1)
-        "videos": Cost(1, "youtube"),
+        "search": Cost(1, "youtube_search", limit=100),  # its own bucket since 2026-06-01 (§3.1)
+        "videos": Cost(1, "youtube", limit=10_000),  # the Data API's daily pool (§3.2)
     },
     credentials=("YOUTUBE_API_KEY",),
     probe=lambda providers, _catalog: providers.youtube.view_counts([PROBE_VIDEO]),
@@ -154,7 +160,7 @@ _SPOTIFY = ServiceSpec(
     table="spotify",
     endpoints={
         "playlist_tracks": Cost(1, "rapidapi_spotify23"),
-        "token": Cost(0, "spotify_web"),
+        "token": Cost(0, "spotify_web"),  # a rolling 30 s rate limit, number unpublished (§1.5)
         "search": Cost(1, "spotify_web"),
         "play_count": Cost(1, "rapidapi_spotify81"),
         "playlist_page": Cost(0, "pages"),
@@ -271,6 +277,15 @@ def default_costs() -> dict[str, dict[str, object]]:
         for spec in PROVIDERS
         for endpoint, cost in spec.endpoints.items()
     }
+
+
+def default_buckets() -> dict[str, dict[str, object]]:
+    """Every bucket an endpoint draws from -> its default limit: the settings' defaults."""
+    buckets: dict[str, dict[str, object]] = {}
+    for spec in PROVIDERS:
+        for cost in spec.endpoints.values():
+            buckets.setdefault(cost.bucket, {"limit": cost.limit})
+    return buckets
 
 
 def spec_named(name: str) -> ServiceSpec | None:

@@ -72,6 +72,8 @@ class TestDerived:
                 assert costs[(spec.name, endpoint)] == cost.units
                 setting = ProvidersSettings().cost(spec.name, endpoint)
                 assert setting.bucket == cost.bucket
+                assert ProvidersSettings().bucket(cost.bucket).limit == cost.limit
+        assert ProvidersSettings().bucket("youtube_search").limit == 100  # (§3.1)
 
     def test_the_catalog_and_the_dry_run_read_the_entries(self, tmp_path: Path) -> None:
         built_in = resources.files("tunemeld.config").joinpath("catalog.toml").read_text("utf-8")
@@ -137,7 +139,6 @@ STILL_NAMING_SERVICES = {
     "services/providers/__init__.py": "re-exports each client from its module",
     "services/sandbox/__init__.py": "re-exports SOUNDCLOUD_PAGE_SIZE from its module",
     "services/sandbox/_pool.py": "the sample world's recordings carry each provider's ids",
-    "config/settings.py": "the quota buckets' defaults are named after the RapidAPI APIs",
     "etl/_quota.py": "says which tracks a spent Spotify search bucket leaves unmatched",
     "models/contract.py": "the legacy header field's description names AppleMusic's video",
 }
