@@ -91,10 +91,11 @@ class _PerService(_Shape):
     @model_validator(mode="after")
     def _service_keys_only(self) -> _PerService:
         given, keys = set(self.__pydantic_extra__ or {}), self._keys()
-        wanted = set(keys) if self._required else given & set(keys)
-        if given != wanted:
+        unknown, missing = given - set(keys), (set(keys) - given if self._required else set())
+        if unknown or missing:
             raise ValueError(
-                f"keys {sorted(given ^ wanted)} are not the services' keys ({', '.join(keys)})"
+                f"unknown keys {sorted(unknown)}, missing keys {sorted(missing)} "
+                f"(one per registered service: {', '.join(keys)})"
             )
         return self
 
@@ -113,8 +114,11 @@ class _PerService(_Shape):
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        # The fields' schema, not the key-ordering serializer's (which says nothing of keys).
-        fields = {key: value for key, value in schema["schema"].items() if key != "serialization"}
+        # The model's fields, not the key-ordering serializer (which says nothing of keys).
+        model: Any = schema
+        while model["type"] != "model":  # under the validator's wrapping
+            model = model["schema"]
+        fields = {key: value for key, value in model.items() if key != "serialization"}
         found = handler.resolve_ref_schema(handler(fields))
         value = found.pop("additionalProperties", {})
         found["additionalProperties"] = False

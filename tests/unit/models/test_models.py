@@ -140,3 +140,60 @@ class TestServiceValue:
         assert rank.model_dump(mode="json")["sources"] == {"Spotify": 3}
         with pytest.raises(ValidationError, match="not a registered playlist service"):
             TrackRank.model_validate({"isrc": "USUM71703861", "rank": 1, "sources": {"Tidal": 1}})
+
+
+class TestPerServiceKeys:
+    """The header art's and aggregate rows' per-service keys are the registered services'."""
+
+    def test_header_art_refuses_a_key_no_service_has_and_dumps_in_priority_order(self) -> None:
+        from pydantic import ValidationError
+
+        from tunemeld.models.contract import HeaderArt
+
+        with pytest.raises(ValidationError, match=r"unknown keys \['Tidal'\]"):
+            HeaderArt.model_validate({"genre_name": "pop", "Tidal": None})
+        art = HeaderArt.model_validate({"Spotify": None, "genre_name": "pop", "AppleMusic": None})
+        dumped = art.model_dump(mode="json", exclude_unset=True)
+        assert list(dumped) == ["genre_name", "AppleMusic", "Spotify"]
+
+    def test_an_aggregate_row_needs_every_service_url_field(self) -> None:
+        from pydantic import ValidationError
+
+        from tunemeld.models.contract import AggregateTrack
+
+        with pytest.raises(ValidationError, match=r"missing keys \['soundcloud_url'\]"):
+            AggregateTrack.model_validate(
+                {
+                    "rank": 1,
+                    "isrc": "USUM71703861",
+                    "track_name": None,
+                    "artist_name": None,
+                    "album_cover_url": None,
+                    "youtube_url": None,
+                    "track_url": None,
+                    "source_name": None,
+                    "additional_sources": {},
+                    "sources": {},
+                    "raw_aggregate_rank": None,
+                    "aggregate_service_name": None,
+                    "spotify_url": None,
+                    "apple_music_url": None,
+                    "view_count_data_json": {
+                        source: {
+                            "initial_count_json": {
+                                "initial_timestamp": None,
+                                "initial_view_count": 0,
+                            },
+                            "current_count_json": {
+                                "current_timestamp": None,
+                                "current_view_count": 0,
+                            },
+                        }
+                        for source in ("Spotify", "Youtube")
+                    },
+                    "counts": {
+                        source: {"total": None, "weekly": None, "timestamp": None}
+                        for source in ("Spotify", "YouTube")
+                    },
+                }
+            )
