@@ -335,7 +335,7 @@ def check_providers(
         return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
     probes = {spec.name: spec.probe for spec in PROVIDERS}
     live_rows = []
-    try:
+    with providers:
         for row in rows:
             provider = row.name.removeprefix("provider ")
             if not row.passed:
@@ -375,8 +375,6 @@ def check_providers(
                     calls=calls,
                 )
             )
-    finally:
-        providers.close()
     return live_rows
 
 
