@@ -19,7 +19,7 @@ from tunemeld.models import (
 
 isrcs = st.from_regex(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}", fullmatch=True)
 genres = st.sampled_from(GENRES)
-services = st.sampled_from(Service)
+services = st.sampled_from(list(Service))
 sources = st.sampled_from(ViewSource)
 titles = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=80)
 aware_datetimes = st.datetimes(

@@ -3,7 +3,8 @@
     >>> import tunemeld
     >>> settings = tunemeld.load_settings()
     >>> report = tunemeld.etl.run(settings, stages=["full"], genres=["pop"])
-    >>> store = tunemeld.open_store(settings)
+    >>> with tunemeld.open_store(settings) as store:
+    ...     runs = store.list_runs(5)
 
 Nothing here does I/O at import time: every object is built from a Settings value.
 """

@@ -225,7 +225,11 @@ def build_document(version: str, genres: Sequence[Genre]) -> dict[str, Any]:
     }
 
 
-@functools.cache
 def document_bytes(version: str, genres: tuple[Genre, ...]) -> bytes:
-    """The encoded document, built once per process, version and genre list."""
+    """The encoded document, built once per process, version, genre and service list."""
+    return _document_bytes(version, genres, tuple(Service))
+
+
+@functools.cache
+def _document_bytes(version: str, genres: tuple[Genre, ...], _: tuple[Service, ...]) -> bytes:
     return encode_json(build_document(version, genres))

@@ -8,6 +8,7 @@ connection, memory cache and metrics, then serves until SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import sys
 from collections.abc import Sequence
@@ -40,16 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TunemeldError as exc:
         print(f"Error: {exc.message}" + (f" Hint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return USAGE
-    metrics = Metrics()
-    cache = open_cache(settings, metrics=metrics)
-    try:
+    with contextlib.ExitStack() as closing:  # the cache, then the store, then the log file
+        closing.callback(close_log_file)
+        closing.enter_context(store)
+        metrics = Metrics()
+        cache = open_cache(settings, metrics=metrics)
+        closing.callback(cache.close)
         app = create_app(settings, store, cache, metrics=metrics)
-        sock = socket.socket(fileno=args.fd)
-        serve_socket(app, sock, threads=settings.api.threads)
-    finally:
-        cache.close()
-        store.close()
-        close_log_file()
+        serve_socket(app, socket.socket(fileno=args.fd), threads=settings.api.threads)
     return 0
 
 

@@ -70,10 +70,12 @@ def _start_one(settings: Settings, host: str, port: int) -> None:
     from tunemeld.services.logging import close_log_file
     from tunemeld.services.monitoring import Metrics
 
-    store = open_store(settings)
-    metrics = Metrics()
-    cache = open_cache(settings, metrics=metrics)
-    try:
+    with contextlib.ExitStack() as closing:  # the cache, then the store, then the log file
+        closing.callback(close_log_file)
+        store = closing.enter_context(open_store(settings))
+        metrics = Metrics()
+        cache = open_cache(settings, metrics=metrics)
+        closing.callback(cache.close)
         app = create_app(settings, store, cache, metrics=metrics)
         where = f"; logs to {settings.logging.file}" if settings.logging.file else ""
         err_console().print(
@@ -82,10 +84,6 @@ def _start_one(settings: Settings, host: str, port: int) -> None:
         )
         with contextlib.suppress(KeyboardInterrupt):
             serve(app, host=host, port=port, threads=settings.api.threads)
-    finally:
-        cache.close()
-        store.close()
-        close_log_file()
 
 
 def _start_workers(
@@ -96,9 +94,8 @@ def _start_workers(
 
     from tunemeld.api.server import serve_workers
 
-    store = open_store(settings)
-    url = store.url
-    store.close()
+    with open_store(settings) as store:
+        url = store.url
     env = dict(os.environ)
     if log_file is not None:
         env["TUNEMELD_LOGGING__FILE"] = str(log_file)

@@ -74,8 +74,7 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
     with errors_to_exit():
         settings = load_cli_settings()
         genres = _genres(settings, genre)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             cache = open_cache(settings)
             try:
                 errors_before = cache.stats().errors or 0
@@ -83,8 +82,6 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
                 failed = (cache.stats().errors or 0) > errors_before
             finally:
                 cache.close()
-        finally:
-            store.close()
     console = out_console()
     for name, count in result.warmed.items():
         console.print(f"{name}: {count} answer(s) warmed in the {cache.name} cache")

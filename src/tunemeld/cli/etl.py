@@ -35,7 +35,7 @@ from tunemeld.cli._common import (
 from tunemeld.config import Settings
 from tunemeld.etl.status import UnitState, as_seen_now, current_writer, latest_unit_states
 from tunemeld.exceptions import ConfigError, NotFound
-from tunemeld.models import RunReport, RunStatus
+from tunemeld.models import RunReport, RunStatus, Service
 from tunemeld.services.logging import configure_logging
 from tunemeld.services.store import open_store
 
@@ -48,7 +48,7 @@ __all__ = ["collection"]
         "stage": "extract|transform|aggregate|view_count|full, or a comma list (default full)",
         "genre": "only this genre of the playlist catalog (repeatable or a comma list)",
         "service": "only this service for extract/transform (repeatable or a comma list): "
-        "Spotify, AppleMusic, SoundCloud",
+        + ", ".join(Service),
         "dry-run": "print the plan and the calls it would make; change nothing",
         "date": "the day to run as, YYYY-MM-DD (default today); the sample world evolves with it",
         "wait": "if another run is writing to the store, wait up to SECONDS for it to finish "
@@ -106,8 +106,7 @@ def status(c: Context, run: str = "") -> None:
     writer: str | None = None
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             if run:
                 report = store.get_run(run)
                 if report is None:
@@ -123,8 +122,6 @@ def status(c: Context, run: str = "") -> None:
             if report is not None:
                 report = as_seen_now(store, report)
             writer = current_writer(store)
-        finally:
-            store.close()
     console = out_console()
     if run and report is not None:
         print_report(report, console)

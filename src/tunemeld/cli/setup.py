@@ -25,10 +25,7 @@ def setup(c: Context) -> None:
             shutil.copyfile(example, env)
             console.print("Created .env from .env.example (fill in keys for live data).")
         settings = load_cli_settings(logs=False)
-        store = open_store(settings)
-        try:
+        with open_store(settings) as store:
             console.print(f"Store ready: {store.url}")
-        finally:
-            store.close()
         sample_notice(settings)
         console.print("Next: `inv etl.run --stage full`, then `inv api.start`.")

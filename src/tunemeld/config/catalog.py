@@ -1,6 +1,7 @@
 """The playlist catalog: the genres, and each one's flagship playlist on each service.
 
-The one home of the genre list: adding a genre is adding its lines to the catalog file.
+The one home of the genre list: adding a genre is adding its lines to the catalog file. Each
+registered playlist service has a table (its `ServiceSpec.table`), whose ids its pattern checks.
 """
 
 from __future__ import annotations
@@ -10,36 +11,29 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunemeld.exceptions import ConfigError
 from tunemeld.models import Genre, Service
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tunemeld.services.providers.registry import ServiceSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["ID_PATTERNS", "Catalog", "CatalogEntry", "load_catalog"]
+__all__ = ["Catalog", "CatalogEntry", "load_catalog"]
 
-_SECTIONS = {
-    Service.SPOTIFY: "spotify",
-    Service.APPLE_MUSIC: "apple_music",
-    Service.SOUNDCLOUD: "soundcloud",
-}
 
-ID_PATTERNS: dict[Service, re.Pattern[str]] = {
-    Service.SPOTIFY: re.compile(r"[0-9A-Za-z]{22}"),
-    Service.APPLE_MUSIC: re.compile(r"pl\.[0-9a-z]{32}"),
-    Service.SOUNDCLOUD: re.compile(r"[a-z0-9_-]+/sets/[a-z0-9_-]+"),
-}
-"""What a well-formed playlist id looks like on each service (providers.md); the URL holds it."""
+def _services() -> Sequence[ServiceSpec]:
+    """The playlist services, each with its catalog table and id pattern (the registry)."""
+    from tunemeld.services.providers.registry import PROVIDERS, ServiceSpec  # (above config)
 
-_EXAMPLES = {
-    Service.SPOTIFY: "37i9dQZF1DXcBWIGoYBM5M",
-    Service.APPLE_MUSIC: "pl.5ee8333dbe944d9f9151e97d92d1ead9",
-    Service.SOUNDCLOUD: "soundcloud-shine/sets/ear-candy-fresh-pop-picks",
-}
+    return [spec for spec in PROVIDERS if isinstance(spec, ServiceSpec)]
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,11 @@ class Catalog:
         try:
             return self.entries[(service, genre)]
         except KeyError:
+            table = next(spec.table for spec in _services() if spec.service is service)
             raise ConfigError(
                 f"The playlist catalog ({self.source}) has no {service.value} playlist "
                 f"for {genre.value}.",
-                hint=f"Add `{genre.value} = {{ id = ..., url = ... }}` "
-                f"under [{_SECTIONS[service]}].",
+                hint=f"Add `{genre.value} = {{ id = ..., url = ... }}` under [{table}].",
             ) from None
 
     def genre(self, text: str) -> Genre:
@@ -97,8 +91,9 @@ def _at(lines: list[str], section: str, key: str | None = None) -> str:
     return f"line {number}: " if number is not None else ""
 
 
-def _check_entry(service: Service, genre: Genre, item: object) -> str | None:
+def _check_entry(spec: ServiceSpec, genre: Genre, item: object) -> str | None:
     """Why one catalog value is not a usable playlist entry, or None when it is."""
+    service = spec.service
     if (
         not isinstance(item, dict)
         or not isinstance(item.get("id"), str)
@@ -106,10 +101,10 @@ def _check_entry(service: Service, genre: Genre, item: object) -> str | None:
     ):
         return f"{service.value} {genre.value} needs string fields id and url"
     playlist_id, url = item["id"], item["url"]
-    if not ID_PATTERNS[service].fullmatch(playlist_id):
+    if not spec.playlist_id.fullmatch(playlist_id):
         return (
             f"{service.value} {genre.value}: id {playlist_id!r} does not look like a "
-            f"{service.value} playlist id (like {_EXAMPLES[service]!r})"
+            f"{service.value} playlist id (like {spec.example_id!r})"
         )
     if playlist_id not in url:
         return f"{service.value} {genre.value}: the URL does not contain the id {playlist_id!r}"
@@ -123,7 +118,9 @@ def _parse(data: dict[str, Any], source: str, text: str) -> Catalog:
     problems: list[str] = []
     genres: dict[Genre, set[Service]] = {}  # insertion order is catalog order
     spelled: dict[str, str] = {}  # loose key -> the first spelling, to catch near-duplicates
-    for service, section in _SECTIONS.items():
+    services = _services()
+    for spec in services:
+        service, section = spec.service, spec.table
         table = data.get(section)
         if not isinstance(table, dict):
             problems.append(f"missing table [{section}]")
@@ -147,14 +144,15 @@ def _parse(data: dict[str, Any], source: str, text: str) -> Catalog:
                 )
                 continue
             genres.setdefault(genre, set()).add(service)
-            problem = _check_entry(service, genre, item)
+            problem = _check_entry(spec, genre, item)
             if problem is not None:
                 problems.append(at + problem)
                 continue
             entries[(service, genre)] = CatalogEntry(service, genre, item["id"], item["url"])
     for genre, found in genres.items():
-        for service, section in _SECTIONS.items():
-            if service not in found and isinstance(data.get(section), dict):
+        for spec in services:
+            section = spec.table
+            if spec.service not in found and isinstance(data.get(section), dict):
                 problems.append(
                     f"{_at(lines, section)}{genre} has no playlist under [{section}] "
                     f'(add `{genre} = {{ id = "...", url = "..." }}` there)'
@@ -167,7 +165,7 @@ def _parse(data: dict[str, Any], source: str, text: str) -> Catalog:
             + "; ".join(problems)
             + ".",
             hint="Give every genre one playlist under each of "
-            + ", ".join(f"[{s}]" for s in _SECTIONS.values())
+            + ", ".join(f"[{spec.table}]" for spec in services)
             + "; compare the built-in tunemeld/config/catalog.toml.",
         )
     return Catalog(entries=entries, source=source, genres=tuple(genres))

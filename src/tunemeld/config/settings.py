@@ -135,19 +135,6 @@ class QuotaBucket(_Group):
     period: Literal["day", "month"] = "day"
 
 
-DEFAULT_BUCKETS: dict[str, dict[str, Any]] = {
-    "youtube_search": {"limit": 100},  # search.list's own bucket since 2026-06-01 (§3.1)
-    "youtube": {"limit": 10_000},  # the Data API's daily pool: videos.list costs 1 unit (§3.2)
-    "spotify_web": {"limit": None},  # a rolling 30 s rate limit, number unpublished (§1.5)
-    "rapidapi_spotify23": {"limit": None},  # RapidAPI plan quotas are unconfirmed (§2, §4):
-    "rapidapi_apple_music24": {"limit": None},  # set your plan's, e.g. {"limit": 1000,
-    "rapidapi_soundcloud_scraper": {"limit": None},  # "period": "month"}
-    "rapidapi_spotify81": {"limit": None},
-    "pages": {"limit": None},
-}
-"""Bucket -> daily (or monthly) limit; a bucket not listed here is unlimited."""
-
-
 def _merge_defaults(value: Any, defaults: dict[str, dict[str, Any]], short: str) -> Any:
     """Overlay given entries on the defaults, field by field; `short` names a bare value's field.
 
@@ -224,7 +211,9 @@ class ProvidersSettings(_Group):
     @field_validator("buckets", mode="before")
     @classmethod
     def _merge_buckets(cls, value: Any) -> Any:
-        return _merge_defaults(value, DEFAULT_BUCKETS, "limit")
+        from tunemeld.services.providers.registry import default_buckets  # (as for costs)
+
+        return _merge_defaults(value, default_buckets(), "limit")
 
     @field_validator("base_url")
     @classmethod

@@ -8,6 +8,7 @@ its last save; a dry run never takes it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -202,58 +203,41 @@ def run(
 
     if settings.providers.mode == "live":
         settings.providers.require_live_keys()
-    own_store = store is None
     own_cache = cache is None
-    the_store = store if store is not None else open_store(settings)
-    try:
+    with contextlib.ExitStack() as closing:  # providers, cache, lease, store: what was opened
+        the_store = store if store is not None else closing.enter_context(open_store(settings))
         lease = take_run_lease(
             the_store, run_id=run_id, seconds=settings.etl.lease_seconds, wait=wait
         )
-    except BaseException:
-        if own_store:
-            the_store.close()
-        raise
-    report.started_at = clock()  # after any wait for the lease
-    report.host, report.pid = HOST, os.getpid()
-    try:
+        closing.callback(lease.release)
+        report.started_at = clock()  # after any wait for the lease
+        report.host, report.pid = HOST, os.getpid()
         the_cache = cache if cache is not None else open_cache(settings, metrics=metrics)
-    except BaseException:
-        lease.release()
-        if own_store:
-            the_store.close()
-        raise
-    ledger = CallLedger()
-    on_call = metrics.record_provider_call if metrics is not None else None
-    providers = None
-    try:
-        budget = open_budget(settings, the_store, day)
-        providers = open_providers(
-            settings, as_of=day, ledger=ledger, on_call=on_call, budget=budget
-        )
-        ctx = RunContext(
-            settings=settings,
-            store=the_store,
-            providers=providers,
-            catalog=catalog,
-            cache=the_cache,
-            run_id=run_id,
-            as_of=day,
-            now=_as_of_moment(day, today),
-            budget=budget,
-            genres=tuple(genre_list),
-        )
-        _run_units(report, ctx, units, ledger, lease, progress, metrics, own_cache, clock)
-    except BaseException as exc:  # Ctrl-C or a store failure: say so in the record, then stop
-        _record_interruption(report, the_store, exc, clock)
-        raise
-    finally:
-        if providers is not None:
-            providers.close()
-        lease.release()
         if own_cache:
-            the_cache.close()
-        if own_store:
-            the_store.close()
+            closing.callback(the_cache.close)
+        ledger = CallLedger()
+        on_call = metrics.record_provider_call if metrics is not None else None
+        try:
+            budget = open_budget(settings, the_store, day)
+            providers = closing.enter_context(
+                open_providers(settings, as_of=day, ledger=ledger, on_call=on_call, budget=budget)
+            )
+            ctx = RunContext(
+                settings=settings,
+                store=the_store,
+                providers=providers,
+                catalog=catalog,
+                cache=the_cache,
+                run_id=run_id,
+                as_of=day,
+                now=_as_of_moment(day, today),
+                budget=budget,
+                genres=tuple(genre_list),
+            )
+            _run_units(report, ctx, units, ledger, lease, progress, metrics, own_cache, clock)
+        except BaseException as exc:  # Ctrl-C or a store failure: say so in the record, then stop
+            _record_interruption(report, the_store, exc, clock)
+            raise
     return report
 
 

@@ -135,7 +135,7 @@ def _resolve(
 
     Raises _Deferred when the search bucket is spent and _Failed when the search failed.
     """
-    if raw.service is Service.SPOTIFY and raw.isrc:
+    if raw.isrc and raw.service is ctx.providers.spotify.service:  # the search source's own id
         return raw.isrc, raw.service_id
     if raw.isrc:
         stored = known.get(raw.isrc)

@@ -20,7 +20,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import ValidationError
 
 from tunemeld.config import Catalog, Environment, Settings, load_catalog, load_settings
-from tunemeld.config.catalog import ID_PATTERNS
 from tunemeld.etl.pipeline import plan
 from tunemeld.exceptions import ConfigError, TunemeldError
 from tunemeld.models import Genre, Service, Stage
@@ -30,13 +29,13 @@ from tunemeld.services.health import (
     HealthReport,
     check_providers,
     check_store,
+    opened,
 )
 from tunemeld.services.http import QuotaBudget
-from tunemeld.services.providers import ENDPOINTS
+from tunemeld.services.providers.registry import service_spec
 from tunemeld.services.store import Lookup, Store, open_store
 
 __all__ = [
-    "ID_PATTERNS",
     "ValidationReport",
     "check_catalog",
     "check_packages",
@@ -127,7 +126,7 @@ def check_catalog(catalog: Catalog) -> HealthCheck:
         "catalog",
         "catalog",
         CheckStatus.PASS,
-        f"{catalog.source}: {len(catalog.genres)} genres x {len(ID_PATTERNS)} services, "
+        f"{catalog.source}: {len(catalog.genres)} genres x {len(Service)} services, "
         "ids well-formed",
     )
 
@@ -206,7 +205,9 @@ def _minimum_units(settings: Settings, genres: Sequence[Genre]) -> dict[str, int
         if unit.stage is not Stage.EXTRACT or unit.service is None:
             continue
         provider = unit.service.value
-        for endpoint in (e for p, e in ENDPOINTS if p == provider and e.startswith("playlist")):
+        for endpoint in (
+            e for e in service_spec(unit.service).endpoints if e.startswith("playlist")
+        ):
             cost = settings.providers.cost(provider, endpoint)
             needs[cost.bucket] = needs.get(cost.bucket, 0) + cost.units
     return needs
@@ -359,11 +360,8 @@ def validate(
             checks.append(check_catalog(load_catalog(settings.etl.catalog_path)))
         except ConfigError as exc:
             checks.append(_error_row("catalog", "catalog", exc))
-        try:
-            store: Store | TunemeldError = open_store(settings)  # creates missing tables
-        except TunemeldError as exc:  # a newer schema, a locked or unreachable store
-            store = exc
-        try:
+        # Opening creates missing tables; a newer schema, a locked or unreachable store is a row.
+        with opened(None, lambda: open_store(settings)) as store:
             store_rows = _store_rows(store)
             checks += store_rows
             checks += _credential_rows(settings, live=live, as_of=day, opener=provider_opener)
@@ -371,8 +369,5 @@ def validate(
                 checks.append(_skipped("quota", "quota", "store"))
             else:
                 checks += check_quota(settings, store, day)
-        finally:
-            if not isinstance(store, TunemeldError):
-                store.close()
     checks.append(check_packages())
     return ValidationReport(checked_at=moment, profile=profile, checks=checks)

@@ -12,7 +12,19 @@ Timestamps are epoch milliseconds, except `last_updated` (ISO 8601): the client 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing import Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service, ViewSource
 
@@ -49,6 +61,77 @@ class _Shape(BaseModel):
     def dump(self) -> dict[str, object]:
         """The JSON-ready dict the API serves (aliases as keys)."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+class _PerService(_Shape):
+    """A shape with one key per registered playlist service, read from the registry when used.
+
+    The keys are typed extras (`__pydantic_extra__` in the subclass), so a service registered
+    after import has its key too; unknown keys are refused and the JSON schema lists each key
+    as a property. `_keys` names them in registry order, dumped right after the field `_after`.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    _after: ClassVar[str]
+    """The declared field the service keys follow."""
+    _required: ClassVar[bool]
+    """Every service's key must be given (else each may be left out)."""
+
+    @classmethod
+    def _keys(cls) -> list[str]:
+        raise NotImplementedError
+
+    @classmethod
+    def _key_schema(cls, key: str, value: JsonSchemaValue) -> JsonSchemaValue:
+        """A key's property, as pydantic writes a declared field's (titled, or defaulted)."""
+        if cls._required:
+            return {**value, "title": key.replace("_", " ").title()}
+        return {**value, "default": None}
+
+    @model_validator(mode="after")
+    def _service_keys_only(self) -> _PerService:
+        given, keys = set(self.__pydantic_extra__ or {}), self._keys()
+        unknown, missing = given - set(keys), (set(keys) - given if self._required else set())
+        if unknown or missing:
+            raise ValueError(
+                f"unknown keys {sorted(unknown)}, missing keys {sorted(missing)} "
+                f"(one per registered service: {', '.join(keys)})"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _keys_in_place(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data, keys = handler(self), self._keys()
+        ordered: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in keys:
+                ordered[name] = value
+            if name == self._after:
+                ordered.update((key, data[key]) for key in keys if key in data)
+        return ordered
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The model's fields, not the key-ordering serializer (which says nothing of keys).
+        model: Any = schema
+        while model["type"] != "model":  # under the validator's wrapping
+            model = model["schema"]
+        fields = {key: value for key, value in model.items() if key != "serialization"}
+        found = handler.resolve_ref_schema(handler(fields))
+        value = found.pop("additionalProperties", {})
+        found["additionalProperties"] = False
+        properties: dict[str, Any] = {}
+        for name, item in found["properties"].items():
+            properties[name] = item
+            if name == cls._after:
+                properties.update((key, cls._key_schema(key, value)) for key in cls._keys())
+        found["properties"] = properties
+        if cls._required:
+            at = found["required"].index(cls._after) + 1
+            found["required"][at:at] = cls._keys()
+        return found
 
 
 class InitialCount(_Shape):
@@ -96,7 +179,7 @@ class SourceCounts(_Shape):
     youtube: SourceCount = Field(alias=ViewSource.YOUTUBE.value)
 
 
-class AggregateTrack(_Shape):
+class AggregateTrack(_PerService):
     """One row of the aggregate playlist (tracks at least two services list)."""
 
     rank: int = Field(ge=1)
@@ -113,11 +196,20 @@ class AggregateTrack(_Shape):
     sources: dict[str, int] = Field(description="Every service listing the track -> its rank.")
     raw_aggregate_rank: int | None
     aggregate_service_name: str | None
-    spotify_url: str | None
-    apple_music_url: str | None
-    soundcloud_url: str | None
+    # Then each service's `url_field` (`spotify_url`: the track's URL there, or null).
     view_count_data_json: LegacyCounts
     counts: SourceCounts
+
+    __pydantic_extra__: dict[str, str | None] = Field(init=False)
+    _after: ClassVar[str] = "aggregate_service_name"
+    _required: ClassVar[bool] = True
+
+    @classmethod
+    def _keys(cls) -> list[str]:
+        """Each service's `url_field`, in registry declaration order (`spotify_url` first)."""
+        from tunemeld.services.providers.registry import PROVIDERS, ServiceSpec  # (above models)
+
+        return [spec.url_field for spec in PROVIDERS if isinstance(spec, ServiceSpec)]
 
 
 class PlaylistDocument(_Shape):
@@ -190,14 +282,20 @@ class HeaderEntry(_Shape):
     playlist_cover_description_text: str
 
 
-HeaderArt: type[BaseModel] = create_model(
-    "HeaderArt",
-    __base__=_Shape,
-    __doc__="Every service's playlist header of one genre; a service not fetched yet has no key.",
-    genre_name=(str, ...),
-    **{service.value: (HeaderEntry | None, None) for service in Service},  # type: ignore[call-overload]
-)
-"""`{genre_name, <Service>: HeaderEntry, ...}`: dump with `exclude_unset` so absent stay absent."""
+class HeaderArt(_PerService):
+    """Every service's playlist header of one genre; a service not fetched yet has no key."""
+
+    genre_name: str
+    # Then `<Service>: HeaderEntry` per service fetched: dump with `exclude_unset`.
+
+    __pydantic_extra__: dict[str, HeaderEntry | None] = Field(init=False)
+    _after: ClassVar[str] = "genre_name"
+    _required: ClassVar[bool] = False
+
+    @classmethod
+    def _keys(cls) -> list[str]:
+        """Each service's name, highest aggregate priority first."""
+        return [service.value for service in Service]
 
 
 class LastUpdated(_Shape):

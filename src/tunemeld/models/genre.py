@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 from tunemeld.exceptions import NotFound
@@ -26,7 +27,35 @@ GENRE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 """A genre's name: lower-case letters and digits, words joined by single dashes (`k-pop`)."""
 
 
-class Genre(str):
+class _Name(str):
+    """A name as a value type: one instance per name, `.value` its text, a string in JSON."""
+
+    __slots__ = ()
+    _schema_ref: ClassVar[str | None] = None
+    """Documented as a schema of its own under this name (None: inline, as a string)."""
+
+    @property
+    def value(self) -> str:
+        """The name as plain text (the catalog key or provider name, the stored field)."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Validated from a string (by the class), serialised as one."""
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.to_string_ser_schema(),
+            ref=cls._schema_ref,
+        )
+
+
+class Genre(_Name):
     """A genre named by the playlist catalog: the catalog, not code, says which exist.
 
     The value is the catalog's name (`pop`, `hip-hop`); `Genre(text)` only checks the spelling,
@@ -46,14 +75,6 @@ class Genre(str):
             )
         return _INTERNED.setdefault(name, super().__new__(cls, name))
 
-    @property
-    def value(self) -> str:
-        """The name as plain text (the catalog key, the API path part, the stored field)."""
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"Genre({str(self)!r})"
-
     @classmethod
     def parse(cls, text: str, known: Iterable[Genre]) -> Genre:
         """Read a genre name loosely (`Hip Hop` finds `hip-hop`); NotFound lists the valid ones."""
@@ -67,31 +88,66 @@ class Genre(str):
         valid = ", ".join(genres)
         raise NotFound(f"Unknown genre {text!r}.", hint=f"Use one of: {valid}.")
 
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        """Validated from a string, serialised as one."""
-        return core_schema.no_info_after_validator_function(
-            cls, core_schema.str_schema(), serialization=core_schema.to_string_ser_schema()
-        )
-
 
 _INTERNED: dict[str, Genre] = {}
 """One instance per name, so genres compare by identity like the enum members they replace."""
 
 
-class Service(str, Enum):
-    """A streaming service whose playlists TuneMeld reads (described in the service registry)."""
+class _Services(type):
+    """Service's metaclass: the class iterates, counts and names the registered services."""
 
-    APPLE_MUSIC = "AppleMusic"
-    SOUNDCLOUD = "SoundCloud"
-    SPOTIFY = "Spotify"
+    def __iter__(cls) -> Iterator[Service]:
+        """The registered playlist services, highest aggregate priority first."""
+        from tunemeld.services.providers.registry import SERVICES  # services sit above models
+
+        return iter([spec.service for spec in SERVICES])
+
+    def __len__(cls) -> int:
+        from tunemeld.services.providers.registry import SERVICES
+
+        return len(SERVICES)
+
+    if not TYPE_CHECKING:  # type checkers see the constants Service declares, and no others
+
+        def __getattr__(cls, name: str) -> Service:
+            """`Service.SPOTIFY`: a registered service by its catalog table's name, upper-cased."""
+            if name.isupper() and not name.startswith("_"):
+                from tunemeld.services.providers.registry import SERVICES
+
+                for spec in SERVICES:
+                    if spec.table == name.lower():
+                        return spec.service
+            raise AttributeError(f"type object 'Service' has no attribute {name!r}")
+
+
+class Service(_Name, metaclass=_Services):
+    """A streaming service whose playlists TuneMeld reads: a name the service registry holds.
+
+    The registry (`services/providers/registry.py`), not this module, says which services exist
+    and in which order; `Service(name)` checks the exact name against it, `Service.parse(text)`
+    reads user input loosely, and each service is one interned instance (compared by identity).
+    """
+
+    __slots__ = ()
+    _schema_ref: ClassVar[str | None] = "tunemeld.models.genre.Service"
+
+    SPOTIFY: ClassVar[Service]
+    APPLE_MUSIC: ClassVar[Service]
+    SOUNDCLOUD: ClassVar[Service]
+
+    def __new__(cls, name: str) -> Service:
+        """A registered service by its exact name; ValueError naming the registered ones."""
+        from tunemeld.services.providers.registry import spec_named
+
+        if spec_named(name) is None:
+            valid = ", ".join(cls)
+            raise ValueError(f"{name!r} is not a registered playlist service (one of: {valid})")
+        return _SERVICES.setdefault(name, super().__new__(cls, name))
 
     @property
     def priority(self) -> int:
         """0 is the highest priority when the aggregate stage picks a track's rank (registry)."""
-        from tunemeld.services.providers.registry import service_spec  # services sit above models
+        from tunemeld.services.providers.registry import service_spec
 
         return service_spec(self).priority
 
@@ -99,10 +155,27 @@ class Service(str, Enum):
     def parse(cls, text: str) -> Service:
         """Read a service name loosely (`apple_music`, `Apple Music`, `AppleMusic`)."""
         for service in cls:
-            if _key(text) == _key(service.value):
+            if _key(text) == _key(service):
                 return service
-        valid = ", ".join(s.value for s in cls)
+        valid = ", ".join(cls)
         raise NotFound(f"Unknown service {text!r}.", hint=f"Use one of: {valid}.")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The registered names as an enum, read when the schema is made."""
+        return {
+            "description": "A streaming service whose playlists TuneMeld reads "
+            "(described in the service registry).",
+            "enum": [service.value for service in cls],
+            "title": "Service",
+            "type": "string",
+        }
+
+
+_SERVICES: dict[str, Service] = {}
+"""One instance per name, so services compare by identity like the enum members they replace."""
 
 
 class ViewSource(str, Enum):

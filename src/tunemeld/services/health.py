@@ -43,6 +43,7 @@ __all__ = [
     "check_last_run",
     "check_providers",
     "check_store",
+    "opened",
     "run_health",
     "store_folder",
 ]
@@ -334,7 +335,7 @@ def check_providers(
         return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
     probes = {spec.name: spec.probe for spec in PROVIDERS}
     live_rows = []
-    try:
+    with providers:
         for row in rows:
             provider = row.name.removeprefix("provider ")
             if not row.passed:
@@ -374,8 +375,6 @@ def check_providers(
                     calls=calls,
                 )
             )
-    finally:
-        providers.close()
     return live_rows
 
 
@@ -590,7 +589,7 @@ _R = TypeVar("_R", bound=_Closable)
 
 
 @contextmanager
-def _opened(given: _R | None, opener: Callable[[], _R]) -> Iterator[_R | TunemeldError]:
+def opened(given: _R | None, opener: Callable[[], _R]) -> Iterator[_R | TunemeldError]:
     """`given` as is, or a fresh one from `opener` closed afterwards; an open error is yielded."""
     if given is not None:
         yield given
@@ -634,7 +633,7 @@ def run_health(
     """
     moment = now or datetime.now(timezone.utc)
     checks: list[HealthCheck] = []
-    with _opened(store, lambda: open_store(settings)) as the_store:
+    with opened(store, lambda: open_store(settings)) as the_store:
         if isinstance(the_store, TunemeldError):
             checks.append(_fail("store", "store", the_store))
             healthy_store: Store | None = None
@@ -642,7 +641,7 @@ def run_health(
             row = check_store(the_store)
             checks.append(row)
             healthy_store = the_store if row.passed else None
-        with _opened(cache, lambda: open_cache(settings)) as the_cache:
+        with opened(cache, lambda: open_cache(settings)) as the_cache:
             if isinstance(the_cache, TunemeldError):
                 checks.append(_fail("cache", "cache", the_cache, backend=settings.cache.backend))
             else:

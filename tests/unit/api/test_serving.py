@@ -19,7 +19,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from tests.unit.api.test_app import WsgiClient, fill_store
-from tests.unit.logging.test_logging import WriteRecorder
+from tests.unit.services.logging.test_logging import WriteRecorder
 from tunemeld.api import create_app
 from tunemeld.api._access_log import AccessLog
 from tunemeld.api.answers import AnswerMemo, CachedAnswer, answer_for

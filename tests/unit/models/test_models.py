@@ -111,3 +111,89 @@ class TestGenreValue:
         )
         assert playlist.genre is Genre("k-pop")
         assert playlist.model_dump(mode="json")["genre"] == "k-pop"
+
+
+class TestServiceValue:
+    """A service is a name the service registry holds, not an enum member."""
+
+    def test_a_registered_name_is_one_instance_and_its_text(self) -> None:
+        service = Service("SoundCloud")
+        assert service is Service.SOUNDCLOUD
+        assert (service, service.value, f"{service}") == ("SoundCloud", "SoundCloud", "SoundCloud")
+        assert repr(service) == "Service('SoundCloud')"
+
+    def test_a_name_the_registry_does_not_hold_is_refused_naming_the_registered(self) -> None:
+        with pytest.raises(ValueError, match="AppleMusic, SoundCloud, Spotify"):
+            Service("Deezer")
+        with pytest.raises(AttributeError, match="DEEZER"):
+            _ = Service.DEEZER  # type: ignore[attr-defined]
+
+    def test_service_field_in_a_model_is_checked_and_written_as_text(self) -> None:
+        from pydantic import ValidationError
+
+        from tunemeld.models import TrackRank
+
+        rank = TrackRank.model_validate(
+            {"isrc": "USUM71703861", "rank": 1, "sources": {"Spotify": 3}}
+        )
+        assert next(iter(rank.sources)) is Service.SPOTIFY
+        assert rank.model_dump(mode="json")["sources"] == {"Spotify": 3}
+        with pytest.raises(ValidationError, match="not a registered playlist service"):
+            TrackRank.model_validate({"isrc": "USUM71703861", "rank": 1, "sources": {"Tidal": 1}})
+
+
+class TestPerServiceKeys:
+    """The header art's and aggregate rows' per-service keys are the registered services'."""
+
+    def test_header_art_refuses_a_key_no_service_has_and_dumps_in_priority_order(self) -> None:
+        from pydantic import ValidationError
+
+        from tunemeld.models.contract import HeaderArt
+
+        with pytest.raises(ValidationError, match=r"unknown keys \['Tidal'\]"):
+            HeaderArt.model_validate({"genre_name": "pop", "Tidal": None})
+        art = HeaderArt.model_validate({"Spotify": None, "genre_name": "pop", "AppleMusic": None})
+        dumped = art.model_dump(mode="json", exclude_unset=True)
+        assert list(dumped) == ["genre_name", "AppleMusic", "Spotify"]
+
+    def test_an_aggregate_row_needs_every_service_url_field(self) -> None:
+        from pydantic import ValidationError
+
+        from tunemeld.models.contract import AggregateTrack
+
+        with pytest.raises(ValidationError, match=r"missing keys \['soundcloud_url'\]"):
+            AggregateTrack.model_validate(
+                {
+                    "rank": 1,
+                    "isrc": "USUM71703861",
+                    "track_name": None,
+                    "artist_name": None,
+                    "album_cover_url": None,
+                    "youtube_url": None,
+                    "track_url": None,
+                    "source_name": None,
+                    "additional_sources": {},
+                    "sources": {},
+                    "raw_aggregate_rank": None,
+                    "aggregate_service_name": None,
+                    "spotify_url": None,
+                    "apple_music_url": None,
+                    "view_count_data_json": {
+                        source: {
+                            "initial_count_json": {
+                                "initial_timestamp": None,
+                                "initial_view_count": 0,
+                            },
+                            "current_count_json": {
+                                "current_timestamp": None,
+                                "current_view_count": 0,
+                            },
+                        }
+                        for source in ("Spotify", "Youtube")
+                    },
+                    "counts": {
+                        source: {"total": None, "weekly": None, "timestamp": None}
+                        for source in ("Spotify", "YouTube")
+                    },
+                }
+            )

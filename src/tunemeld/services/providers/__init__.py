@@ -35,7 +35,6 @@ from tunemeld.services.providers.youtube import YouTubeClient
 
 __all__ = [
     "DEFAULT_COSTS",
-    "ENDPOINTS",
     "SAMPLE_CREDENTIAL",
     "AppleMusicClient",
     "PlaylistClient",
@@ -53,15 +52,14 @@ log = structlog.get_logger()
 SAMPLE_CREDENTIAL = "sample"
 """What stands in for a missing credential when the sample world answers."""
 
-ENDPOINTS: tuple[tuple[str, str], ...] = tuple(
-    (spec.name, endpoint) for spec in PROVIDERS for endpoint in spec.endpoints
-)
-"""Every (provider, endpoint) the clients call: the ledger's, budget's and settings' names."""
-
 
 def call_costs(settings: ProvidersSettings) -> dict[tuple[str, str], int]:
-    """Quota units per call by (provider, endpoint), from `providers.costs` settings."""
-    return {(p, e): settings.cost(p, e).units for p, e in ENDPOINTS}
+    """Quota units per call of every registered (provider, endpoint), from `providers.costs`."""
+    return {
+        (spec.name, endpoint): settings.cost(spec.name, endpoint).units
+        for spec in PROVIDERS
+        for endpoint in spec.endpoints
+    }
 
 
 DEFAULT_COSTS: dict[tuple[str, str], int] = call_costs(ProvidersSettings())
@@ -152,9 +150,9 @@ def open_providers(
         spec.service: spec.client(ClientParts(http(spec.name), credentials, costs))
         for spec in SERVICES
     }
-    spotify = playlists[Service.SPOTIFY]
-    if not isinstance(spotify, SpotifyClient):  # the search and play-count source
-        raise TypeError("The registry's Spotify entry must build a SpotifyClient.")
+    spotify = next((c for c in playlists.values() if isinstance(c, SpotifyClient)), None)
+    if spotify is None:  # the search and play-count source
+        raise TypeError("No registered playlist service builds a SpotifyClient.")
     return Providers(
         playlists=playlists,
         spotify=spotify,

@@ -24,7 +24,7 @@ __all__ = [
     "scraper_url",
 ]
 
-PROVIDER = Service.APPLE_MUSIC.value
+PROVIDER = "AppleMusic"
 PLAYLIST_HOST = "apple-music24.p.rapidapi.com"
 PLAYLIST_URL = f"https://{PLAYLIST_HOST}/playlist1/"
 
@@ -92,7 +92,10 @@ def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
 class AppleMusicClient:
     """Reads Apple Music playlists through the apple-music24 scraper (one call, no pages)."""
 
-    service: Service = Service.APPLE_MUSIC
+    @property
+    def service(self) -> Service:
+        """The playlist service this client reads."""
+        return Service(PROVIDER)
 
     def __init__(
         self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]

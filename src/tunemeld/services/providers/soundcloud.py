@@ -27,7 +27,7 @@ __all__ = [
 
 log = structlog.get_logger()
 
-PROVIDER = Service.SOUNDCLOUD.value
+PROVIDER = "SoundCloud"
 PLAYLIST_HOST = "soundcloud-scraper.p.rapidapi.com"
 PLAYLIST_URL = f"https://{PLAYLIST_HOST}/v1/playlist/tracks"
 MAX_PAGES = 10
@@ -111,7 +111,10 @@ def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
 class SoundCloudClient:
     """Reads SoundCloud playlists through soundcloud-scraper, following `nextOffset`."""
 
-    service: Service = Service.SOUNDCLOUD
+    @property
+    def service(self) -> Service:
+        """The playlist service this client reads."""
+        return Service(PROVIDER)
 
     def __init__(
         self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]

@@ -39,7 +39,7 @@ __all__ = [
 
 log = structlog.get_logger()
 
-PROVIDER = Service.SPOTIFY.value
+PROVIDER = "Spotify"
 PLAYLIST_HOST = "spotify23.p.rapidapi.com"
 PLAYLIST_URL = f"https://{PLAYLIST_HOST}/playlist_tracks/"
 TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 - a URL, not a secret
@@ -214,7 +214,10 @@ class SpotifyClient:
     Thread-safe: the token cache is guarded by a lock, and HttpClient caps concurrency.
     """
 
-    service: Service = Service.SPOTIFY
+    @property
+    def service(self) -> Service:
+        """The playlist service this client reads."""
+        return Service(PROVIDER)
 
     def __init__(
         self,

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from tunemeld.services.sandbox.adapter import SandboxAdapter
 from tunemeld.services.sandbox.exchange import SandboxRequest, SandboxResponse
-from tunemeld.services.sandbox.soundcloud import PAGE_SIZE as SOUNDCLOUD_PAGE_SIZE
 from tunemeld.services.sandbox.world import Recording, SampleWorld
 
 __all__ = [
-    "SOUNDCLOUD_PAGE_SIZE",
     "Recording",
     "SampleWorld",
     "SandboxAdapter",

@@ -1,7 +1,9 @@
-"""Payload builders: recordings and playlists rendered in each provider's documented shape.
+"""Payload builders: recordings and playlists rendered in Spotify's and YouTube's shapes, and
+the pieces every provider's pages share (`page`, `not_found_html`, `PlaylistText`).
 
 Pure functions from sample-world values to JSON-ready dicts or HTML text; the shapes follow
-reference/providers.md (§1.3 Track, §2.1-2.3 RapidAPI playlists, §3 YouTube, §6 pages).
+reference/providers.md (§1.3 Track, §3 YouTube, §6 pages). The playlist services' own payloads
+are built in their sandbox modules.
 """
 
 from __future__ import annotations
@@ -13,20 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from tunemeld.models import Service
 from tunemeld.services.sandbox._pool import Recording, Video
 
 __all__ = [
     "PlaylistText",
-    "apple_album_html",
-    "apple_item",
-    "apple_playlist_html",
     "etag",
     "iso_date",
     "not_found_html",
-    "playlist_text",
-    "soundcloud_item",
-    "soundcloud_playlist_html",
+    "page",
     "spotify_error",
     "spotify_playlist_html",
     "spotify_search_href",
@@ -49,56 +45,6 @@ class PlaylistText:
     name: str
     description: str
     curator: str
-
-
-_FAMOUS: dict[tuple[Service, str], PlaylistText] = {
-    (Service.SPOTIFY, "country"): PlaylistText(
-        "Hot Country", "Today's top country hits.", "Spotify"
-    ),
-    (Service.SPOTIFY, "dance"): PlaylistText("mint", "The world's biggest dance hits.", "Spotify"),
-    (Service.SPOTIFY, "pop"): PlaylistText(
-        "Today's Top Hits", "The hottest 50 songs right now.", "Spotify"
-    ),
-    (Service.SPOTIFY, "rap"): PlaylistText(
-        "RapCaviar", "New music from the biggest names in rap.", "Spotify"
-    ),
-    (Service.APPLE_MUSIC, "country"): PlaylistText(
-        "Today's Country",
-        "The biggest songs in country right now, from chart-toppers to rising stars.",
-        "Apple Music Country",
-    ),
-    (Service.APPLE_MUSIC, "dance"): PlaylistText(
-        "danceXL",
-        "The biggest dance tracks in the world, updated every Friday.",
-        "Apple Music Dance",
-    ),
-    (Service.APPLE_MUSIC, "pop"): PlaylistText(
-        "A-List Pop",
-        "The pop songs everyone is talking about, with the freshest hits up top.",
-        "Apple Music Pop",
-    ),
-    (Service.APPLE_MUSIC, "rap"): PlaylistText(
-        "Rap Life",
-        "The culture-shaping songs that define the rap moment.",
-        "Apple Music Hip-Hop/Rap",
-    ),
-}
-"""The real flagship playlists' texts, for the genres named after them."""
-
-
-def playlist_text(service: Service, genre: str) -> PlaylistText:
-    """The name, description and curator of a genre's flagship playlist, for any genre name."""
-    famous = _FAMOUS.get((service, genre))
-    if famous is not None:
-        return famous
-    label = genre.replace("-", " ").title()
-    if service is Service.SPOTIFY:
-        return PlaylistText(f"Hot {label}", f"Today's top {label} hits.", "Spotify")
-    return PlaylistText(
-        f"Today's {label}",
-        f"The biggest songs in {label} right now, from chart-toppers to rising stars.",
-        f"Apple Music {label}",
-    )
 
 
 def etag(*parts: object) -> str:
@@ -175,61 +121,6 @@ def spotify_search_href(query: str, offset: int, limit: int) -> str:
     return f"{_SPOTIFY_API}/search?{urlencode(params, quote_via=quote)}"
 
 
-# --- Apple Music --------------------------------------------------------------------------
-
-
-def apple_item(rec: Recording) -> JsonObject:
-    """One `album_details` entry of apple-music24 playlist1 (§2.2); the artist is HTML-escaped."""
-    return {
-        "name": rec.apple_title,
-        "artist": html.escape(rec.apple_artist, quote=False),
-        "album": rec.apple_album,
-        "link": rec.apple_url,
-    }
-
-
-# --- SoundCloud ---------------------------------------------------------------------------
-
-
-def soundcloud_item(rec: Recording, plays: int, genre_label: str) -> JsonObject:
-    """One track of soundcloud-scraper v1/playlist/tracks (§2.3)."""
-    publisher: JsonObject | None = None
-    if rec.soundcloud_has_publisher:
-        upc = str(int(rec.apple_album_id) * 7 % 10**12).zfill(12)
-        year = rec.release_date[:4]
-        publisher = {
-            "artist": rec.soundcloud_publisher_artist,
-            "isrc": rec.isrc if rec.soundcloud_isrc else None,
-            "albumTitle": rec.album if rec.album_type == "album" else None,
-            "upcOrEan": upc,
-            "pLine": f"℗ {year} {rec.label}",
-            "cLine": f"© {year} {rec.label}",
-        }
-    return {
-        "type": "track",
-        "id": rec.soundcloud_track_id,
-        "permalink": rec.soundcloud_url,
-        "title": rec.soundcloud_title,
-        "artworkUrl": rec.soundcloud_artwork_url,
-        "artwork_url": rec.soundcloud_artwork_url,
-        "durationMs": rec.duration_ms,
-        "playCount": plays,
-        "likeCount": plays // 37,
-        "repostCount": plays // 410,
-        "commentCount": plays // 2300,
-        "genre": genre_label,
-        "createdAt": f"{rec.release_date}T15:00:00.000Z",
-        "publisher": publisher,
-        "user": {
-            "id": rec.soundcloud_user_id,
-            "name": rec.artists[0],
-            "permalink": f"https://soundcloud.com/{rec.soundcloud_user}",
-            "verified": rec.popularity > 0,
-            "followerCount": 1_000 + int(rec.soundcloud_base_plays * 0.8),
-        },
-    }
-
-
 # --- YouTube ------------------------------------------------------------------------------
 
 
@@ -302,7 +193,8 @@ def youtube_error(code: int, message: str, reason: str, domain: str = "global") 
 # --- Pages --------------------------------------------------------------------------------
 
 
-def _page(title: str, metas: dict[str, str], body: str, *, site: str) -> str:
+def page(title: str, metas: dict[str, str], body: str, *, site: str) -> str:
+    """A public site's HTML page: its title, site name and og/description meta tags, and body."""
     tags = "\n".join(
         f'    <meta {"name" if key == "description" else "property"}="{key}" '
         f'content="{html.escape(value)}">'
@@ -348,7 +240,7 @@ def spotify_playlist_html(
         "og:url": f"https://open.spotify.com/playlist/{playlist_id}",
         "description": og_description,
     }
-    return _page(f"{text.name} | Spotify Playlist", metas, body, site="Spotify")
+    return page(f"{text.name} | Spotify Playlist", metas, body, site="Spotify")
 
 
 def spotify_track_html(rec: Recording, plays: int) -> str:
@@ -364,67 +256,13 @@ def spotify_track_html(rec: Recording, plays: int) -> str:
         f"    <main><h1>{html.escape(rec.title, quote=False)}</h1>\n"
         f'    <span data-testid="playcount">{plays:,}</span></main>'
     )
-    return _page(f"{rec.title} - song by {rec.artist} | Spotify", metas, body, site="Spotify")
-
-
-def apple_playlist_html(url: str, text: PlaylistText, cover: str, video: str) -> str:
-    """The music.apple.com playlist page: `<h1>`, curator, description, editorial video, og tags."""
-    curator_slug = text.curator.lower().replace(" ", "-").replace("/", "-")
-    body = (
-        f"    <h1>{html.escape(text.name, quote=False)}</h1>\n"
-        f'    <a class="click-action" href="https://music.apple.com/us/curator/{curator_slug}">'
-        f"{html.escape(text.curator)}</a>\n"
-        f'    <p data-testid="truncate-text">{html.escape(text.description, quote=False)}</p>\n'
-        f'    <amp-ambient-video class="editorial-video" src="{video}"></amp-ambient-video>'
-    )
-    metas = {
-        "og:title": text.name,
-        "og:description": text.description,
-        "og:image": cover,
-        "og:type": "music.playlist",
-        "og:url": url,
-    }
-    return _page(f"{text.name} - Playlist - Apple Music", metas, body, site="Apple Music")
-
-
-def apple_album_html(rec: Recording) -> str:
-    """The music.apple.com album page, whose first jpeg `<source srcset>` is the album art."""
-    small = rec.apple_cover_url.replace("600x600bb", "296x296bb")
-    body = (
-        "    <picture>\n"
-        f'      <source type="image/webp" srcset="{small.replace(".jpg/", ".webp/")} 296w">\n'
-        f'      <source type="image/jpeg" srcset="{small} 296w,{rec.apple_cover_url} 600w">\n'
-        "    </picture>\n"
-        f"    <h1>{html.escape(rec.apple_album, quote=False)}</h1>"
-    )
-    metas = {
-        "og:title": f"{rec.apple_album} by {rec.apple_artist}",
-        "og:image": rec.apple_cover_url,
-        "og:type": "music.album",
-        "og:url": rec.apple_url.split("?", 1)[0],
-    }
-    return _page(f"{rec.apple_album} - Apple Music", metas, body, site="Apple Music")
-
-
-def soundcloud_playlist_html(url: str, name: str, user: str, cover: str, tracks: int) -> str:
-    """The soundcloud.com set page: og:title, og:image and both descriptions (§6)."""
-    description = f"{name}: the {tracks} tracks everyone is playing this week, curated by {user}."
-    metas = {
-        "og:title": name,
-        "og:description": description,
-        "og:image": cover,
-        "og:type": "music.playlist",
-        "og:url": url,
-        "description": f"Listen to {name} by {user} on #SoundCloud",
-    }
-    body = f"    <h1>{html.escape(name, quote=False)}</h1>"
-    return _page(f"Stream {name} by {user} | SoundCloud", metas, body, site="SoundCloud")
+    return page(f"{rec.title} - song by {rec.artist} | Spotify", metas, body, site="Spotify")
 
 
 def not_found_html(url: str) -> str:
     """A plain 404 page for a public site."""
     body = f"    <h1>Page not found</h1>\n    <p>{html.escape(url, quote=False)}</p>"
-    return _page("Page not found", {}, body, site="Sample world")
+    return page("Page not found", {}, body, site="Sample world")
 
 
 def iso_date(day: datetime.date, hour: int = 4) -> str:

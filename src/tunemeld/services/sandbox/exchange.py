@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from tunemeld.services.sandbox._pool import Recording
     from tunemeld.services.sandbox.world import SampleWorld
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Endpoint",
     "EndpointModule",
     "JsonObject",
+    "PlaylistEndpointModule",
     "SandboxRequest",
     "SandboxResponse",
     "html_answer",
@@ -91,6 +93,14 @@ class EndpointModule(Protocol):
 
     def endpoint_name(self, host: str, path: str) -> str:
         """The client ledger's name of the endpoint a request to one of `HOSTS` calls."""
+        ...
+
+
+class PlaylistEndpointModule(EndpointModule, Protocol):
+    """A playlist service's sandbox module: also says which recordings its playlists may list."""
+
+    def carries(self, rec: Recording) -> bool:
+        """Whether the service has the recording (only those enter its sample playlists)."""
         ...
 
 

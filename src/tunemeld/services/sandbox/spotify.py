@@ -30,11 +30,28 @@ from tunemeld.services.sandbox.exchange import (
 
 if TYPE_CHECKING:
     from tunemeld.config.catalog import CatalogEntry
+    from tunemeld.services.sandbox._pool import Recording
     from tunemeld.services.sandbox.world import SampleWorld
 
-__all__ = ["HOSTS", "endpoint_name"]
+__all__ = ["HOSTS", "carries", "endpoint_name"]
 
 _SEARCH_MAX_LIMIT = 10
+
+
+_FAMOUS = {
+    "country": _render.PlaylistText("Hot Country", "Today's top country hits.", "Spotify"),
+    "dance": _render.PlaylistText("mint", "The world's biggest dance hits.", "Spotify"),
+    "pop": _render.PlaylistText("Today's Top Hits", "The hottest 50 songs right now.", "Spotify"),
+    "rap": _render.PlaylistText("RapCaviar", "New music from the biggest names in rap.", "Spotify"),
+}
+"""The real flagship playlists' texts, for the genres named after them."""
+
+
+def _playlist_text(genre: str) -> _render.PlaylistText:
+    """The name, description and curator of a genre's flagship playlist, for any genre name."""
+    label = genre.replace("-", " ").title()
+    default = _render.PlaylistText(f"Hot {label}", f"Today's top {label} hits.", "Spotify")
+    return _FAMOUS.get(genre, default)
 
 
 def _playlist_tracks_host(world: SampleWorld, call: Call) -> SandboxResponse:
@@ -216,7 +233,7 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
             rng = random.Random(f"{world.seed}:likes:{entry.genre.value}")
             page = _render.spotify_playlist_html(
                 entry.playlist_id,
-                _render.playlist_text(Service.SPOTIFY, entry.genre),
+                _playlist_text(entry.genre),
                 f"https://i.scdn.co/image/ab67706f00000002{world.cover_hex(entry, 24)}",
                 len(tracks),
                 tracks[0].artists[0],
@@ -254,3 +271,8 @@ def endpoint_name(host: str, path: str) -> str:
     if host == "api.spotify.com":
         return "search" if path.rstrip("/") == "/v1/search" else "web_api"
     return _NAMES[host]
+
+
+def carries(rec: Recording) -> bool:
+    """Whether Spotify has the recording (some are not on Spotify)."""
+    return rec.on_spotify

@@ -90,10 +90,7 @@ class SampleWorld:
             self._by_title.setdefault(self._title_tokens[rec.isrc], []).append(rec)
             for words in self._artist_tokens[rec.isrc]:
                 self._by_artist.setdefault(words, []).append(rec)
-        self._playlists: dict[tuple[Service, str], CatalogEntry] = {}
-        for entry in self.catalog.entries.values():
-            for key in (entry.playlist_id, entry.url):
-                self._playlists[(entry.service, self._playlist_key(entry.service, key))] = entry
+        self._playlists = {(e.service, e.playlist_id): e for e in self.catalog.entries.values()}
         # The registry imports the endpoint modules of this package: read it once built.
         from tunemeld.services.providers.registry import PROVIDERS, SERVICES
 
@@ -103,6 +100,7 @@ class SampleWorld:
         """Every host the world answers for, and the provider endpoint that answers it."""
         self.playlist_sizes = {spec.service: spec.sample_playlist_size for spec in SERVICES}
         """Tracks in each service's flagship playlist, on every date."""
+        self._carries = {spec.service: spec.sandbox.carries for spec in SERVICES}
         self._ranked: Callable[[Service, Genre, datetime.date], tuple[Recording, ...]]
         self._ranked = functools.lru_cache(maxsize=256)(self._rank)
 
@@ -194,13 +192,21 @@ class SampleWorld:
         rng = random.Random(f"{self.seed}:rank:{service.value}:{genre.value}:{as_of.isoformat()}")
         scored: list[tuple[float, int]] = []
         pool = self._pools[genre]
+        priority, carries = service.priority, self._carries[service]
         for index, rec in enumerate(pool):
             noise = rng.gauss(0.0, _DAILY_NOISE)
-            if service is Service.SPOTIFY and not rec.on_spotify:
+            if not carries(rec):
                 continue
-            scored.append((rec.strength(day) + rec.service_bias[service.priority] + noise, index))
+            scored.append((rec.strength(day) + self._bias(rec, service, priority) + noise, index))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return tuple(pool[index] for _, index in scored[: self.playlist_sizes[service]])
+
+    def _bias(self, rec: Recording, service: Service, priority: int) -> float:
+        """A recording's standing on a service: drawn with it for the first services by priority,
+        from the seed, ISRC and service name for any other (a service registered later)."""
+        if priority < len(rec.service_bias):
+            return rec.service_bias[priority]
+        return random.Random(f"{self.seed}:bias:{service.value}:{rec.isrc}").gauss(0.0, 1.0)
 
     def _count(self, base: int, daily: int, key: str, as_of: datetime.date) -> int:
         day = as_of.toordinal() - COUNT_EPOCH
@@ -210,11 +216,6 @@ class SampleWorld:
     def video_view_count(self, video: Video, as_of: datetime.date) -> int:
         """A video's view count on a date."""
         return self._count(video.base_views, video.daily_views, video.video_id, as_of)
-
-    def soundcloud_play_count(self, rec: Recording, as_of: datetime.date) -> int:
-        """The SoundCloud play count on a date."""
-        day = as_of.toordinal() - COUNT_EPOCH
-        return max(0, rec.soundcloud_base_plays + rec.soundcloud_daily_plays * day)
 
     def _words_of(self, rec: Recording) -> set[str]:
         words = set(self._title_tokens[rec.isrc])
@@ -281,16 +282,15 @@ class SampleWorld:
             return html_answer(404, _render.not_found_html(request.url))
         return endpoint(self, call)
 
-    def _playlist_key(self, service: Service, text: str) -> str:
-        """The part of a playlist id or URL that identifies it on its service."""
-        path = urlsplit(text).path.strip("/") if "://" in text else text.strip("/")
-        if service is Service.SOUNDCLOUD:
-            return path.lower()
-        return path.rsplit("/", 1)[-1]
-
     def entry(self, service: Service, text: str) -> CatalogEntry | None:
-        """The catalog entry a playlist id or URL names on a service, None for an unknown one."""
-        return self._playlists.get((service, self._playlist_key(service, text)))
+        """The catalog entry a playlist id or URL names on a service, None for an unknown one.
+
+        The id is the whole path (an id with slashes) or its last part; the endpoint module
+        normalises what its service treats as equal (SoundCloud's paths ignore case).
+        """
+        path = urlsplit(text).path.strip("/") if "://" in text else text.strip("/")
+        found = self._playlists.get((service, path))
+        return found or self._playlists.get((service, path.rsplit("/", 1)[-1]))
 
     def cover_hex(self, entry: CatalogEntry, length: int) -> str:
         """A playlist's stable hex cover id, `length` digits long."""
