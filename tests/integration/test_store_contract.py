@@ -1308,7 +1308,7 @@ class TestSQLiteFiles:
         assert str(blocker) in caught.value.hint
 
     def test_init_when_run_sets_wal_mode_and_schema_version(self, tmp_path: Path) -> None:
-        """The file is in WAL mode and stamped with schema version 1."""
+        """The file is in WAL mode and stamped with schema version 2 (2 added `rankings`)."""
         path = tmp_path / "t.db"
         store = SQLiteStore(path)
         store.init()
@@ -1317,7 +1317,7 @@ class TestSQLiteFiles:
         raw = sqlite3.connect(path)
         try:
             assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
             tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
         finally:
             raw.close()

@@ -12,6 +12,9 @@ Timestamps are epoch milliseconds, except `last_updated` (ISO 8601): the client 
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service, ViewSource
@@ -20,6 +23,7 @@ __all__ = [
     "LEGACY_YOUTUBE",
     "AggregateTrack",
     "CurrentCount",
+    "Gain",
     "GraphSeries",
     "GraphTrack",
     "HeaderArt",
@@ -28,12 +32,18 @@ __all__ = [
     "LastUpdated",
     "LegacyCount",
     "LegacyCounts",
+    "Movement",
+    "MovementKind",
     "PlaylistDocument",
+    "RisingTrack",
     "RouteIndex",
     "ServicePlaylistDocument",
     "ServicePlaylistTrack",
     "SourceCount",
     "SourceCounts",
+    "TrackHistory",
+    "TrackPlaylistHistory",
+    "TrackViewCounts",
     "WorkerLastUpdated",
 ]
 
@@ -96,6 +106,33 @@ class SourceCounts(_Shape):
     youtube: SourceCount = Field(alias=ViewSource.YOUTUBE.value)
 
 
+MovementKind = Literal["new", "re-entry", "up", "down", "same"]
+"""How a row moved since the playlist's previous ranking day (see `Movement`)."""
+
+
+class Movement(_Shape):
+    """A row's move since the previous ranking day of its playlist.
+
+    `new`: never listed on an earlier day; `re-entry`: listed on an earlier day but not on the
+    previous one; `up` / `down`: by `places`; `same`: the same rank. `places` is 0 unless
+    up or down.
+    """
+
+    kind: MovementKind
+    places: int = Field(ge=0)
+
+
+PreviousRank = Annotated[
+    int | None,
+    Field(ge=1, description="The rank on the playlist's previous ranking day; null if not there."),
+]
+PeakRank = Annotated[int, Field(ge=1, description="The best rank over every ranking day so far.")]
+DaysOnChart = Annotated[
+    int, Field(ge=1, description="How many ranking days so far listed the track.")
+]
+FirstSeen = Annotated[date, Field(description="The first ranking day that listed the track.")]
+
+
 class AggregateTrack(_Shape):
     """One row of the aggregate playlist (tracks at least two services list)."""
 
@@ -118,6 +155,11 @@ class AggregateTrack(_Shape):
     soundcloud_url: str | None
     view_count_data_json: LegacyCounts
     counts: SourceCounts
+    previous_rank: PreviousRank
+    movement: Movement
+    peak_rank: PeakRank
+    days_on_chart: DaysOnChart
+    first_seen: FirstSeen
 
 
 class PlaylistDocument(_Shape):
@@ -142,6 +184,11 @@ class ServicePlaylistTrack(_Shape):
     youtube_url: str | None
     source_name: Service
     genre_name: str
+    previous_rank: PreviousRank
+    movement: Movement
+    peak_rank: PeakRank
+    days_on_chart: DaysOnChart
+    first_seen: FirstSeen
 
 
 class ServicePlaylistDocument(_Shape):
@@ -172,6 +219,61 @@ class GraphTrack(_Shape):
     album_cover_url: str | None
     youtube_url: str | None
     view_counts: GraphSeries
+
+
+class TrackPlaylistHistory(_Shape):
+    """One playlist a recording has been on: its rank per ranking day, oldest first."""
+
+    genre_name: str
+    service_name: str = Field(description=f"A playlist service or {AGGREGATE!r}.")
+    ranks: list[tuple[date, int]] = Field(description="`[day, rank]` pairs, oldest first.")
+    peak_rank: PeakRank
+    days_on_chart: DaysOnChart
+    first_seen: FirstSeen
+
+
+class TrackViewCounts(_Shape):
+    """`[epoch ms, total, daily change]` per source, oldest first; both keys always present."""
+
+    spotify: list[tuple[int, int, int]] = Field(alias=ViewSource.SPOTIFY.value)
+    youtube: list[tuple[int, int, int]] = Field(alias=ViewSource.YOUTUBE.value)
+
+
+class TrackHistory(_Shape):
+    """`/track/<isrc>`: everything known about one recording, every playlist it has been on."""
+
+    isrc: str
+    track_name: str | None
+    artist_name: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    links: dict[str, str | None] = Field(description="Every playlist service -> its URL there.")
+    playlists: list[TrackPlaylistHistory] = Field(
+        description="By genre (catalog order), then the Aggregate, then services by priority."
+    )
+    view_counts: TrackViewCounts
+
+
+class Gain(_Shape):
+    """A track's 7-day gain per source (the aggregate row's `counts.<source>.weekly`)."""
+
+    spotify: int | None = Field(alias=ViewSource.SPOTIFY.value)
+    youtube: int | None = Field(alias=ViewSource.YOUTUBE.value)
+    total: int = Field(description="The sum of the known gains.")
+
+
+class RisingTrack(_Shape):
+    """One row of `/rising/<genre>`: an aggregate track with its 7-day gain and rank movement."""
+
+    rank: int = Field(ge=1)
+    isrc: str
+    track_name: str | None
+    artist_name: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    gain: Gain
+    previous_rank: PreviousRank
+    movement: Movement
 
 
 class HeaderEntry(_Shape):
