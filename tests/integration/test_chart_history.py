@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 
 from tests.catalog import GENRES
-from tests.integration.api_calls import ApiCaller, api_for
+from tests.integration.api_calls import ApiCaller, get
 from tests.mongo_server import MongoServer
 from tunemeld import etl
+from tunemeld.api import create_app
 from tunemeld.api.check import route_paths
 from tunemeld.config import Settings
 from tunemeld.models import AGGREGATE, RunStatus, Service
+from tunemeld.services.cache import Cache, MemoryCache
 from tunemeld.services.store import EXPORTED, SQLiteStore, Store, open_store
 from tunemeld.services.store.transfer import export_store, import_store
 
@@ -53,8 +55,8 @@ def _settings(url: str) -> Settings:
     )
 
 
-def _run(settings: Settings, day: date) -> None:
-    report = etl.run(settings, as_of=day, clock=lambda: CLOCK)
+def _run(settings: Settings, day: date, cache: Cache) -> None:
+    report = etl.run(settings, as_of=day, clock=lambda: CLOCK, cache=cache)
     assert report.status is RunStatus.OK, [u.error for u in report.failed_units]
 
 
@@ -120,83 +122,90 @@ def _answers(api: ApiCaller, isrcs: list[str]) -> dict[str, tuple[int, bytes]]:
 
 
 def _scenario(settings: Settings, store: Store, tmp_path: Path, *, transfer: bool) -> None:
+    """The API and the runs share one answer cache, so every answer after a run also shows
+    that the run dropped or refreshed what it changed (`/track` answers included)."""
     served: dict[tuple[str, str], list[tuple[date, dict[str, int]]]] = {
         key: [] for key in _playlist_paths()
     }
     seen_kinds: dict[str, int] = {}
-    with api_for(settings, store) as api:
-        for day in DAYS:
-            _run(settings, day)
-            rows = _rows(api)
-            for kind, count in _check_rows(rows, served, day).items():
-                seen_kinds[kind] = seen_kinds.get(kind, 0) + count
-            for key, tracks in rows.items():
-                served[key].append((day, {row["isrc"]: row["rank"] for row in tracks}))
-        # The sample world churns: every kind of movement happened somewhere in the week.
-        assert set(seen_kinds) == {"new", "re-entry", "up", "down", "same"}, seen_kinds
+    cache = MemoryCache(max_entries=4096, ttl_seconds=3600)
+    app = create_app(settings, store, cache)
 
-        newest_rows = _rows(api)
-        watched = [row["isrc"] for row in newest_rows[(GENRES[0].value, AGGREGATE)][:3]]
-        before = _answers(api, watched)
-        assert all(status == 200 for status, _ in before.values())
+    def api(path: str) -> tuple[int, bytes]:
+        return get(app, path)
 
-        if transfer:  # an export of the eight days round-trips exactly
-            export_store(store, tmp_path / "first")
-            with SQLiteStore(tmp_path / "copy.db") as copy:
-                copy.init()
-                counts = import_store(copy, tmp_path / "first", batch=500)
-                export_store(copy, tmp_path / "second")
-            for name in EXPORTED:
-                first = (tmp_path / "first" / f"{name}.jsonl").read_bytes()
-                assert (tmp_path / "second" / f"{name}.jsonl").read_bytes() == first, name
-            assert counts["rankings"] == sum(len(r) for days in served.values() for _, r in days)
+    for day in DAYS:
+        _run(settings, day, cache)
+        rows = _rows(api)
+        for kind, count in _check_rows(rows, served, day).items():
+            seen_kinds[kind] = seen_kinds.get(kind, 0) + count
+        for key, tracks in rows.items():
+            served[key].append((day, {row["isrc"]: row["rank"] for row in tracks}))
+    # The sample world churns: every kind of movement happened somewhere in the week.
+    assert set(seen_kinds) == {"new", "re-entry", "up", "down", "same"}, seen_kinds
 
-        # A past day again: no answer changes at all.
-        _run(settings, DAYS[2])
-        assert _answers(api, watched) == before
+    newest_rows = _rows(api)
+    watched = [row["isrc"] for row in newest_rows[(GENRES[0].value, AGGREGATE)][:3]]
+    before = _answers(api, watched)
+    assert all(status == 200 for status, _ in before.values())
 
-        # A day before the first: the current playlists, headers and date stay; histories grow.
-        _run(settings, BACKFILL)
-        after = _answers(api, watched)
-        for path in before:
-            if path.startswith(("/header-art/", "/last-updated/", "/api/last-updated")):
-                assert after[path] == before[path], path
-        backfilled_rows = _rows(api)
-        for key, tracks in backfilled_rows.items():
-            assert [(r["rank"], r["isrc"]) for r in tracks] == [
-                (r["rank"], r["isrc"]) for r in newest_rows[key]
-            ], key
-        assert any(
-            BACKFILL.isoformat() in [day for day, _ in playlist["ranks"]]
-            for isrc in watched
-            for playlist in json.loads(after[f"/track/{isrc}"][1])["data"]["playlists"]
-        ), "no watched track shows the backfilled day"
-        # Every row's fields now count the backfilled day (its ranking read from /track).
-        backfilled = _backfill_rankings(api, backfilled_rows)
-        with_backfill = {key: [(BACKFILL, backfilled[key]), *days] for key, days in served.items()}
-        _check_rows(backfilled_rows, with_backfill, DAYS[-1])
-        for genre in GENRES:  # the backfilled aggregate is that day's: two services listed each
-            aggregate = backfilled[(genre.value, AGGREGATE)]
-            assert aggregate, f"no {genre.value} track of today was on the backfilled aggregate"
-            for isrc in aggregate:
-                listing = [s for s in Service if isrc in backfilled[(genre.value, s.value)]]
-                assert len(listing) >= 2, (genre, isrc, listing)
-        # Each series' deltas are taken against the sample before, the backfilled one included.
-        for isrc in watched:
-            series = json.loads(after[f"/track/{isrc}"][1])["data"]["view_counts"]
-            for samples in series.values():
-                assert [delta for _, _, delta in samples] == [0] + [
-                    total - earlier for (_, earlier, _), (_, total, _) in pairwise(samples)
-                ], (isrc, samples)
+    if transfer:  # an export of the eight days round-trips exactly
+        export_store(store, tmp_path / "first")
+        with SQLiteStore(tmp_path / "copy.db") as copy:
+            copy.init()
+            counts = import_store(copy, tmp_path / "first", batch=500)
+            export_store(copy, tmp_path / "second")
+        for name in EXPORTED:
+            first = (tmp_path / "first" / f"{name}.jsonl").read_bytes()
+            assert (tmp_path / "second" / f"{name}.jsonl").read_bytes() == first, name
+        assert counts["rankings"] == sum(len(r) for days in served.values() for _, r in days)
 
-        # The newest day again: the same rankings and movements, no duplicates, no drift.
-        settled = _answers(api, watched)
-        _run(settings, DAYS[-1])
-        assert _answers(api, watched) == settled
-        for track in (json.loads(settled[f"/track/{i}"][1])["data"] for i in watched):
-            for playlist in track["playlists"]:
-                days = [day for day, _ in playlist["ranks"]]
-                assert days == sorted(set(days)), playlist
+    # A past day again: no answer changes at all.
+    _run(settings, DAYS[2], cache)
+    assert _answers(api, watched) == before
+
+    # A day before the first: the current playlists, headers and date stay; histories grow.
+    _run(settings, BACKFILL, cache)
+    after = _answers(api, watched)
+    for path in before:
+        if path.startswith(("/header-art/", "/last-updated/", "/api/last-updated")):
+            assert after[path] == before[path], path
+    backfilled_rows = _rows(api)
+    for key, tracks in backfilled_rows.items():
+        assert [(r["rank"], r["isrc"]) for r in tracks] == [
+            (r["rank"], r["isrc"]) for r in newest_rows[key]
+        ], key
+    assert any(
+        BACKFILL.isoformat() in [day for day, _ in playlist["ranks"]]
+        for isrc in watched
+        for playlist in json.loads(after[f"/track/{isrc}"][1])["data"]["playlists"]
+    ), "no watched track shows the backfilled day"
+    # Every row's fields now count the backfilled day (its ranking read from /track).
+    backfilled = _backfill_rankings(api, backfilled_rows)
+    with_backfill = {key: [(BACKFILL, backfilled[key]), *days] for key, days in served.items()}
+    _check_rows(backfilled_rows, with_backfill, DAYS[-1])
+    for genre in GENRES:  # the backfilled aggregate is that day's: two services listed each
+        aggregate = backfilled[(genre.value, AGGREGATE)]
+        assert aggregate, f"no {genre.value} track of today was on the backfilled aggregate"
+        for isrc in aggregate:
+            listing = [s for s in Service if isrc in backfilled[(genre.value, s.value)]]
+            assert len(listing) >= 2, (genre, isrc, listing)
+    # Each series' deltas are taken against the sample before, the backfilled one included.
+    for isrc in watched:
+        series = json.loads(after[f"/track/{isrc}"][1])["data"]["view_counts"]
+        for samples in series.values():
+            assert [delta for _, _, delta in samples] == [0] + [
+                total - earlier for (_, earlier, _), (_, total, _) in pairwise(samples)
+            ], (isrc, samples)
+
+    # The newest day again: the same rankings and movements, no duplicates, no drift.
+    settled = _answers(api, watched)
+    _run(settings, DAYS[-1], cache)
+    assert _answers(api, watched) == settled
+    for track in (json.loads(settled[f"/track/{i}"][1])["data"] for i in watched):
+        for playlist in track["playlists"]:
+            days = [day for day, _ in playlist["ranks"]]
+            assert days == sorted(set(days)), playlist
 
 
 def _backfill_rankings(api: ApiCaller, rows: dict[tuple[str, str], list[dict[str, Any]]]) -> Served:
