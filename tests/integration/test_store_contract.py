@@ -91,6 +91,7 @@ STORE_FACTORIES = [
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 DAY0 = date(2025, 3, 1)
 PLUS_TWO = timezone(timedelta(hours=2))
+DAY = timedelta(days=1)
 _FIXTURE_EXAMPLES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -628,7 +629,12 @@ class TestRankings:
             (day1, _isrc(1), 1),
             (day2, _isrc(2), 1),
         ]
-        assert any_store.ranking_days(Genre("pop"), AGGREGATE) == [DAY0, day1, day2]
+        assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE) == day2
+        assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE, until=day2) == day2
+        assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE, until=day1) == day1
+        assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE, until=DAY0) == DAY0
+        assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE, until=DAY0 - DAY) is None
+        assert any_store.latest_ranking_day(Genre("rap"), AGGREGATE) is None
         assert found[0] == _ranking(_isrc(3), 1, DAY0)
 
     def test_save_rankings_when_day_saved_again_replaces_only_that_day(
@@ -661,7 +667,7 @@ class TestRankings:
         assert any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, []) == 0
 
         assert any_store.playlist_rankings(Genre("pop"), AGGREGATE) == []
-        assert any_store.ranking_days(Genre("pop"), AGGREGATE) == []
+        assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE) is None
 
     def test_playlist_rankings_when_bounded_returns_the_days_between(
         self, any_store: Store
@@ -733,6 +739,22 @@ class TestRankings:
 
         assert found == ranking
         assert found.recorded_at.utcoffset() == timedelta(0)
+
+    def test_reads_when_first_in_a_unit_work_and_see_the_units_own_rankings(
+        self, any_store: Store
+    ) -> None:
+        """The ETL decides "newest day?" first thing in the playlist's unit, then writes."""
+        day1 = DAY0 + timedelta(days=1)
+        any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(1)]))
+        with any_store.unit():
+            assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE) == DAY0
+            any_store.save_rankings(Genre("pop"), AGGREGATE, day1, _day_ranking([_isrc(2)], day1))
+            assert any_store.latest_ranking_day(Genre("pop"), AGGREGATE) == day1
+            assert [r.isrc for r in any_store.playlist_rankings(Genre("pop"), AGGREGATE)] == [
+                _isrc(1),
+                _isrc(2),
+            ]
+            assert [r.day for r in any_store.track_rankings(_isrc(2))] == [day1]
 
     def test_save_rankings_when_the_unit_fails_keeps_the_day_as_it_was(
         self, any_store: Store

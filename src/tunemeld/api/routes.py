@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 import bottle
 
-from tunemeld.api.answers import AnswerMemo, CachedAnswer, answer_for, encode_json, envelope
+from tunemeld.api.answers import (
+    AnswerMemo,
+    CachedAnswer,
+    answer_for,
+    encode_json,
+    envelope,
+    etag_for,
+)
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import REQUEST_ID_HEADER, PreparedAnswer, json_response, raw_header
 from tunemeld.config import Settings
@@ -331,7 +338,7 @@ def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottl
             )
         data = history.dump()
         body = encode_json(envelope("success", f"History of {isrc}.", data))
-        answer = CachedAnswer(etag=f'"{view_version(data)}"', body=body)
+        answer = CachedAnswer(etag=etag_for(view_version(data)), body=body)
         ctx.cache.set(key, answer.pack(), ttl_seconds=ttl)
     prepared = PreparedAnswer(answer, max_age=ttl)
     return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))

@@ -24,8 +24,8 @@ def day_end(day: date) -> datetime:
 
 def is_newest_day(ctx: RunContext, genre: Genre, playlist: str) -> bool:
     """True when no ranking of the playlist is of a day after the run's."""
-    days = ctx.store.ranking_days(genre, playlist)
-    return not days or days[-1] <= ctx.as_of
+    newest = ctx.store.latest_ranking_day(genre, playlist)
+    return newest is None or newest <= ctx.as_of
 
 
 def record_playlist(ctx: RunContext, playlist: Playlist) -> bool:

@@ -74,16 +74,13 @@ def _service_ranks(ctx: RunContext, genre: Genre, service: Service) -> dict[str,
     """{isrc: rank} of one service on the run's day: its ranking of the newest day up to the
     run's (the last good one when today's transform failed); a store from before rankings were
     kept, its current playlist; None when there is nothing."""
-    days = ctx.store.ranking_days(genre, service.value)
-    if not days:
+    day = ctx.store.latest_ranking_day(genre, service.value, until=ctx.as_of)
+    if day is None:
+        if ctx.store.latest_ranking_day(genre, service.value) is not None:
+            return None  # rankings only of later days: nothing for this day
         playlist = ctx.store.get_playlist(genre, service.value)
         return None if playlist is None else {t.isrc: t.rank for t in playlist.tracks}
-    earlier = [day for day in days if day <= ctx.as_of]
-    if not earlier:
-        return None
-    rankings = ctx.store.playlist_rankings(
-        genre, service.value, since=earlier[-1], until=earlier[-1]
-    )
+    rankings = ctx.store.playlist_rankings(genre, service.value, since=day, until=day)
     return {r.isrc: r.rank for r in rankings}
 
 

@@ -265,8 +265,10 @@ def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
     """Every API document of one genre that the stored data allows (shapes: models.contract).
 
     Their moment (`last_updated`, the 7-day window's end, the documents' `updated_at`) is the
-    newest `updated_at` of the genre's current playlists, which the newest day's run wrote;
-    `now` only stands in while the genre has no playlist yet.
+    newest time in the data they show: the current playlists' `updated_at` (the newest day's
+    run wrote them) or a newer sample of the aggregate's tracks (a later view_count-only run).
+    A backfill or a re-run of a past day writes nothing newer, so it cannot move it. `now` only
+    stands in while the genre has no playlist yet.
     """
     docs: list[ViewDoc] = []
     playlists = {
@@ -285,8 +287,9 @@ def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
     }
 
     aggregate = playlists.get(AGGREGATE)
+    history = store.view_history(aggregate.isrcs) if aggregate is not None else {}
+    now = max([now, *(s.timestamp for samples in history.values() for s in samples[-1:])])
     if aggregate is not None:
-        history = store.view_history(aggregate.isrcs)
         rows = _aggregate_rows(aggregate, tracks, history, now, _chart(store, aggregate))
         document = PlaylistDocument(
             genre=genre, genre_name=genre.value, service_name=AGGREGATE, tracks=rows

@@ -201,8 +201,10 @@ class Store(Protocol):
         unbounded), by (day, rank, isrc)."""
         ...
 
-    def ranking_days(self, genre: Genre, playlist: str) -> list[date]:
-        """The days that have a ranking of one playlist, oldest first."""
+    def latest_ranking_day(
+        self, genre: Genre, playlist: str, *, until: date | None = None
+    ) -> date | None:
+        """The newest day (up to `until`, inclusive) with a ranking of one playlist, or None."""
         ...
 
     def track_rankings(self, isrc: str) -> list[Ranking]:

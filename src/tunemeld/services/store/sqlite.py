@@ -396,13 +396,17 @@ class SQLiteStore(BaseStore):
             ).fetchall()
         return [Ranking.model_validate(_fields("rankings", row)) for row in rows]
 
-    def ranking_days(self, genre: Genre, playlist: str) -> list[date]:
+    def latest_ranking_day(
+        self, genre: Genre, playlist: str, *, until: date | None = None
+    ) -> date | None:
+        where, extra = ("", []) if until is None else (" AND day <= ?", [until.isoformat()])
         with self._errors(), self._transaction(write=False) as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT day FROM rankings WHERE genre = ? AND playlist = ? ORDER BY day",
-                (Genre(genre).value, key_text(playlist)),
-            ).fetchall()
-        return [date.fromisoformat(day) for (day,) in rows]
+            (day,) = conn.execute(
+                "SELECT max(day) FROM rankings WHERE genre = ? AND playlist = ?"  # noqa: S608
+                f"{where}",
+                (Genre(genre).value, key_text(playlist), *extra),
+            ).fetchone()
+        return None if day is None else date.fromisoformat(day)
 
     def track_rankings(self, isrc: str) -> list[Ranking]:
         with self._errors(), self._transaction(write=False) as conn:

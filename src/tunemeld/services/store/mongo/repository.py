@@ -446,11 +446,17 @@ class MongoStore(BaseStore):
             query["day"] = days
         return self._rankings(query, [("day", ASCENDING), ("rank", ASCENDING), ("isrc", ASCENDING)])
 
-    def ranking_days(self, genre: Genre, playlist: str) -> list[date]:
-        query = {"genre": Genre(genre).value, "playlist": key_text(playlist)}
+    def latest_ranking_day(
+        self, genre: Genre, playlist: str, *, until: date | None = None
+    ) -> date | None:
+        query: Document = {"genre": Genre(genre).value, "playlist": key_text(playlist)}
+        if until is not None:
+            query["day"] = {"$lte": until.isoformat()}
         with self._errors():
-            days = self._coll("rankings").distinct("day", query, session=self._session())
-        return sorted(date.fromisoformat(str(day)) for day in days)
+            found = self._coll("rankings").find_one(
+                query, {"day": 1}, sort=[("day", DESCENDING)], session=self._session()
+            )
+        return None if found is None else date.fromisoformat(str(found["day"]))
 
     def track_rankings(self, isrc: str) -> list[Ranking]:
         sort = [("genre", ASCENDING), ("playlist", ASCENDING), ("day", ASCENDING)]
