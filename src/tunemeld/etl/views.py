@@ -2,7 +2,7 @@
 
 Precomputing them keeps every API request a single keyed read, whatever the store. Their names
 are `models.view.VIEWS`. Nothing in them depends on when they are rebuilt: their moment is the
-newest run that wrote the genre's current playlists, so rebuilding from the same data (a
+newest time in the data they show (see `build_views`), so rebuilding from the same data (a
 re-run of a past day) gives the same bytes.
 """
 
