@@ -1576,6 +1576,31 @@ class TestSQLiteFiles:
             "runs_started_at": ("runs", ["started_at"]),
         }
 
+    def test_init_when_file_is_version_1_adds_rankings_and_keeps_the_data(
+        self, tmp_path: Path
+    ) -> None:
+        """A store from before chart history (version 1, no `rankings`) is upgraded in place."""
+        path = tmp_path / "v1.db"
+        with SQLiteStore(path) as store:
+            store.init()
+            store.upsert_tracks([_track(_isrc(1))])
+        raw = sqlite3.connect(path)
+        raw.execute("DROP TABLE rankings")
+        raw.execute("PRAGMA user_version = 1")
+        raw.commit()
+        raw.close()
+
+        with SQLiteStore(path) as store:
+            store.init()
+            store.save_rankings(Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(1)]))
+            assert store.get_tracks([_isrc(1)]) == {_isrc(1): _track(_isrc(1))}
+            assert _counts(store)["rankings"] == 1
+        raw = sqlite3.connect(path)
+        try:
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        finally:
+            raw.close()
+
     def test_init_when_schema_is_newer_raises_store_error(self, tmp_path: Path) -> None:
         """A file from a newer tunemeld is not silently misread."""
         path = tmp_path / "future.db"
