@@ -135,7 +135,7 @@ class TestCacheTasks:
     def test_warm_and_clear_when_run_report_what_they_did(self, folder: Path) -> None:
         warm = run(folder, "cache.warm", "--genre", "pop")
         assert warm.returncode == 0, warm.stderr
-        assert "pop: 7 answer(s) warmed in the memory cache" in warm.stdout
+        assert "pop: 8 answer(s) warmed in the memory cache" in warm.stdout
         clear = run(folder, "cache.clear")
         assert clear.returncode == 0
         assert "Cleared every answer from the memory cache" in clear.stdout

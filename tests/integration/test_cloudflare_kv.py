@@ -317,12 +317,13 @@ class TestApiOverKv:
     ) -> None:
         """First pass fills KV, second pass is answered from it.
 
-        28 views (7 per genre); on the first pass each Django-style route misses and fills its
-        key, and its worker-style twin hits it (28); the second pass hits on all 56 routes.
+        32 views (8 per genre); on the first pass each Django-style route misses and fills its
+        key, and its worker-style twin hits it (28: rising has none); the second pass hits on
+        all 60 routes.
         """
         metrics = self._check_every_route(kv_settings(base_url(kv_server)), filled_store)
         hits = {"cache": "cloudflare", "result": "hit"}
-        assert metrics.registry.get_sample_value("tunemeld_cache_requests_total", hits) == 28 + 56
+        assert metrics.registry.get_sample_value("tunemeld_cache_requests_total", hits) == 28 + 60
 
     def test_kv_at_a_dead_port_when_used_still_answers_every_route(
         self, filled_store: SQLiteStore, dead_url: str
@@ -330,8 +331,8 @@ class TestApiOverKv:
         """Every route 200 with the store's data; the misses and errors are counted."""
         metrics = self._check_every_route(kv_settings(dead_url), filled_store)
         misses = {"cache": "cloudflare", "result": "miss"}
-        # Two passes over 56 routes (28 Django-style, 28 worker-style), every one a miss.
-        assert metrics.registry.get_sample_value("tunemeld_cache_requests_total", misses) == 112
+        # Two passes over 60 routes (32 Django-style, 28 worker-style), every one a miss.
+        assert metrics.registry.get_sample_value("tunemeld_cache_requests_total", misses) == 120
 
     def test_health_when_kv_is_down_stays_200_and_warns_on_the_cache_row(
         self, filled_store: SQLiteStore, dead_url: str
@@ -377,9 +378,9 @@ class TestWarm:
     def test_genres_when_warmed_are_served_from_kv_without_store_reads(
         self, filled_store: SQLiteStore, cache: CloudflareKVCache, kv: KVStandIn
     ) -> None:
-        """7 answers per genre, byte-identical to the API's own."""
+        """8 answers per genre, byte-identical to the API's own."""
         result = warm_genres(filled_store, cache, list(GENRES), ttl_seconds=60)
-        assert result.total_warmed == 7 * len(GENRES)
+        assert result.total_warmed == 8 * len(GENRES)
         doc = filled_store.get_view(Genre("pop"), "graph-data")
         assert doc is not None
         stored = cache.get(view_cache_key(Genre("pop"), "graph-data"))
@@ -391,5 +392,5 @@ class TestWarm:
         """Views the store no longer has are removed from the cache."""
         kv.values["tunemeld:" + view_cache_key(Genre("pop"), "header-art")] = b"old"
         written, removed = refresh_genre(store, cache, Genre("pop"), 60)
-        assert (written, removed) == (0, 7)
+        assert (written, removed) == (0, 8)
         assert "tunemeld:" + view_cache_key(Genre("pop"), "header-art") not in kv.values

@@ -99,7 +99,7 @@ class TestMetricsAfterARun:
         assert stored is not None
         assert stored.calls == report.calls
         assert set(stored.stage_seconds) == {"extract", "transform", "aggregate", "view_count"}
-        assert stored.cache["answers:memory"] == {"warmed": 14, "removed": 0}
+        assert stored.cache["answers:memory"] == {"warmed": 16, "removed": 0}
         assert "lookups" in stored.cache
 
     def test_api_metrics_when_scraped_show_the_last_run_cache_hits_and_latency(
@@ -205,7 +205,7 @@ class TestSharedCacheRefresh:
                 api_cache.close()
         for run in (first_run, second_run):
             assert run.ok, run.units
-            assert run.cache["answers:cloudflare"] == {"warmed": 7, "removed": 0}
+            assert run.cache["answers:cloudflare"] == {"warmed": 8, "removed": 0}
         assert first["data"]["last_updated"].startswith("2026-11-24")
         assert second["data"]["last_updated"].startswith("2026-11-25")
         hits = sample(

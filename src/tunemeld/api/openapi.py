@@ -28,7 +28,8 @@ _PRINTABLE_ASCII = "^[ -~]+$"
 _ERROR = {"$ref": "#/components/responses/Error"}
 _ERRORS = {
     "400": "Bad input: a missing query parameter or an absurd path part.",
-    "404": "Unknown genre or service, or no data for the genre yet (run the ETL).",
+    "404": "Unknown genre, service or recording (or not an ISRC), or no data for the genre "
+    "yet (run the ETL).",
     "503": "The store is unavailable.",
     "500": "An unexpected failure (logged); the body never carries a traceback.",
 }
@@ -75,6 +76,23 @@ def _name_schema(values: list[str]) -> dict[str, Any]:
     }
 
 
+def _isrc_parameter() -> dict[str, Any]:
+    return {
+        "name": "isrc",
+        "in": "path",
+        "required": True,
+        "description": "An ISRC (12 characters; case, dashes and spaces forgiven); one TuneMeld "
+        "does not know, or text that is no ISRC, answers 404.",
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_PATH_PART,
+            "pattern": _PRINTABLE_ASCII,
+            "examples": ["USUG12503301"],
+        },
+    }
+
+
 def _parameters(route: Route, genres: Sequence[Genre]) -> list[dict[str, Any]]:
     known = {
         "genre": ([g.value for g in genres], "A genre of the playlist catalog"),
@@ -82,6 +100,9 @@ def _parameters(route: Route, genres: Sequence[Genre]) -> list[dict[str, Any]]:
     }
     params: list[dict[str, Any]] = []
     for name in route.params:
+        if name == "isrc":
+            params.append(_isrc_parameter())
+            continue
         values, what = known[name]
         params.append(
             {
@@ -93,7 +114,7 @@ def _parameters(route: Route, genres: Sequence[Genre]) -> list[dict[str, Any]]:
                 "schema": _name_schema(values),
             }
         )
-    if route.is_data:
+    if route.is_data or route.kind == "track":
         params.append(
             {
                 "name": "If-None-Match",
@@ -119,9 +140,9 @@ def _cached_headers() -> dict[str, Any]:
 
 def _responses(route: Route) -> dict[str, Any]:
     responses: dict[str, Any]
-    if route.kind in ("view", "plain"):
+    if route.kind in ("view", "plain", "track"):
         data = _data_schema(route.data)
-        body = _envelope("success", data) if route.kind == "view" else data
+        body = _envelope("success", data) if route.kind != "plain" else data
         responses = {
             "200": {
                 "description": route.summary,

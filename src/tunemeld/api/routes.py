@@ -21,14 +21,22 @@ from typing import Any, Literal
 
 import bottle
 
-from tunemeld.api.answers import AnswerMemo, CachedAnswer, answer_for, encode_json, envelope
+from tunemeld.api.answers import (
+    AnswerMemo,
+    CachedAnswer,
+    answer_for,
+    encode_json,
+    envelope,
+    etag_for,
+)
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import REQUEST_ID_HEADER, PreparedAnswer, json_response, raw_header
 from tunemeld.config import Settings
 from tunemeld.exceptions import BadRequest, NotFound
-from tunemeld.models import Genre, Service
+from tunemeld.models import Genre, Service, normalize_isrc, view_version
 from tunemeld.models.contract import (
     RouteIndex,
+    TrackHistory,
     WorkerLastUpdated,
 )
 from tunemeld.models.view import (
@@ -36,11 +44,13 @@ from tunemeld.models.view import (
     HEADER_ART,
     LAST_UPDATED,
     PLAYLIST_DATA,
+    RISING,
     SERVICE_PLAYLIST,
     ViewSpec,
     service_playlist_view,
 )
-from tunemeld.services.cache import Cache, view_cache_key
+from tunemeld.services.cache import Cache, track_cache_key, view_cache_key
+from tunemeld.services.charts import track_history
 from tunemeld.services.health import HealthReport, run_health
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import Store
@@ -53,10 +63,12 @@ __all__ = [
     "PlainAnswers",
     "Route",
     "add_routes",
+    "answer_track",
     "answer_view",
     "etag_matches",
     "load_answer",
     "parse_genre",
+    "parse_isrc",
     "parse_service",
 ]
 
@@ -70,10 +82,12 @@ _PREFLIGHT_HEADERS = {
 }
 
 
-RouteKind = Literal["index", "health", "metrics", "openapi", "view", "plain"]
-"""What a route answers: a view in the envelope (`view`) or bare (`plain`), or something else."""
+RouteKind = Literal["index", "health", "metrics", "openapi", "view", "plain", "track"]
+"""What a route answers: a view in the envelope (`view`) or bare (`plain`), one recording's
+history read from the store (`track`), or something else."""
 
-Param = Literal["genre", "service"]
+Param = Literal["genre", "service", "isrc"]
+_PARAMS: tuple[Param, ...] = ("genre", "service", "isrc")
 _PATH_PARAM = re.compile(r"<(\w+)>")
 
 
@@ -98,7 +112,7 @@ class Route:
     def path_params(self) -> tuple[Param, ...]:
         """The `<name>` parts of the rule, in order."""
         names = tuple(_PATH_PARAM.findall(self.rule))
-        return tuple(n for n in ("genre", "service") if n in names)
+        return tuple(n for n in _PARAMS if n in names)
 
     @property
     def params(self) -> tuple[Param, ...]:
@@ -161,6 +175,19 @@ ROUTES: tuple[Route, ...] = (
     ),
     _view_route(LAST_UPDATED, "lastUpdated", "When the genre's data was last rebuilt."),
     _view_route(HEADER_ART, "headerArt", "Each service's playlist header."),
+    _view_route(
+        RISING,
+        "rising",
+        "This week's climbers: aggregate tracks by 7-day gain in Spotify plays plus YouTube views.",
+    ),
+    Route(
+        "/track/<isrc>",
+        "track",
+        "Everything known about one recording: links, its rank per day on every playlist it "
+        "has been on, its play and view history.",
+        "track",
+        data=TrackHistory,
+    ),
     _worker_route(PLAYLIST_DATA, "workerMainPlaylist", "/api/main-playlist"),
     _worker_route(SERVICE_PLAYLIST, "workerServicePlaylist"),
     _worker_route(GRAPH_DATA, "workerGraphData"),
@@ -272,6 +299,49 @@ def parse_genre(text: str, genres: Sequence[Genre]) -> Genre:
 def parse_service(text: str) -> Service:
     """The service a path part names (`Spotify`, `apple_music`, ...); NotFound lists the valid."""
     return Service.parse(_checked_part("service", text))
+
+
+def parse_isrc(text: str) -> str:
+    """The ISRC a path part names (dashes, spaces and case forgiven); NotFound when it is none.
+
+    The input is never echoed: only a well-formed ISRC is named in an answer.
+    """
+    try:
+        if len(text) > MAX_PATH_PART:
+            raise ValueError("too long")
+        return normalize_isrc(text)
+    except ValueError:
+        raise NotFound(
+            "That is not an ISRC (12 characters like USUG12503301).",
+            hint="Take an isrc from /playlist-data/<genre> or /service-playlist/<genre>/<service>.",
+        ) from None
+
+
+def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottle.HTTPResponse:
+    """One recording's history: from the cache, else read from the store (then cached).
+
+    Not a per-genre view: it spans every genre and is built on request. The ETL drops every
+    cached track answer when it rebuilds the views, so a run is seen at once.
+    """
+    isrc = parse_isrc(text)
+    ttl = ctx.settings.cache.ttl_seconds
+    key = track_cache_key(isrc)
+    raw = ctx.cache.get(key)
+    answer = CachedAnswer.unpack(raw) if raw is not None else None
+    if answer is None:
+        history = track_history(ctx.store, isrc, ctx.genres)
+        if history is None:
+            raise NotFound(
+                f"TuneMeld knows no recording {isrc}.",
+                hint="Take an isrc from /playlist-data/<genre> or "
+                "/service-playlist/<genre>/<service>.",
+            )
+        data = history.dump()
+        body = encode_json(envelope("success", f"History of {isrc}.", data))
+        answer = CachedAnswer(etag=etag_for(view_version(data)), body=body)
+        ctx.cache.set(key, answer.pack(), ttl_seconds=ttl)
+    prepared = PreparedAnswer(answer, max_age=ttl)
+    return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
 
 
 def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, PreparedAnswer]:
@@ -428,7 +498,11 @@ def add_routes(
 
         return handler
 
+    def track(isrc: str) -> bottle.HTTPResponse:
+        return answer_track(ctx, isrc, raw_header("If-None-Match"))
+
     fixed: dict[RouteKind, Callable[..., bottle.HTTPResponse]] = {
+        "track": track,
         "index": index,
         "health": lambda: _health(ctx),
         "metrics": lambda: _metrics(ctx),

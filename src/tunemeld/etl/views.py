@@ -1,12 +1,14 @@
 """The per-genre documents the API serves, built from the store after each view_count unit.
 
 Precomputing them keeps every API request a single keyed read, whatever the store. Their names
-are `models.view.VIEWS`.
+are `models.view.VIEWS`. Nothing in them depends on when they are rebuilt: their moment is the
+newest time in the data they show (see `build_views`), so rebuilding from the same data (a
+re-run of a past day) gives the same bytes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tunemeld.models import (
@@ -43,8 +45,10 @@ from tunemeld.models.view import (
     HEADER_ART,
     LAST_UPDATED,
     PLAYLIST_DATA,
+    RISING,
     service_playlist_view,
 )
+from tunemeld.services.charts import RankHistory, chart_stats, rank_history, rising_rows
 from tunemeld.services.providers.registry import SERVICES
 from tunemeld.services.store import Store
 
@@ -105,11 +109,34 @@ def _by_source(samples: list[ViewSample]) -> dict[ViewSource, list[ViewSample]]:
     return series
 
 
+def _chart_fields(chart: tuple[date, RankHistory], isrc: str, rank: int) -> dict[str, Any]:
+    """The row's chart-history fields on the playlist's served day (`services.charts`)."""
+    day, history = chart
+    stats = chart_stats(history, day, isrc, rank)
+    return {
+        "previous_rank": stats.previous_rank,
+        "movement": stats.movement,
+        "peak_rank": stats.peak_rank,
+        "days_on_chart": stats.days_on_chart,
+        "first_seen": stats.first_seen,
+    }
+
+
+def _chart(store: Store, playlist: Playlist) -> tuple[date, RankHistory]:
+    """(served day, rankings by day) of a current playlist: its newest ranking day is served.
+
+    A playlist stored before rankings were kept has none: its own day is then the only one.
+    """
+    history = rank_history(store.playlist_rankings(playlist.genre, playlist.service_name))
+    return (max(history) if history else playlist.updated_at.date()), history
+
+
 def _aggregate_rows(
     playlist: Playlist,
     tracks: dict[str, Track],
     history: dict[str, list[ViewSample]],
     now: datetime,
+    chart: tuple[date, RankHistory],
 ) -> list[AggregateTrack]:
     rows = []
     for rank in playlist.tracks:
@@ -144,6 +171,7 @@ def _aggregate_rows(
                 counts=SourceCounts(
                     spotify=_source_count(spotify, now), youtube=_source_count(youtube, now)
                 ),
+                **_chart_fields(chart, rank.isrc, rank.rank),
             )
         )
     return rows
@@ -182,6 +210,7 @@ def _service_document(
     playlist: Playlist,
     tracks: dict[str, Track],
     raw: RawPlaylist | None,
+    chart: tuple[date, RankHistory],
 ) -> ServicePlaylistDocument:
     entries = []
     for rank in playlist.tracks:
@@ -201,6 +230,7 @@ def _service_document(
                 youtube_url=track.youtube_url if track else None,
                 source_name=service,
                 genre_name=genre.value,
+                **_chart_fields(chart, rank.isrc, rank.rank),
             )
         )
     return ServicePlaylistDocument(
@@ -232,13 +262,22 @@ def _doc(genre: Genre, name: str, data: Any, now: datetime) -> ViewDoc:
 
 
 def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
-    """Every API document of one genre that the stored data allows (shapes: models.contract)."""
+    """Every API document of one genre that the stored data allows (shapes: models.contract).
+
+    Their moment (`last_updated`, the 7-day window's end, the documents' `updated_at`) is the
+    newest time in the data they show: the current playlists' `updated_at` (the newest day's
+    run wrote them) or a newer sample of the aggregate's tracks (a later view_count-only run).
+    A backfill or a re-run of a past day writes nothing newer, so it cannot move it. `now` only
+    stands in while the genre has no playlist yet.
+    """
     docs: list[ViewDoc] = []
     playlists = {
         name: playlist
         for name in (AGGREGATE, *(s.value for s in Service))
         if (playlist := store.get_playlist(genre, name)) is not None
     }
+    if playlists:
+        now = max(playlist.updated_at for playlist in playlists.values())
     isrcs = {t.isrc for playlist in playlists.values() for t in playlist.tracks}
     tracks = store.get_tracks(isrcs)
     raws = {
@@ -248,21 +287,25 @@ def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
     }
 
     aggregate = playlists.get(AGGREGATE)
+    history = store.view_history(aggregate.isrcs) if aggregate is not None else {}
+    now = max([now, *(s.timestamp for samples in history.values() for s in samples[-1:])])
     if aggregate is not None:
-        history = store.view_history(aggregate.isrcs)
-        rows = _aggregate_rows(aggregate, tracks, history, now)
+        rows = _aggregate_rows(aggregate, tracks, history, now, _chart(store, aggregate))
         document = PlaylistDocument(
             genre=genre, genre_name=genre.value, service_name=AGGREGATE, tracks=rows
         )
         docs.append(_doc(genre, PLAYLIST_DATA.name, [document.dump()], now))
         graph = [row.dump() for row in _graph_rows(rows, history)]
         docs.append(_doc(genre, GRAPH_DATA.name, graph, now))
+        rising = [row.dump() for row in rising_rows(rows)]
+        docs.append(_doc(genre, RISING.name, rising, now))
 
     for service in Service:
         playlist = playlists.get(service.value)
         if playlist is None:
             continue
-        doc = _service_document(genre, service, playlist, tracks, raws.get(service))
+        chart = _chart(store, playlist)
+        doc = _service_document(genre, service, playlist, tracks, raws.get(service), chart)
         docs.append(_doc(genre, service_playlist_view(service), [doc.dump()], now))
 
     if raws:

@@ -1,7 +1,7 @@
 """Domain types: plain pydantic models with no I/O."""
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service, Stage, ViewSource
-from tunemeld.models.playlist import Playlist, PlaylistMeta, RawPlaylist
+from tunemeld.models.playlist import Playlist, PlaylistMeta, Ranking, RawPlaylist
 from tunemeld.models.run import RunReport, RunStatus, UnitResult, UnitStatus
 from tunemeld.models.track import (
     ISRC_PATTERN,
@@ -22,6 +22,7 @@ __all__ = [
     "Isrc",
     "Playlist",
     "PlaylistMeta",
+    "Ranking",
     "RawPlaylist",
     "RawTrack",
     "RunReport",

@@ -12,7 +12,8 @@ Timestamps are epoch milliseconds, except `last_updated` (ISO 8601): the client 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -32,6 +33,7 @@ __all__ = [
     "LEGACY_YOUTUBE",
     "AggregateTrack",
     "CurrentCount",
+    "Gain",
     "GraphSeries",
     "GraphTrack",
     "HeaderArt",
@@ -40,12 +42,18 @@ __all__ = [
     "LastUpdated",
     "LegacyCount",
     "LegacyCounts",
+    "Movement",
+    "MovementKind",
     "PlaylistDocument",
+    "RisingTrack",
     "RouteIndex",
     "ServicePlaylistDocument",
     "ServicePlaylistTrack",
     "SourceCount",
     "SourceCounts",
+    "TrackHistory",
+    "TrackPlaylistHistory",
+    "TrackViewCounts",
     "WorkerLastUpdated",
 ]
 
@@ -179,6 +187,33 @@ class SourceCounts(_Shape):
     youtube: SourceCount = Field(alias=ViewSource.YOUTUBE.value)
 
 
+MovementKind = Literal["new", "re-entry", "up", "down", "same"]
+"""How a row moved since the playlist's previous ranking day (see `Movement`)."""
+
+
+class Movement(_Shape):
+    """A row's move since the previous ranking day of its playlist.
+
+    `new`: never listed on an earlier day; `re-entry`: listed on an earlier day but not on the
+    previous one; `up` / `down`: by `places`; `same`: the same rank. `places` is 0 unless
+    up or down.
+    """
+
+    kind: MovementKind
+    places: int = Field(ge=0)
+
+
+PreviousRank = Annotated[
+    int | None,
+    Field(ge=1, description="The rank on the playlist's previous ranking day; null if not there."),
+]
+PeakRank = Annotated[int, Field(ge=1, description="The best rank over every ranking day so far.")]
+DaysOnChart = Annotated[
+    int, Field(ge=1, description="How many ranking days so far listed the track.")
+]
+FirstSeen = Annotated[date, Field(description="The first ranking day that listed the track.")]
+
+
 class AggregateTrack(_PerService):
     """One row of the aggregate playlist (tracks at least two services list)."""
 
@@ -199,6 +234,11 @@ class AggregateTrack(_PerService):
     # Then each service's `url_field` (`spotify_url`: the track's URL there, or null).
     view_count_data_json: LegacyCounts
     counts: SourceCounts
+    previous_rank: PreviousRank
+    movement: Movement
+    peak_rank: PeakRank
+    days_on_chart: DaysOnChart
+    first_seen: FirstSeen
 
     __pydantic_extra__: dict[str, str | None] = Field(init=False)
     _after: ClassVar[str] = "aggregate_service_name"
@@ -234,6 +274,11 @@ class ServicePlaylistTrack(_Shape):
     youtube_url: str | None
     source_name: Service
     genre_name: str
+    previous_rank: PreviousRank
+    movement: Movement
+    peak_rank: PeakRank
+    days_on_chart: DaysOnChart
+    first_seen: FirstSeen
 
 
 class ServicePlaylistDocument(_Shape):
@@ -264,6 +309,61 @@ class GraphTrack(_Shape):
     album_cover_url: str | None
     youtube_url: str | None
     view_counts: GraphSeries
+
+
+class TrackPlaylistHistory(_Shape):
+    """One playlist a recording has been on: its rank per ranking day, oldest first."""
+
+    genre_name: str
+    service_name: str = Field(description=f"A playlist service or {AGGREGATE!r}.")
+    ranks: list[tuple[date, int]] = Field(description="`[day, rank]` pairs, oldest first.")
+    peak_rank: PeakRank
+    days_on_chart: DaysOnChart
+    first_seen: FirstSeen
+
+
+class TrackViewCounts(_Shape):
+    """`[epoch ms, total, daily change]` per source, oldest first; both keys always present."""
+
+    spotify: list[tuple[int, int, int]] = Field(alias=ViewSource.SPOTIFY.value)
+    youtube: list[tuple[int, int, int]] = Field(alias=ViewSource.YOUTUBE.value)
+
+
+class TrackHistory(_Shape):
+    """`/track/<isrc>`: everything known about one recording, every playlist it has been on."""
+
+    isrc: str
+    track_name: str | None
+    artist_name: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    links: dict[str, str | None] = Field(description="Every playlist service -> its URL there.")
+    playlists: list[TrackPlaylistHistory] = Field(
+        description="By genre (catalog order), then the Aggregate, then services by priority."
+    )
+    view_counts: TrackViewCounts
+
+
+class Gain(_Shape):
+    """A track's 7-day gain per source (the aggregate row's `counts.<source>.weekly`)."""
+
+    spotify: int | None = Field(alias=ViewSource.SPOTIFY.value)
+    youtube: int | None = Field(alias=ViewSource.YOUTUBE.value)
+    total: int = Field(description="The sum of the known gains.")
+
+
+class RisingTrack(_Shape):
+    """One row of `/rising/<genre>`: an aggregate track with its 7-day gain and rank movement."""
+
+    rank: int = Field(ge=1)
+    isrc: str
+    track_name: str | None
+    artist_name: str | None
+    album_cover_url: str | None
+    youtube_url: str | None
+    gain: Gain
+    previous_rank: PreviousRank
+    movement: Movement
 
 
 class HeaderEntry(_Shape):

@@ -1,15 +1,22 @@
-"""Playlists: a fetched raw snapshot, and a ranked playlist of resolved tracks."""
+"""Playlists: a fetched raw snapshot, a ranked playlist of resolved tracks, and its history."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service
-from tunemeld.models.track import RawTrack, TrackRank
+from tunemeld.models.track import Isrc, RawTrack, TrackRank
 
-__all__ = ["Playlist", "PlaylistMeta", "RawPlaylist"]
+__all__ = ["Playlist", "PlaylistMeta", "Ranking", "RawPlaylist"]
+
+
+def _playlist_name(value: str) -> str:
+    """A Service value or "Aggregate"; ValueError for anything else."""
+    if value != AGGREGATE:
+        Service(value)  # raises ValueError for an unknown name
+    return value
 
 
 class PlaylistMeta(BaseModel):
@@ -55,11 +62,32 @@ class Playlist(BaseModel):
     @field_validator("service_name")
     @classmethod
     def _known_service_name(cls, value: str) -> str:
-        if value != AGGREGATE:
-            Service(value)  # raises ValueError for an unknown name
-        return value
+        return _playlist_name(value)
 
     @property
     def isrcs(self) -> list[str]:
         """The playlist's ISRCs in rank order."""
         return [t.isrc for t in sorted(self.tracks, key=lambda t: t.rank)]
+
+
+class Ranking(BaseModel):
+    """One track's rank on one playlist on one day: a record of the chart history.
+
+    `playlist` is a Service value or "Aggregate". A day's records of a playlist are written
+    together, in the unit that stores the playlist, and replace that day's earlier set.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    genre: Genre
+    playlist: str
+    day: date
+    isrc: Isrc
+    rank: int = Field(ge=1)
+    run_id: str
+    recorded_at: datetime
+
+    @field_validator("playlist")
+    @classmethod
+    def _known_playlist(cls, value: str) -> str:
+        return _playlist_name(value)

@@ -20,6 +20,7 @@ from tunemeld.models.contract import (
     HeaderArt,
     LastUpdated,
     PlaylistDocument,
+    RisingTrack,
     ServicePlaylistDocument,
 )
 from tunemeld.models.genre import Genre, Service, ViewSource
@@ -30,6 +31,7 @@ __all__ = [
     "HEADER_ART",
     "LAST_UPDATED",
     "PLAYLIST_DATA",
+    "RISING",
     "SERVICE_PLAYLIST",
     "VIEWS",
     "ViewDoc",
@@ -68,6 +70,7 @@ SERVICE_PLAYLIST = ViewSpec(
 )
 LAST_UPDATED = ViewSpec("last-updated", "Last updated", LastUpdated)
 HEADER_ART = ViewSpec("header-art", "Header art", HeaderArt)
+RISING = ViewSpec("rising", "Rising tracks", list[RisingTrack])
 
 VIEWS: tuple[ViewSpec, ...] = (
     GRAPH_DATA,
@@ -75,6 +78,7 @@ VIEWS: tuple[ViewSpec, ...] = (
     SERVICE_PLAYLIST,
     LAST_UPDATED,
     HEADER_ART,
+    RISING,
 )
 """Every view a genre can have, in the order the ETL writes and the cache warms them."""
 

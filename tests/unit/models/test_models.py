@@ -195,5 +195,10 @@ class TestPerServiceKeys:
                         source: {"total": None, "weekly": None, "timestamp": None}
                         for source in ("Spotify", "YouTube")
                     },
+                    "previous_rank": None,
+                    "movement": {"kind": "new", "places": 0},
+                    "peak_rank": 1,
+                    "days_on_chart": 1,
+                    "first_seen": "2026-12-01",
                 }
             )

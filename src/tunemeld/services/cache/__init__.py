@@ -12,12 +12,20 @@ from collections.abc import Callable
 
 from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
-from tunemeld.services.cache.base import Cache, CacheStats, genre_cache_prefix, view_cache_key
+from tunemeld.services.cache.base import (
+    TRACK_CACHE_PREFIX,
+    Cache,
+    CacheStats,
+    genre_cache_prefix,
+    track_cache_key,
+    view_cache_key,
+)
 from tunemeld.services.cache.cloudflare import CloudflareKVCache
 from tunemeld.services.cache.memory import MemoryCache, NullCache
 from tunemeld.services.monitoring import Metrics
 
 __all__ = [
+    "TRACK_CACHE_PREFIX",
     "Cache",
     "CacheStats",
     "CloudflareKVCache",
@@ -25,6 +33,7 @@ __all__ = [
     "NullCache",
     "genre_cache_prefix",
     "open_cache",
+    "track_cache_key",
     "view_cache_key",
 ]
 

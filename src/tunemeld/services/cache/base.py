@@ -12,7 +12,14 @@ from typing import Protocol, runtime_checkable
 
 from tunemeld.models import Genre
 
-__all__ = ["Cache", "CacheStats", "genre_cache_prefix", "view_cache_key"]
+__all__ = [
+    "TRACK_CACHE_PREFIX",
+    "Cache",
+    "CacheStats",
+    "genre_cache_prefix",
+    "track_cache_key",
+    "view_cache_key",
+]
 
 
 @dataclass(frozen=True)
@@ -76,3 +83,12 @@ def view_cache_key(genre: Genre, name: str) -> str:
 def genre_cache_prefix(genre: Genre) -> str:
     """The prefix of every cached answer of one genre: what the ETL invalidates."""
     return f"view:{genre.value}:"
+
+
+TRACK_CACHE_PREFIX = "track:"
+"""The prefix of every cached `/track/<isrc>` answer: each ETL run's view rebuild drops them all."""
+
+
+def track_cache_key(isrc: str) -> str:
+    """The cache key of one recording's `/track/<isrc>` answer (read from the store on a miss)."""
+    return f"{TRACK_CACHE_PREFIX}{isrc}"

@@ -22,6 +22,7 @@ from tunemeld.exceptions import StoreError
 from tunemeld.models import (
     Genre,
     Playlist,
+    Ranking,
     RawPlaylist,
     RunReport,
     Service,
@@ -41,6 +42,7 @@ __all__ = [
     "Store",
     "check_keep",
     "check_limit",
+    "check_rankings",
     "check_swap",
     "check_units",
     "chunks",
@@ -152,8 +154,10 @@ class Store(Protocol):
         """Add a snapshot and keep only the newest `keep` for its (service, genre)."""
         ...
 
-    def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
-        """The newest snapshot of one playlist, or None before the first extract."""
+    def latest_raw_playlist(
+        self, service: Service, genre: Genre, *, until: datetime | None = None
+    ) -> RawPlaylist | None:
+        """The newest snapshot of one playlist (fetched at or before `until`), or None."""
         ...
 
     # tracks
@@ -172,6 +176,39 @@ class Store(Protocol):
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
         """One ranked playlist (a Service value or "Aggregate"), or None."""
+        ...
+
+    # rankings
+    def save_rankings(
+        self, genre: Genre, playlist: str, day: date, rankings: Sequence[Ranking]
+    ) -> int:
+        """Replace the ranking of (genre, playlist, day) with `rankings`; returns how many.
+
+        Every record must have that genre, playlist and day (ValueError otherwise); an empty
+        sequence deletes the day's ranking. Other days are untouched.
+        """
+        ...
+
+    def playlist_rankings(
+        self,
+        genre: Genre,
+        playlist: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[Ranking]:
+        """The stored rankings of one playlist, days `since` to `until` (both included, None:
+        unbounded), by (day, rank, isrc)."""
+        ...
+
+    def latest_ranking_day(
+        self, genre: Genre, playlist: str, *, until: date | None = None
+    ) -> date | None:
+        """The newest day (up to `until`, inclusive) with a ranking of one playlist, or None."""
+        ...
+
+    def track_rankings(self, isrc: str) -> list[Ranking]:
+        """Every ranking record of one ISRC, by (genre, playlist, day)."""
         ...
 
     # view_counts
@@ -354,6 +391,21 @@ def check_units(units: int) -> None:
     """ValueError for negative quota units (the quota methods)."""
     if units < 0:
         raise ValueError(f"quota units must not be negative, got {units}")
+
+
+def check_rankings(genre: Genre, playlist: str, day: date, rankings: Sequence[Ranking]) -> None:
+    """ValueError unless every record is of (genre, playlist, day), once per ISRC, time aware."""
+    seen: set[str] = set()
+    for ranking in rankings:
+        if (ranking.genre, ranking.playlist, ranking.day) != (genre, playlist, day):
+            raise ValueError(
+                f"a ranking of {ranking.genre.value}/{ranking.playlist}/{ranking.day} was given "
+                f"to save_rankings for {Genre(genre).value}/{playlist}/{day}"
+            )
+        if ranking.isrc in seen:
+            raise ValueError(f"{ranking.isrc} is ranked twice on {playlist} on {day}")
+        seen.add(ranking.isrc)
+        require_aware(ranking, f"Ranking {ranking.isrc}")
 
 
 def check_limit(limit: int) -> None:

@@ -15,7 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tunemeld.models import Playlist, RawPlaylist, RunReport, Track, ViewDoc, ViewSample
+from tunemeld.models import (
+    Playlist,
+    Ranking,
+    RawPlaylist,
+    RunReport,
+    Track,
+    ViewDoc,
+    ViewSample,
+)
 from tunemeld.services.store.base import Lease, Lookup, QuotaUsage, Store
 
 __all__ = [
@@ -53,6 +61,22 @@ def _load_raw_playlists(store: Store, records: list[Any], keep: int) -> None:
         store.save_raw_playlist(raw, keep=keep)  # keep >= all snapshots: nothing pruned
 
 
+def _load_rankings(store: Store, records: list[Any], keep: int) -> None:
+    """Write each (genre, playlist, day) group of a batch as that day's ranking.
+
+    A batch is in natural-key order, so one day's records are adjacent; only its first day can
+    have begun in the previous batch, so that day's stored half is read back and kept.
+    """
+    groups: dict[tuple[Any, str, Any], list[Any]] = {}
+    for ranking in records:
+        groups.setdefault((ranking.genre, ranking.playlist, ranking.day), []).append(ranking)
+    for number, ((genre, playlist, day), group) in enumerate(groups.items()):
+        stored = (
+            store.playlist_rankings(genre, playlist, since=day, until=day) if not number else []
+        )
+        store.save_rankings(genre, playlist, day, [*stored, *group])
+
+
 def _each(write: Callable[[Store, Any], object]) -> Loader:
     """A loader writing the records one at a time with `write(store, record)`."""
 
@@ -71,6 +95,9 @@ SPECS: tuple[CollectionSpec, ...] = (
                    load=lambda store, records, keep: store.upsert_tracks(records)),
     CollectionSpec("playlists", Playlist, ("genre", "service_name"), "updated_at",
                    load=_each(lambda store, playlist: store.save_playlist(playlist))),
+    CollectionSpec("rankings", Ranking, ("genre", "playlist", "day", "isrc"), "recorded_at",
+                   indexes=(("isrc",),),
+                   load=_load_rankings),
     CollectionSpec("view_counts", ViewSample, ("isrc", "source", "day"), "timestamp",
                    indexes=(("source", "day"),),
                    load=lambda store, records, keep: store.save_view_samples(records)),

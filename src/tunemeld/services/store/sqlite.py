@@ -22,6 +22,7 @@ from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
     Playlist,
+    Ranking,
     RawPlaylist,
     RunReport,
     Service,
@@ -37,6 +38,7 @@ from tunemeld.services.store.base import (
     Lookup,
     check_keep,
     check_limit,
+    check_rankings,
     check_swap,
     check_units,
     chunks,
@@ -50,8 +52,8 @@ from tunemeld.services.store.collections import EXPORTED, SPECS, spec_for
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
-SCHEMA_VERSION = 1
-"""The `PRAGMA user_version` this module writes and understands."""
+SCHEMA_VERSION = 2
+"""The `PRAGMA user_version` this module writes and understands (2 added `rankings`)."""
 
 _URL_PREFIX = "sqlite:///"
 _MAX_PARAMS = 500  # per statement: far below SQLite's limit, and keeps query plans small
@@ -80,6 +82,16 @@ _SCHEMA = (
         updated_at TEXT NOT NULL,
         PRIMARY KEY (genre, service_name)
     )""",
+    """CREATE TABLE IF NOT EXISTS rankings (
+        genre TEXT NOT NULL,
+        playlist TEXT NOT NULL,
+        day TEXT NOT NULL,
+        isrc TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (genre, playlist, day, isrc)
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS view_counts (
         isrc TEXT NOT NULL,
         source TEXT NOT NULL,
@@ -135,11 +147,13 @@ _INDEXES = tuple(
 )
 """The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
 _COLUMNS = {  # the tables keeping a record in columns named as its fields; others keep a `doc`
+    "rankings": ("genre", "playlist", "day", "isrc", "rank", "run_id", "recorded_at"),
     "view_counts": ("isrc", "source", "day", "timestamp", "total", "delta", "run_id"),
     "lookups": ("kind", "key", "value", "expires_at", "updated_at"),
     "quota_usage": ("day", "bucket", "units", "updated_at"),
 }
 _SAMPLE_COLUMNS = ", ".join(_COLUMNS["view_counts"])
+_RANKING_COLUMNS = ", ".join(_COLUMNS["rankings"])
 
 
 class _ThreadState(threading.local):
@@ -232,7 +246,11 @@ class SQLiteStore(BaseStore):
     # -- raw_playlists ------------------------------------------------------------------------
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
+        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`.
+
+        The snapshot just written is never pruned by its own save, even when `keep` newer ones
+        exist (a backfill of an old day): its run's transform still reads it.
+        """
         check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
@@ -245,18 +263,22 @@ class SQLiteStore(BaseStore):
                 (service, genre, _ts(raw.fetched_at), raw.run_id, raw.model_dump_json()),
             )
             conn.execute(
-                "DELETE FROM raw_playlists WHERE service = ? AND genre = ? AND id NOT IN ("
+                "DELETE FROM raw_playlists WHERE service = ? AND genre = ? AND fetched_at != ?"
+                " AND id NOT IN ("
                 " SELECT id FROM raw_playlists WHERE service = ? AND genre = ?"
                 " ORDER BY fetched_at DESC, id DESC LIMIT ?)",
-                (service, genre, service, genre, keep),
+                (service, genre, _ts(raw.fetched_at), service, genre, keep),
             )
 
-    def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
+    def latest_raw_playlist(
+        self, service: Service, genre: Genre, *, until: datetime | None = None
+    ) -> RawPlaylist | None:
+        where, extra = ("", []) if until is None else (" AND fetched_at <= ?", [_ts(until)])
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(
-                "SELECT doc FROM raw_playlists WHERE service = ? AND genre = ?"
-                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
-                (Service(service).value, Genre(genre).value),
+                "SELECT doc FROM raw_playlists WHERE service = ? AND genre = ?"  # noqa: S608
+                f"{where} ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (Service(service).value, Genre(genre).value, *extra),
             ).fetchone()
         return None if row is None else RawPlaylist.model_validate_json(row[0])
 
@@ -332,6 +354,68 @@ class SQLiteStore(BaseStore):
                 (Genre(genre).value, key_text(service_name)),
             ).fetchone()
         return None if row is None else Playlist.model_validate_json(row[0])
+
+    # -- rankings -----------------------------------------------------------------------------
+
+    def save_rankings(
+        self, genre: Genre, playlist: str, day: date, rankings: Sequence[Ranking]
+    ) -> int:
+        """Replace the day's ranking of one playlist: delete it and insert the new records."""
+        check_rankings(genre, playlist, day, rankings)
+        key = (Genre(genre).value, key_text(playlist), day.isoformat())
+        rows = [
+            (*key, r.isrc, r.rank, r.run_id, _ts(r.recorded_at, "Ranking.recorded_at"))
+            for r in rankings
+        ]
+        with self._errors(), self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM rankings WHERE genre = ? AND playlist = ? AND day = ?", key)
+            conn.executemany(
+                f"INSERT INTO rankings ({_RANKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                rows,
+            )
+        return len(rows)
+
+    def playlist_rankings(
+        self,
+        genre: Genre,
+        playlist: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[Ranking]:
+        where, extra = "", list[str]()
+        if since is not None:
+            where, extra = where + " AND day >= ?", [*extra, since.isoformat()]
+        if until is not None:
+            where, extra = where + " AND day <= ?", [*extra, until.isoformat()]
+        with self._errors(), self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_RANKING_COLUMNS} FROM rankings"  # noqa: S608 (fixed text, only ?s)
+                f" WHERE genre = ? AND playlist = ?{where} ORDER BY day, rank, isrc",
+                (Genre(genre).value, key_text(playlist), *extra),
+            ).fetchall()
+        return [Ranking.model_validate(_fields("rankings", row)) for row in rows]
+
+    def latest_ranking_day(
+        self, genre: Genre, playlist: str, *, until: date | None = None
+    ) -> date | None:
+        where, extra = ("", []) if until is None else (" AND day <= ?", [until.isoformat()])
+        with self._errors(), self._transaction(write=False) as conn:
+            (day,) = conn.execute(
+                "SELECT max(day) FROM rankings WHERE genre = ? AND playlist = ?"  # noqa: S608
+                f"{where}",
+                (Genre(genre).value, key_text(playlist), *extra),
+            ).fetchone()
+        return None if day is None else date.fromisoformat(day)
+
+    def track_rankings(self, isrc: str) -> list[Ranking]:
+        with self._errors(), self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_RANKING_COLUMNS} FROM rankings WHERE isrc = ?"  # noqa: S608 (fixed)
+                " ORDER BY genre, playlist, day",
+                (key_text(isrc),),
+            ).fetchall()
+        return [Ranking.model_validate(_fields("rankings", row)) for row in rows]
 
     # -- view_counts --------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel
@@ -64,6 +64,7 @@ from tunemeld.exceptions import StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
     Playlist,
+    Ranking,
     RawPlaylist,
     RunReport,
     Service,
@@ -80,6 +81,7 @@ from tunemeld.services.store.base import (
     QuotaUsage,
     check_keep,
     check_limit,
+    check_rankings,
     check_swap,
     check_units,
     chunks,
@@ -106,6 +108,7 @@ _UTC = timezone.utc
 _MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
 _PAGE = 1000
 _MERGE_ATTEMPTS = 8
+_BSON_PRECISION = timedelta(milliseconds=1)  # BSON dates keep milliseconds
 
 _KEYED_BY_ID = frozenset({"leases"})  # one document per name: its `_id` is the natural key
 
@@ -259,7 +262,8 @@ class MongoStore(BaseStore):
     # -- raw_playlists ------------------------------------------------------------------------
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`."""
+        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`;
+        the snapshot just written is never pruned by its own save (see SQLiteStore)."""
         check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
@@ -277,19 +281,25 @@ class MongoStore(BaseStore):
                 d["_id"]
                 for d in coll.find(
                     {"service": service, "genre": genre},
-                    {"_id": 1},
+                    {"_id": 1, "fetched_at": 1},
                     sort=[("fetched_at", DESCENDING), ("_id", DESCENDING)],
                     skip=keep,
                     session=session,
                 )
+                if abs(d["fetched_at"] - key["fetched_at"]) >= _BSON_PRECISION  # not this one
             ]
             if stale:
                 coll.delete_many({"_id": {"$in": stale}}, session=session)
 
-    def latest_raw_playlist(self, service: Service, genre: Genre) -> RawPlaylist | None:
+    def latest_raw_playlist(
+        self, service: Service, genre: Genre, *, until: datetime | None = None
+    ) -> RawPlaylist | None:
+        query: Document = {"service": Service(service).value, "genre": Genre(genre).value}
+        if until is not None:
+            query["fetched_at"] = {"$lte": utc(until)}
         with self._errors():
             found = self._coll("raw_playlists").find_one(
-                {"service": Service(service).value, "genre": Genre(genre).value},
+                query,
                 {"doc": 1},
                 sort=[("fetched_at", DESCENDING), ("_id", DESCENDING)],
                 session=self._session(),
@@ -383,6 +393,81 @@ class MongoStore(BaseStore):
                 session=self._session(),
             )
         return None if found is None else Playlist.model_validate(found["doc"])
+
+    # -- rankings -----------------------------------------------------------------------------
+
+    def save_rankings(
+        self, genre: Genre, playlist: str, day: date, rankings: Sequence[Ranking]
+    ) -> int:
+        """Upsert the day's records, then delete the day's others: a reader outside the unit
+        may see both sets for a moment, never none."""
+        check_rankings(genre, playlist, day, rankings)
+        key = {"genre": Genre(genre).value, "playlist": key_text(playlist), "day": day.isoformat()}
+        ops: list[ReplaceOne[Document]] = []
+        for r in rankings:
+            utc_ranking = r.model_copy(update={"recorded_at": utc(r.recorded_at)})
+            fields = {**key, "isrc": r.isrc}
+            ops.append(
+                ReplaceOne(
+                    fields,
+                    {
+                        **fields,
+                        "rank": r.rank,
+                        "recorded_at": utc_ranking.recorded_at,
+                        "doc": _doc(utc_ranking),
+                    },
+                    upsert=True,
+                )
+            )
+        session = self._session()
+        with self._errors():
+            coll = self._coll("rankings")
+            for chunk in chunks(ops, _PAGE):
+                coll.bulk_write(list(chunk), ordered=False, session=session)
+            keep = [r.isrc for r in rankings]
+            coll.delete_many({**key, "isrc": {"$nin": keep}}, session=session)
+        return len(ops)
+
+    def playlist_rankings(
+        self,
+        genre: Genre,
+        playlist: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[Ranking]:
+        query: Document = {"genre": Genre(genre).value, "playlist": key_text(playlist)}
+        days: Document = {}
+        if since is not None:
+            days["$gte"] = since.isoformat()
+        if until is not None:
+            days["$lte"] = until.isoformat()
+        if days:
+            query["day"] = days
+        return self._rankings(query, [("day", ASCENDING), ("rank", ASCENDING), ("isrc", ASCENDING)])
+
+    def latest_ranking_day(
+        self, genre: Genre, playlist: str, *, until: date | None = None
+    ) -> date | None:
+        query: Document = {"genre": Genre(genre).value, "playlist": key_text(playlist)}
+        if until is not None:
+            query["day"] = {"$lte": until.isoformat()}
+        with self._errors():
+            found = self._coll("rankings").find_one(
+                query, {"day": 1}, sort=[("day", DESCENDING)], session=self._session()
+            )
+        return None if found is None else date.fromisoformat(str(found["day"]))
+
+    def track_rankings(self, isrc: str) -> list[Ranking]:
+        sort = [("genre", ASCENDING), ("playlist", ASCENDING), ("day", ASCENDING)]
+        return self._rankings({"isrc": key_text(isrc)}, sort)
+
+    def _rankings(self, query: Document, sort: list[tuple[str, int]]) -> list[Ranking]:
+        with self._errors():
+            found = self._coll("rankings").find(
+                query, {"doc": 1}, sort=sort, session=self._session()
+            )
+            return [Ranking.model_validate(d["doc"]) for d in found]
 
     # -- view_counts --------------------------------------------------------------------------
 
