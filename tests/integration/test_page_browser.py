@@ -1,23 +1,26 @@
 """The page in a real browser: Debian's chromium driven by Playwright against a real server.
 
-The server is waitress on 127.0.0.1 over a SQLite file filled by two days of the sample ETL;
-the browser may reach nothing else (covers from the services' CDNs are refused, so they show
-the placeholder). Without chromium the tests skip locally and fail in CI.
+The server is waitress on 127.0.0.1 over a SQLite file filled by two days (or, for the chart
+history, six days) of the sample ETL; the browser may reach nothing else (covers from the
+services' CDNs are refused, so they show the placeholder). Without chromium the tests skip
+locally and fail in CI.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +31,7 @@ from tunemeld.api import RunningServer, create_app, start_background_server
 from tunemeld.config import Settings
 from tunemeld.exceptions import StoreUnavailable
 from tunemeld.models import AGGREGATE, Genre, Service, ViewDoc, ViewSource, view_version
-from tunemeld.models.view import LAST_UPDATED, PLAYLIST_DATA, service_playlist_view
+from tunemeld.models.view import LAST_UPDATED, PLAYLIST_DATA, RISING, service_playlist_view
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
 
@@ -51,6 +54,9 @@ LAUNCH_ARGS = [
 ]
 DAY1 = date(2026, 11, 24)
 DAY2 = date(2026, 11, 25)
+HISTORY_DAYS = tuple(DAY2 - timedelta(days=n) for n in range(5, -1, -1))
+"""Six consecutive days ending on DAY2: enough ranking days for every kind of movement."""
+RISING_SHOWN = 10
 READER_ZONE = "Asia/Tokyo"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_URL = "javascript:alert(document.domain)"
@@ -71,10 +77,8 @@ def _browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="module", name="sample_db")
-def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file after a full sample run on two consecutive days (the slow part, shared)."""
-    path = tmp_path_factory.mktemp("page") / "tunemeld.db"
+def _fill(path: Path, days: tuple[date, ...]) -> Path:
+    """A SQLite file after a full sample run on each of `days`, in order."""
     settings = Settings(
         _env_file=None,
         env="testing",
@@ -86,10 +90,22 @@ def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "buckets": {"youtube_search": {"limit": 10_000}},
         },
     )
-    for day in (DAY1, DAY2):
+    for day in days:
         moment = datetime.combine(day, time(13, 0), tzinfo=timezone.utc)
         assert etl.run(settings, as_of=day, clock=functools.partial(_fixed, moment)).ok
     return path
+
+
+@pytest.fixture(scope="module", name="sample_db")
+def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file after a full sample run on two consecutive days (the slow part, shared)."""
+    return _fill(tmp_path_factory.mktemp("page") / "tunemeld.db", (DAY1, DAY2))
+
+
+@pytest.fixture(scope="module", name="history_db")
+def _history_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file after a full sample run on six consecutive days: rankings to compare."""
+    return _fill(tmp_path_factory.mktemp("history") / "tunemeld.db", HISTORY_DAYS)
 
 
 def _fixed(moment: datetime) -> datetime:
@@ -202,6 +218,44 @@ def _digits(text: str) -> int | None:
     if text.strip() == "\u2014":
         return None
     return int(re.sub(r"[^\d-]", "", text))
+
+
+def _api(server: RunningServer, path: str) -> Any:
+    """The `data` of one JSON route, read over HTTP as any client would."""
+    request = Request(server.url + path, headers={"Accept": "application/json"})
+    with urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())["data"]
+
+
+def _signed(n: int) -> str:
+    """A change as the page writes it in en-US: "+4,740", "-12", "0"."""
+    return "0" if n == 0 else f"{n:+,}"
+
+
+def _mark(row: dict[str, Any]) -> tuple[str, str]:
+    """What the movement mark of an API row must show, and what it must say to a screen reader."""
+    kind, n, was = row["movement"]["kind"], row["movement"]["places"], row["previous_rank"]
+    unit = "place" if n == 1 else "places"
+    if kind == "up":
+        assert was - row["rank"] == n
+        return f"\u25b2{n}", f"up {n} {unit}, was {was}"
+    if kind == "down":
+        assert row["rank"] - was == n
+        return f"\u25bc{n}", f"down {n} {unit}, was {was}"
+    if kind == "same":
+        assert was == row["rank"]
+        return "=", f"no change, was {was}"
+    assert kind in ("new", "re-entry")
+    return ("NEW", "new this day") if kind == "new" else ("RE", "back on the chart (re-entry)")
+
+
+_SHOWN_ROWS = """rows => rows.map(r => ({
+  isrc: r.dataset.isrc,
+  shown: r.querySelector('.move [aria-hidden]').textContent,
+  said: r.querySelector('.move .sr-only').textContent,
+  peak: r.querySelector('td[data-col=peak]')?.textContent ?? null,
+  days: r.querySelector('td[data-col=days]')?.textContent ?? null,
+}))"""
 
 
 class TestPageWithTwoDaysOfData:
@@ -421,6 +475,135 @@ class TestPageWithTwoDaysOfData:
         assert page.console_errors == []
 
 
+class TestPageWithSixDaysOfHistory:
+    """Movement sorting and this week's climbers."""
+
+    def test_sort_by_movement_puts_the_biggest_climb_first(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Places gained, most first; falls are negative; NEW and RE entries come last."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=dance")
+        page.page.get_by_role("button", name="Movement", exact=True).click()
+        rows = {row["isrc"]: row for row in _api(server, "/playlist-data/dance")[0]["tracks"]}
+        order = page.page.eval_on_selector_all(
+            "#aggregate tbody tr", "rows => rows.map(r => r.dataset.isrc)"
+        )
+        signs = {"up": 1, "down": -1, "same": 0}
+        values = [
+            signs[m["kind"]] * m["places"] if m["kind"] in signs else None
+            for m in (rows[isrc]["movement"] for isrc in order)
+        ]
+        known = [value for value in values if value is not None]
+        assert values == known + [None] * (len(values) - len(known))
+        assert known == sorted(known, reverse=True)
+        assert page.console_errors == []
+
+    def test_rising_panel_lists_the_apis_top_ten_in_order(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Position, gain (total and per source), rank and movement of the first ten climbers."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        for genre in GENRES:
+            page.open(f"?genre={genre.value}")
+            rising = _api(server, f"/rising/{genre.value}")[:RISING_SHOWN]
+            assert len(rising) == RISING_SHOWN
+            page.page.wait_for_function(
+                "isrc => document.querySelector('#rising tbody tr')?.dataset.isrc === isrc",
+                arg=rising[0]["isrc"],
+                timeout=TIMEOUT_MS,
+            )
+            shown = page.page.eval_on_selector_all(
+                "#rising tbody tr",
+                "rows => rows.map(r => [...[...r.querySelectorAll('td')].slice(0, 5)"
+                ".map(td => td.innerText), r.querySelector('.move [aria-hidden]').textContent])",
+            )
+            expected = []
+            for position, entry in enumerate(rising, start=1):
+                split = " \u00b7 ".join(
+                    f"{source} {_signed(entry['gain'][source])}"
+                    for source in ("Spotify", "YouTube")
+                    if entry["gain"][source] is not None
+                )
+                total = _signed(entry["gain"]["total"])
+                expected.append(
+                    [
+                        str(position),
+                        "",
+                        f"{entry['track_name']}\n{entry['artist_name']}",
+                        f"{total}\n{split}",
+                        f"#{entry['rank']}",
+                        _mark(entry)[0],
+                    ]
+                )
+            assert shown == expected
+            assert page.page.locator("#rising-message").is_hidden()
+        assert page.console_errors == []
+
+
+class _RisingStore(SQLiteStore):
+    """A store whose `rising` view is empty, missing or unreadable (set `rising` before use)."""
+
+    rising: str = "empty"
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        doc = super().get_view(genre, name)
+        if name != RISING.name or doc is None:
+            return doc
+        if self.rising == "missing":
+            return None
+        if self.rising == "down":
+            raise StoreUnavailable(
+                "The store did not answer.", hint="Check TUNEMELD_DATABASE__URL."
+            )
+        return doc.model_copy(update={"data": [], "version": view_version([])})
+
+
+class TestRisingPanelWithoutClimbers:
+    """No climbers, no rising view, or an error: a short message, the rest of the page stands."""
+
+    @pytest.mark.parametrize(
+        ("rising", "message"),
+        [
+            ("empty", "No track has gained plays or views in the last 7 days yet."),
+            ("missing", "No climbers known yet: they need plays or views counted on two days."),
+            (
+                "down",
+                "Could not load this week's climbers: The store did not answer."
+                " Check TUNEMELD_DATABASE__URL.",
+            ),
+        ],
+    )
+    def test_rising_panel_says_why_it_is_empty(
+        self,
+        sample_db: Path,
+        tmp_path: Path,
+        settings: Settings,
+        watch: Any,
+        rising: str,
+        message: str,
+    ) -> None:
+        store = _RisingStore.from_url(f"sqlite:///{_copy(sample_db, tmp_path / 'r.db')}")
+        assert isinstance(store, _RisingStore)
+        store.rising = rising
+        app = create_app(settings, store, MemoryCache(max_entries=16, ttl_seconds=60))
+        try:
+            with start_background_server(app) as server:
+                page = watch(server)
+                page.open("?genre=pop")
+                note = page.page.locator("#rising-message")
+                note.wait_for(timeout=TIMEOUT_MS)
+                assert note.inner_text() == message
+                assert page.page.locator("#rising").is_hidden()
+                assert page.page.locator("#aggregate-section").is_visible()
+                assert page.page.locator("#message").is_hidden()
+                assert page.titles() == _aggregate_titles(store, Genre("pop"))
+        finally:
+            store.close()
+
+
 class _DownStore(SQLiteStore):
     """A store whose views cannot be read: the API answers 503 with a message."""
 
@@ -462,7 +645,11 @@ class TestPageEdgeCases:
     def test_hostile_names_and_urls_render_as_inert_text(
         self, sample_db: Path, tmp_path: Path, open_server: Any, watch: Any
     ) -> None:
-        """Markup in a name stays text; `javascript:` URLs never become links; no dialog."""
+        """Markup in a name stays text; `javascript:` URLs never become links; no dialog.
+
+        The name reaches the aggregate and Spotify tables, a header, the rising panel and the
+        rank history (read from the stored track by `/track/<isrc>`).
+        """
         path = _copy(sample_db, tmp_path / "hostile.db")
         server, store = open_server(path)
         docs = []
@@ -477,6 +664,12 @@ class TestPageEdgeCases:
                 track[key] = HOSTILE_URL
             track["additional_sources"] = dict.fromkeys(track.get("sources", {}), HOSTILE_URL)
             docs.append(doc.model_copy(update={"data": data, "version": view_version(data)}))
+        rising = store.get_view(Genre("pop"), RISING.name)
+        assert rising is not None
+        climbers = rising.data
+        climbers[0].update(track_name=HOSTILE_NAME, artist_name=HOSTILE_NAME)
+        climbers[0].update(album_cover_url=HOSTILE_URL, youtube_url=HOSTILE_URL)
+        docs.append(rising.model_copy(update={"data": climbers, "version": view_version(climbers)}))
         header = store.get_view(Genre("pop"), "header-art")
         assert header is not None
         art = header.data
@@ -492,6 +685,9 @@ class TestPageEdgeCases:
         spotify_rows = page.page.locator('[data-service="Spotify"] tbody tr')
         assert spotify_rows.first.inner_text().count(HOSTILE_NAME) == 2
         assert HOSTILE_NAME in page.page.locator("#playlists").inner_text()
+        rising_first = page.page.locator("#rising tbody tr").first
+        assert rising_first.locator(".track-name").inner_text() == HOSTILE_NAME
+        assert rising_first.locator(".artist").inner_text() == HOSTILE_NAME
         injected = page.page.evaluate(
             "() => ({"
             " images: document.querySelectorAll('img[src=\"x\"], img[onerror]').length,"
