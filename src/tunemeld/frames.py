@@ -3,7 +3,8 @@
     >>> from tunemeld import frames
     >>> frames.playlist(store, "pop")            # the aggregate playlist, one row per track
     >>> frames.track_history(store, "USUM71703861")
-    >>> frames.rising(store, "pop", days=7)      # this week's biggest gains in plays
+    >>> frames.rising(store, "pop")              # this week's climbers, as /rising serves them
+    >>> frames.rankings(store, "pop")            # every day's ranking of the aggregate
 
 pandas is an optional dependency (`pip install "tunemeld[notebook]"`); it is imported when this
 module is, never by `import tunemeld`. Every function only reads the store.
@@ -12,10 +13,11 @@ module is, never by `import tunemeld`. Every function only reads the store.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from tunemeld.config import Catalog, load_catalog
 from tunemeld.models import AGGREGATE, Genre, Service, ViewSample, ViewSource
+from tunemeld.models.contract import RisingTrack
+from tunemeld.models.view import RISING
 from tunemeld.services.store import Store
 
 try:
@@ -25,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - the notebook extra is installed
         "tunemeld.frames needs pandas: python -m pip install 'tunemeld[notebook]'"
     ) from exc
 
-__all__ = ["aggregates", "playlist", "rising", "track_history"]
+__all__ = ["aggregates", "playlist", "rankings", "rising", "track_history"]
 
 _HISTORY_COLUMNS = ["isrc", "source", "day", "timestamp", "total", "delta"]
 
@@ -124,52 +126,51 @@ def track_history(store: Store, isrc: str, source: ViewSource | None = None) -> 
     return ordered
 
 
-def rising(
-    store: Store,
-    genre: Genre | str,
-    *,
-    days: int = 7,
-    source: ViewSource = ViewSource.SPOTIFY,
-    limit: int | None = 10,
-) -> pd.DataFrame:
-    """The aggregate's tracks that gained most over the last `days` days, biggest gain first.
+def rankings(store: Store, genre: Genre | str, service_name: str = AGGREGATE) -> pd.DataFrame:
+    """Every stored day's ranking of one playlist (the Aggregate by default): day, rank, isrc,
+    oldest day first; `frame.pivot(index="day", columns="isrc", values="rank")` gives a chart."""
+    found = store.playlist_rankings(_genre(genre), service_name)
+    rows = [{"day": pd.Timestamp(r.day), "rank": r.rank, "isrc": r.isrc} for r in found]
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["day", "rank", "isrc"])
+    return frame
 
-    The gain is the newest total minus the total on the newest day at least `days` earlier
-    (the sum of the daily deltas in between); tracks without a sample that old are left out,
-    so the frame is empty until the store holds `days` days of history.
+
+def rising(store: Store, genre: Genre | str, *, limit: int | None = 10) -> pd.DataFrame:
+    """This week's climbers exactly as `GET /rising/<genre>` serves them (the stored view; the
+    rule is `services.charts.rising_rows`): biggest 7-day gain in Spotify plays plus YouTube views
+    first. Columns: rank, isrc, title, artist, each source's gain, the total, previous rank and
+    movement. Empty before the first run.
     """
-    if days < 1:
-        raise ValueError(f"days must be >= 1, got {days}")
-    aggregate = playlist(store, genre)
-    history = store.view_history(aggregate["isrc"], source)
+    view = store.get_view(_genre(genre), RISING.name)
     rows = []
-    for rank, track in aggregate.iterrows():
-        samples = history.get(str(track["isrc"]), [])
-        if not samples:
-            continue
-        newest = samples[-1]
-        cutoff = newest.day - timedelta(days=days)
-        older = [s for s in samples if s.day <= cutoff]
-        if not older:
-            continue
-        base = older[-1]
-        gain = newest.total - base.total
+    for item in view.data if view is not None else []:
+        row = RisingTrack.model_validate(item)
         rows.append(
             {
-                "rank": rank,
-                "isrc": track["isrc"],
-                "title": track["title"],
-                "artist": track["artist"],
-                "from_day": pd.Timestamp(base.day),
-                "to_day": pd.Timestamp(newest.day),
-                "total": newest.total,
-                "gain": gain,
-                "growth": gain / base.total if base.total else None,
+                "rank": row.rank,
+                "isrc": row.isrc,
+                "title": row.track_name,
+                "artist": row.artist_name,
+                "spotify_gain": row.gain.spotify,
+                "youtube_gain": row.gain.youtube,
+                "gain": row.gain.total,
+                "previous_rank": row.previous_rank,
+                "movement": row.movement.kind,
             }
         )
-    columns = ["rank", "isrc", "title", "artist", "from_day", "to_day", "total", "gain", "growth"]
-    frame = pd.DataFrame(rows, columns=columns).sort_values(
-        ["gain", "rank"], ascending=[False, True], ignore_index=True
-    )
+    columns = [
+        "rank",
+        "isrc",
+        "title",
+        "artist",
+        "spotify_gain",
+        "youtube_gain",
+        "gain",
+        "previous_rank",
+        "movement",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("spotify_gain", "youtube_gain", "previous_rank"):
+        frame[column] = frame[column].astype("Int64")
     top: pd.DataFrame = frame.head(limit) if limit is not None else frame
     return top

@@ -16,7 +16,7 @@ from tunemeld.api import RunningServer, check_server, create_app, serve, start_b
 from tunemeld.api.check import route_paths, route_targets
 from tunemeld.config import Settings
 from tunemeld.exceptions import ConfigError
-from tunemeld.models import Genre, Service, ViewDoc, view_version
+from tunemeld.models import Genre, Service, Track, ViewDoc, view_version
 from tunemeld.services.cache import MemoryCache, genre_cache_prefix
 from tunemeld.services.monitoring import Metrics
 from tunemeld.services.store import SQLiteStore
@@ -30,8 +30,9 @@ def genre_views(genre: Genre) -> list[ViewDoc]:
     track = {"isrc": "USUG12500001", "rank": 1, "track_name": "Song", "artist_name": "Artist"}
     data: dict[str, Any] = {
         "graph-data": [{**track, "view_counts": {"Spotify": [[1767225600000, 3]], "YouTube": []}}],
-        "playlist-data": {"genre": genre.value, "service_name": "Aggregate", "tracks": [track]},
+        "playlist-data": [{"genre": genre.value, "service_name": "Aggregate", "tracks": [track]}],
         "last-updated": {"last_updated": NOW.isoformat()},
+        "rising": [{**track, "gain": {"Spotify": 3, "YouTube": None, "total": 3}}],
         "header-art": {s.value: {"playlist_name": f"{s.value} {genre.value}"} for s in Service},
     }
     for service in Service:
@@ -63,6 +64,7 @@ def _server(
     """A running server over a store holding every genre's views; stopped at teardown."""
     for genre in GENRES:
         store.save_views(genre_views(genre))
+    store.upsert_tracks([Track(isrc="USUG12500001", title="Song", artist="Artist", updated_at=NOW)])
     app = create_app(settings, store, cache, metrics=metrics)
     with start_background_server(app, "127.0.0.1", 0) as server:
         yield server
@@ -216,10 +218,18 @@ class TestCheckServer:
     """check_server against a live server and against a closed port."""
 
     def test_live_server_when_checked_is_ok_on_every_route(self, server: RunningServer) -> None:
-        """Health plus 7 Django-style and 7 worker-style data routes for each of the 4 genres."""
+        """Health plus 8 Django-style and 7 worker-style data routes for each of the 4 genres,
+        then /track/<isrc> of each genre's top aggregate track."""
         checks = check_server(server.url)
-        assert len(checks) == 1 + 14 * len(GENRES)
-        assert [c.path for c in checks] == route_paths(list(GENRES))
+        assert len(checks) == 1 + 15 * len(GENRES) + len(GENRES)
+        assert [c.path for c in checks][: -len(GENRES)] == route_paths(list(GENRES))
+        tops = [
+            requests.get(f"{server.url}/playlist-data/{genre.value}", timeout=5).json()["data"][0][
+                "tracks"
+            ][0]["isrc"]
+            for genre in GENRES
+        ]
+        assert [c.path for c in checks][-len(GENRES) :] == [f"/track/{isrc}" for isrc in tops]
         assert all(c.ok for c in checks), [c for c in checks if not c.ok]
         assert all(c.status == 200 and c.error is None for c in checks)
         assert all(c.latency_ms > 0 for c in checks)
@@ -249,7 +259,7 @@ class TestCheckServer:
         with start_background_server(create_app(settings, store, MemoryCache())) as server:
             url = server.url
         checks = check_server(url, timeout=2)
-        assert len(checks) == 1 + 14 * len(GENRES)
+        assert len(checks) == 1 + 15 * len(GENRES)  # no answer, so no ISRC to check
         for check in checks:
             assert not check.ok
             assert check.status is None

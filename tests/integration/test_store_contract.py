@@ -31,6 +31,7 @@ from tunemeld.models import (
     Genre,
     Playlist,
     PlaylistMeta,
+    Ranking,
     RawPlaylist,
     RawTrack,
     RunReport,
@@ -248,10 +249,41 @@ def _counts(store: Store) -> dict[str, int]:
     return {status.name: status.count for status in store.status()}
 
 
+def _ranking(
+    isrc: str,
+    rank: int,
+    day: date = DAY0,
+    *,
+    genre: str = "pop",
+    playlist: str = AGGREGATE,
+    recorded_at: datetime = T0,
+) -> Ranking:
+    return Ranking(
+        genre=Genre(genre),
+        playlist=playlist,
+        day=day,
+        isrc=isrc,
+        rank=rank,
+        run_id=f"run-{day}",
+        recorded_at=recorded_at,
+    )
+
+
+def _day_ranking(
+    isrcs: list[str], day: date = DAY0, *, genre: str = "pop", playlist: str = AGGREGATE
+) -> list[Ranking]:
+    """One day's ranking of a playlist: `isrcs` in rank order."""
+    return [
+        _ranking(isrc, n, day, genre=genre, playlist=playlist)
+        for n, isrc in enumerate(isrcs, start=1)
+    ]
+
+
 def _fill_every_collection(store: Store) -> None:
     store.save_raw_playlist(_raw(Service.SPOTIFY, Genre("pop"), T0), keep=3)
     store.upsert_tracks([_track(_isrc(1))])
     store.save_playlist(_playlist(Genre("pop"), Service.SPOTIFY.value, [_isrc(1)]))
+    store.save_rankings(Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(1)]))
     store.save_view_samples([_sample(_isrc(1), DAY0)])
     store.put_lookup(_lookup("youtube_id", _isrc(1), "dQw4w9WgXcQ"))
     store.save_run(_run("run-1", T0))
@@ -395,16 +427,40 @@ class TestRawPlaylists:
         assert latest.run_id == "r4"
         assert any_store.latest_raw_playlist(Service.APPLE_MUSIC, Genre("pop")) == other
 
-    def test_save_raw_playlist_when_keep_is_one_keeps_only_the_newest(
+    def test_save_raw_playlist_when_an_older_one_is_saved_late_keeps_it_until_the_next_save(
         self, any_store: Store
     ) -> None:
-        """An older snapshot saved late is pruned at once rather than displacing the newest."""
+        """A backfill's snapshot never displaces the newest, and survives its own save (its run's
+        transform reads it by `until`); the next save prunes it."""
         newest = _raw(Service.SOUNDCLOUD, Genre("rap"), T0 + timedelta(days=1), run_id="new")
+        old = _raw(Service.SOUNDCLOUD, Genre("rap"), T0, run_id="old")
         any_store.save_raw_playlist(newest, keep=1)
-        any_store.save_raw_playlist(_raw(Service.SOUNDCLOUD, Genre("rap"), T0), keep=1)
+        any_store.save_raw_playlist(old, keep=1)
 
-        assert _counts(any_store)["raw_playlists"] == 1
+        assert _counts(any_store)["raw_playlists"] == 2
         assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre("rap")) == newest
+        assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre("rap"), until=T0) == old
+
+        later = _raw(Service.SOUNDCLOUD, Genre("rap"), T0 + timedelta(days=2), run_id="later")
+        any_store.save_raw_playlist(later, keep=1)
+        assert _counts(any_store)["raw_playlists"] == 1
+        assert any_store.latest_raw_playlist(Service.SOUNDCLOUD, Genre("rap")) == later
+
+    def test_latest_raw_playlist_when_until_given_returns_newest_fetched_by_then(
+        self, any_store: Store
+    ) -> None:
+        """`until` bounds the fetch time (inclusive); before the first snapshot there is none."""
+        snapshots = [
+            _raw(Service.SPOTIFY, Genre("pop"), T0 + timedelta(days=n), run_id=f"r{n}")
+            for n in range(3)
+        ]
+        for raw in reversed(snapshots):
+            any_store.save_raw_playlist(raw, keep=5)
+
+        found = any_store.latest_raw_playlist
+        assert found(Service.SPOTIFY, Genre("pop"), until=T0 + timedelta(days=1)) == snapshots[1]
+        assert found(Service.SPOTIFY, Genre("pop"), until=T0 + timedelta(hours=47)) == snapshots[1]
+        assert found(Service.SPOTIFY, Genre("pop"), until=T0 - timedelta(seconds=1)) is None
 
     def test_save_raw_playlist_when_same_snapshot_saved_twice_stores_it_once(
         self, any_store: Store
@@ -547,6 +603,153 @@ class TestPlaylists:
         assert any_store.get_playlist(Genre("pop"), AGGREGATE) == aggregate
         assert any_store.get_playlist(Genre("rap"), AGGREGATE) is None
         assert any_store.get_playlist(Genre("pop"), Service.APPLE_MUSIC.value) is None
+
+
+class TestRankings:
+    """Each day's ranking of each playlist: replaced per (genre, playlist, day), read by playlist
+    across days and by ISRC across playlists."""
+
+    def test_save_rankings_when_days_saved_out_of_order_reads_them_by_day_then_rank(
+        self, any_store: Store
+    ) -> None:
+        """Days come back oldest first whatever the save order; within a day by rank."""
+        day1, day2 = DAY0 + timedelta(days=1), DAY0 + timedelta(days=2)
+        any_store.save_rankings(Genre("pop"), AGGREGATE, day2, _day_ranking([_isrc(2)], day2))
+        any_store.save_rankings(
+            Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(3), _isrc(1)], DAY0)
+        )
+        any_store.save_rankings(Genre("pop"), AGGREGATE, day1, _day_ranking([_isrc(1)], day1))
+
+        found = any_store.playlist_rankings(Genre("pop"), AGGREGATE)
+
+        assert [(r.day, r.isrc, r.rank) for r in found] == [
+            (DAY0, _isrc(3), 1),
+            (DAY0, _isrc(1), 2),
+            (day1, _isrc(1), 1),
+            (day2, _isrc(2), 1),
+        ]
+        assert any_store.ranking_days(Genre("pop"), AGGREGATE) == [DAY0, day1, day2]
+        assert found[0] == _ranking(_isrc(3), 1, DAY0)
+
+    def test_save_rankings_when_day_saved_again_replaces_only_that_day(
+        self, any_store: Store
+    ) -> None:
+        """A re-run's ranking replaces the day's set (a track gone is gone); other days and
+        playlists stay; saving the same set again changes nothing (idempotent)."""
+        day1 = DAY0 + timedelta(days=1)
+        any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(1)], DAY0))
+        any_store.save_rankings(
+            Genre("pop"), AGGREGATE, day1, _day_ranking([_isrc(1), _isrc(2), _isrc(3)], day1)
+        )
+        spotify = _day_ranking([_isrc(9)], day1, playlist=Service.SPOTIFY.value)
+        any_store.save_rankings(Genre("pop"), Service.SPOTIFY.value, day1, spotify)
+
+        again = _day_ranking([_isrc(3), _isrc(1)], day1)
+        assert any_store.save_rankings(Genre("pop"), AGGREGATE, day1, again) == 2
+        any_store.save_rankings(Genre("pop"), AGGREGATE, day1, again)
+
+        assert [
+            (r.day, r.isrc, r.rank) for r in any_store.playlist_rankings(Genre("pop"), AGGREGATE)
+        ] == [(DAY0, _isrc(1), 1), (day1, _isrc(3), 1), (day1, _isrc(1), 2)]
+        assert any_store.playlist_rankings(Genre("pop"), Service.SPOTIFY.value) == spotify
+        assert _counts(any_store)["rankings"] == 1 + 2 + 1
+
+    def test_save_rankings_when_empty_deletes_the_day(self, any_store: Store) -> None:
+        """An empty ranking leaves the day without records (and without a ranking day)."""
+        any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(1)]))
+
+        assert any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, []) == 0
+
+        assert any_store.playlist_rankings(Genre("pop"), AGGREGATE) == []
+        assert any_store.ranking_days(Genre("pop"), AGGREGATE) == []
+
+    def test_playlist_rankings_when_bounded_returns_the_days_between(
+        self, any_store: Store
+    ) -> None:
+        """`since` and `until` are inclusive; other genres and playlists never leak in."""
+        for n in range(4):
+            day = DAY0 + timedelta(days=n)
+            any_store.save_rankings(Genre("pop"), AGGREGATE, day, _day_ranking([_isrc(n)], day))
+        other = _day_ranking([_isrc(1)], DAY0, genre="rap")
+        any_store.save_rankings(Genre("rap"), AGGREGATE, DAY0, other)
+
+        one, two = DAY0 + timedelta(days=1), DAY0 + timedelta(days=2)
+        found = any_store.playlist_rankings(Genre("pop"), AGGREGATE, since=one, until=two)
+        assert [r.day for r in found] == [one, two]
+        assert [r.day for r in any_store.playlist_rankings(Genre("pop"), AGGREGATE, until=one)] == [
+            DAY0,
+            one,
+        ]
+        assert any_store.playlist_rankings(Genre("rap"), AGGREGATE) == other
+        assert any_store.playlist_rankings(Genre("rap"), Service.SPOTIFY.value) == []
+
+    def test_track_rankings_when_listed_on_several_playlists_reads_them_all_in_key_order(
+        self, any_store: Store
+    ) -> None:
+        """By (genre, playlist, day): every playlist and day the ISRC was on, nothing else."""
+        day1 = DAY0 + timedelta(days=1)
+        any_store.save_rankings(
+            Genre("rap"), AGGREGATE, DAY0, _day_ranking([_isrc(2), _isrc(1)], genre="rap")
+        )
+        spotify = Service.SPOTIFY.value
+        any_store.save_rankings(
+            Genre("pop"), spotify, day1, _day_ranking([_isrc(1)], day1, playlist=spotify)
+        )
+        any_store.save_rankings(
+            Genre("pop"), spotify, DAY0, _day_ranking([_isrc(3), _isrc(1)], playlist=spotify)
+        )
+
+        found = any_store.track_rankings(_isrc(1))
+
+        assert [(r.genre, r.playlist, r.day, r.rank) for r in found] == [
+            (Genre("pop"), spotify, DAY0, 2),
+            (Genre("pop"), spotify, day1, 1),
+            (Genre("rap"), AGGREGATE, DAY0, 2),
+        ]
+        assert any_store.track_rankings(_isrc(7)) == []
+
+    def test_save_rankings_when_a_record_is_of_another_day_or_repeats_raises_and_stores_nothing(
+        self, any_store: Store
+    ) -> None:
+        """The records must be the day's, once per ISRC, with aware times: else ValueError."""
+        other_day = [_ranking(_isrc(1), 1, DAY0 + timedelta(days=1))]
+        twice = [_ranking(_isrc(1), 1), _ranking(_isrc(1), 2)]
+        naive = [_ranking(_isrc(1), 1, recorded_at=T0.replace(tzinfo=None))]
+        for bad, problem in ((other_day, "was given"), (twice, "twice"), (naive, "naive")):
+            with pytest.raises(ValueError, match=problem):
+                any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, bad)
+
+        assert _counts(any_store)["rankings"] == 0
+
+    def test_rankings_when_saved_with_an_offset_come_back_aware_and_equal(
+        self, any_store: Store
+    ) -> None:
+        """recorded_at keeps its instant (microseconds included) and comes back in UTC."""
+        moment = datetime(2025, 3, 1, 14, 0, 0, 123456, tzinfo=PLUS_TWO)
+        ranking = _ranking(_isrc(1), 1, recorded_at=moment)
+        any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, [ranking])
+
+        (found,) = any_store.track_rankings(_isrc(1))
+
+        assert found == ranking
+        assert found.recorded_at.utcoffset() == timedelta(0)
+
+    def test_save_rankings_when_the_unit_fails_keeps_the_day_as_it_was(
+        self, any_store: Store
+    ) -> None:
+        """Written in the playlist's unit: a failure rolls the day's new ranking back."""
+        before = _day_ranking([_isrc(1), _isrc(2)])
+        any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, before)
+
+        def failing() -> None:
+            with any_store.unit():
+                any_store.save_rankings(Genre("pop"), AGGREGATE, DAY0, _day_ranking([_isrc(3)]))
+                raise _AbortError
+
+        with pytest.raises(_AbortError):
+            failing()
+
+        assert any_store.playlist_rankings(Genre("pop"), AGGREGATE) == before
 
 
 class TestViewSamples:
@@ -995,6 +1198,7 @@ class TestAdministration:
             "raw_playlists": 1,
             "tracks": 2,
             "playlists": 1,
+            "rankings": 1,
             "view_counts": 1,
             "lookups": 1,
             "runs": 1,
@@ -1345,6 +1549,7 @@ class TestSQLiteFiles:
                 "raw_playlists",
                 ["service", "genre", "fetched_at"],
             ),
+            "rankings_isrc": ("rankings", ["isrc"]),
             "view_counts_source_day": ("view_counts", ["source", "day"]),
             "runs_started_at": ("runs", ["started_at"]),
         }

@@ -17,6 +17,7 @@ from tunemeld.models import (
     Genre,
     Playlist,
     PlaylistMeta,
+    Ranking,
     RawPlaylist,
     RawTrack,
     RunReport,
@@ -126,6 +127,25 @@ def _fill(store: Store, *, samples: int = 1200) -> None:
             run_id="r",
         )
     )
+    for day in range(3):  # 150 records a day: one is split across import batches of 250
+        for name in (AGGREGATE, Service.SPOTIFY.value):
+            store.save_rankings(
+                Genre("pop"),
+                name,
+                DAY + timedelta(days=day),
+                [
+                    Ranking(
+                        genre=Genre("pop"),
+                        playlist=name,
+                        day=DAY + timedelta(days=day),
+                        isrc=_isrc((n * 7 + day) % 1100),
+                        rank=n + 1,
+                        run_id=f"r{day}",
+                        recorded_at=T0 + timedelta(days=day, microseconds=n),
+                    )
+                    for n in range(150)
+                ],
+            )
     store.save_view_samples(
         ViewSample(
             isrc=_isrc(n % 400),
@@ -200,6 +220,8 @@ class TestRoundTrip:
         assert _export_bytes(target, tmp_path / "second") == first
         assert counts == {s.name: s.count for s in source.status() if s.name in EXPORTED}
         assert counts["view_counts"] == 1200
+        assert counts["rankings"] == 900
+        assert target.track_rankings(_isrc(7)) == source.track_rankings(_isrc(7))
         assert target.get_tracks([_isrc(2)]) == source.get_tracks([_isrc(2)])
         stored = target.get_tracks([_isrc(2)])[_isrc(2)]
         assert stored.updated_at.utcoffset() == timedelta(hours=2)

@@ -10,7 +10,17 @@ import pandas as pd
 import pytest
 
 from tunemeld import frames
-from tunemeld.models import AGGREGATE, Genre, Playlist, Service, Track, TrackRank, ViewSample
+from tunemeld.etl.views import build_views
+from tunemeld.models import (
+    AGGREGATE,
+    Genre,
+    Playlist,
+    Ranking,
+    Service,
+    Track,
+    TrackRank,
+    ViewSample,
+)
 from tunemeld.models.genre import ViewSource
 from tunemeld.services.store import SQLiteStore
 
@@ -113,22 +123,58 @@ class TestHistory:
 
 
 class TestRising:
-    def test_biggest_seven_day_gain_first_and_short_histories_left_out(
+    def test_rows_are_the_stored_rising_view_biggest_total_gain_first(
         self, filled: SQLiteStore
     ) -> None:
-        frame = frames.rising(filled, "pop", days=7)
-        assert list(frame["isrc"]) == [SECOND, FIRST]
-        assert list(frame["gain"]) == [700, 70]
-        assert frame.iloc[1]["growth"] == pytest.approx(70 / 1000)
+        """The week ends at the playlist's run (NOW, day 8 noon): its first sample inside is
+        day 2's. FIRST gains 1070 - 1020 plays and 307 - 302 views, SECOND 5700 - 5200 plays,
+        THIRD (days 5-7 only) 57 - 55 plays."""
+        filled.save_views(build_views(filled, Genre("pop"), now=NOW))
 
-    def test_a_shorter_window_includes_the_newer_track(self, filled: SQLiteStore) -> None:
-        frame = frames.rising(filled, "pop", days=2)
+        frame = frames.rising(filled, "pop")
+
         assert list(frame["isrc"]) == [SECOND, FIRST, THIRD]
-        assert list(frame["gain"]) == [200, 20, 2]
+        assert list(frame["gain"]) == [500, 55, 2]
+        assert list(frame["spotify_gain"]) == [500, 50, 2]
+        assert list(frame["youtube_gain"].isna()) == [True, False, True]
+        assert frame.iloc[1]["youtube_gain"] == 5
+        assert list(frame["movement"]) == ["new", "new", "new"]
 
-    def test_days_must_be_positive(self, filled: SQLiteStore) -> None:
-        with pytest.raises(ValueError, match="days must be >= 1"):
-            frames.rising(filled, "pop", days=0)
+    def test_limit_keeps_the_top_rows_and_no_view_is_an_empty_frame(
+        self, filled: SQLiteStore
+    ) -> None:
+        assert frames.rising(filled, "pop").empty
+        filled.save_views(build_views(filled, Genre("pop"), now=NOW))
+        assert list(frames.rising(filled, "pop", limit=1)["isrc"]) == [SECOND]
+
+
+class TestRankings:
+    def test_every_day_of_the_playlist_oldest_first(self, store: SQLiteStore) -> None:
+        day1 = DAY0 + timedelta(days=1)
+        for day, order in ((day1, [SECOND, FIRST]), (DAY0, [FIRST])):
+            store.save_rankings(
+                Genre("pop"),
+                AGGREGATE,
+                day,
+                [
+                    Ranking(
+                        genre=Genre("pop"),
+                        playlist=AGGREGATE,
+                        day=day,
+                        isrc=isrc,
+                        rank=rank,
+                        run_id="r",
+                        recorded_at=NOW,
+                    )
+                    for rank, isrc in enumerate(order, start=1)
+                ],
+            )
+
+        frame = frames.rankings(store, "pop")
+
+        assert list(frame["isrc"]) == [FIRST, SECOND, FIRST]
+        assert list(frame["rank"]) == [1, 1, 2]
+        assert list(frame["day"]) == [pd.Timestamp(DAY0), pd.Timestamp(day1), pd.Timestamp(day1)]
 
 
 def test_import_tunemeld_does_not_import_pandas() -> None:

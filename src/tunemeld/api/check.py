@@ -2,7 +2,8 @@
 
 Used by `inv api.health` and the CLI's system checks; it speaks HTTP like a front end would, so
 it finds what unit tests cannot (a server that is down, a port taken by something else). The
-data routes come from the route table (`api.routes.ROUTES`), worker-style ones included.
+data routes come from the route table (`api.routes.ROUTES`), worker-style ones included; then
+`/track/<isrc>` for the top track of each genre's aggregate the walk was served.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import requests
 from tunemeld.api.routes import ROUTES, Route
 from tunemeld.config import load_catalog
 from tunemeld.models import Genre, Service
+from tunemeld.models.view import PLAYLIST_DATA
 
-__all__ = ["RouteCheck", "check_server", "route_paths", "route_targets"]
+__all__ = ["RouteCheck", "check_server", "route_paths", "route_targets", "track_paths"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,22 @@ def route_paths(genres: Sequence[Genre] | None = None) -> list[str]:
     return [path for path, _ in route_targets(genres)]
 
 
+def track_paths(rules: Sequence[Route] = ROUTES) -> list[str]:
+    """The rules of the routes taking an ISRC (`/track/<isrc>`), to fill with real ones."""
+    return [route.rule for route in rules if "isrc" in route.path_params]
+
+
+def _top_isrc(path: str, response: requests.Response) -> str | None:
+    """The top aggregate track's ISRC in a `/playlist-data/<genre>` answer, else None."""
+    if not path.startswith(f"/{PLAYLIST_DATA.name}/") or response.status_code != 200:
+        return None
+    try:
+        tracks = response.json()["data"][0]["tracks"]
+        return str(tracks[0]["isrc"]) if tracks else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
 def _envelope_problem(response: requests.Response, enveloped: bool = True) -> str | None:
     """None when the body is a success envelope (or, for a plain route, 200 JSON); else why not."""
     try:
@@ -91,8 +109,9 @@ def check_server(
     base = base_url.rstrip("/")
     checks: list[RouteCheck] = []
     unreachable: str | None = None
+    targets = route_targets(genres)
     with requests.Session() as session:
-        for path, enveloped in route_targets(genres):
+        for path, enveloped in targets:
             if unreachable is not None:
                 checks.append(RouteCheck(path, None, 0.0, ok=False, error=unreachable))
                 continue
@@ -120,6 +139,9 @@ def check_server(
                     path, response.status_code, _ms(started), ok=problem is None, error=problem
                 )
             )
+            isrc = _top_isrc(path, response)
+            if isrc is not None:  # the recording's own route: checked as the walk goes on
+                targets += [(rule.replace("<isrc>", isrc), True) for rule in track_paths()]
     return checks
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 import structlog
 
 from tunemeld.etl._context import RunContext
+from tunemeld.etl._rankings import record_playlist
 from tunemeld.etl.transform import resolve_videos
 from tunemeld.exceptions import NotFound
 from tunemeld.models import AGGREGATE, Genre, Playlist, Service, TrackRank
@@ -69,14 +70,32 @@ def build_aggregate(
     )
 
 
+def _service_ranks(ctx: RunContext, genre: Genre, service: Service) -> dict[str, int] | None:
+    """{isrc: rank} of one service on the run's day: its ranking of the newest day up to the
+    run's (the last good one when today's transform failed); a store from before rankings were
+    kept, its current playlist; None when there is nothing."""
+    days = ctx.store.ranking_days(genre, service.value)
+    if not days:
+        playlist = ctx.store.get_playlist(genre, service.value)
+        return None if playlist is None else {t.isrc: t.rank for t in playlist.tracks}
+    earlier = [day for day in days if day <= ctx.as_of]
+    if not earlier:
+        return None
+    rankings = ctx.store.playlist_rankings(
+        genre, service.value, since=earlier[-1], until=earlier[-1]
+    )
+    return {r.isrc: r.rank for r in rankings}
+
+
 def aggregate_genre(ctx: RunContext, genre: Genre) -> dict[str, int]:
-    """Rebuild and store one genre's Aggregate from whatever service playlists are stored."""
+    """Build one genre's Aggregate of the run's day from the services' rankings of that day;
+    record its ranking, and make it the current Aggregate when the day is the newest."""
     ctx.aggregates_started += 1
     takers_left = max(1, len(ctx.genres) - ctx.aggregates_started + 1)
     playlists = {
-        service: playlist
+        service: ranks
         for service in Service
-        if (playlist := ctx.store.get_playlist(genre, service.value)) is not None
+        if (ranks := _service_ranks(ctx, genre, service)) is not None
     }
     if len(playlists) < MIN_SERVICES:
         raise NotFound(
@@ -85,9 +104,15 @@ def aggregate_genre(ctx: RunContext, genre: Genre) -> dict[str, int]:
             hint=f"Run `inv etl.run --stage transform --genre {genre.value}` "
             "after a successful extract.",
         )
-    aggregate = build_aggregate(genre, playlists, now=ctx.now, run_id=ctx.run_id)
+    aggregate = Playlist(
+        genre=genre,
+        service_name=AGGREGATE,
+        tracks=aggregate_ranks(playlists),
+        updated_at=ctx.now,
+        run_id=ctx.run_id,
+    )
     with ctx.store.unit():
-        ctx.store.save_playlist(aggregate)
+        record_playlist(ctx, aggregate)
     log.info("aggregate_built", tracks=len(aggregate.tracks), services=len(playlists))
     # Each genre's top tracks get an equal part of a small search bucket (100 a day by default),
     # rather than the first genre of the run taking it all; view_count spends what is left.

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from tunemeld.etl._context import RunContext
+from tunemeld.etl._rankings import day_end, is_newest_day, record_playlist
 from tunemeld.exceptions import (
     LookupsDeferred,
     NotFound,
@@ -154,7 +155,7 @@ def _resolve(
 
 def transform_playlist(ctx: RunContext, service: Service, genre: Genre) -> dict[str, int]:
     """Resolve the newest snapshot of one playlist and store its tracks and ranking atomically."""
-    raw = ctx.store.latest_raw_playlist(service, genre)
+    raw = ctx.store.latest_raw_playlist(service, genre, until=day_end(ctx.as_of))
     if raw is None:
         raise NotFound(
             f"No raw {service.value} {genre.value} snapshot to transform.",
@@ -204,6 +205,13 @@ def transform_playlist(ctx: RunContext, service: Service, genre: Genre) -> dict[
         )
         ranks[isrc] = TrackRank(isrc=isrc, rank=item.rank, sources={service: item.rank})
     _check_coverage(ctx, service, genre, len(raw.tracks), failed, deferred)
+    if not is_newest_day(ctx, genre, service.value):
+        # A backfill: what the stored tracks say (the newest day's titles and links) wins.
+        stored = ctx.store.get_tracks(tracks)
+        tracks = {
+            isrc: track.merged(stored[isrc]) if isrc in stored else track
+            for isrc, track in tracks.items()
+        }
     playlist = Playlist(
         genre=genre,
         service_name=service.value,
@@ -213,7 +221,7 @@ def transform_playlist(ctx: RunContext, service: Service, genre: Genre) -> dict[
     )
     with ctx.store.unit():
         ctx.store.upsert_tracks(tracks.values())
-        ctx.store.save_playlist(playlist)
+        record_playlist(ctx, playlist)
     log.info(
         "playlist_transformed",
         tracks=len(ranks),

@@ -16,13 +16,14 @@ from datetime import date, datetime
 import structlog
 
 from tunemeld.etl._context import RunContext
+from tunemeld.etl._rankings import is_newest_day
 from tunemeld.etl.transform import resolve_videos
 from tunemeld.etl.views import build_views
 from tunemeld.exceptions import ProviderAuthError, ProviderError, QuotaExhausted
 from tunemeld.models import AGGREGATE, Genre, Service, Track, ViewSample, ViewSource
-from tunemeld.services.cache import genre_cache_prefix
+from tunemeld.services.cache import TRACK_CACHE_PREFIX, genre_cache_prefix
 
-__all__ = ["count_views", "make_samples"]
+__all__ = ["count_views", "make_samples", "redo_later_deltas"]
 
 log = structlog.get_logger()
 
@@ -60,12 +61,41 @@ def make_samples(
 
 
 def _genre_isrcs(ctx: RunContext, genre: Genre) -> list[str]:
+    """The tracks of the genre's playlists on the run's day: its rankings of that day, and for
+    the newest day (or a store from before rankings were kept) the current playlists."""
     isrcs: dict[str, None] = {}
     for name in (AGGREGATE, *(s.value for s in Service)):
-        playlist = ctx.store.get_playlist(genre, name)
-        if playlist is not None:
-            isrcs.update(dict.fromkeys(playlist.isrcs))
+        day = ctx.store.playlist_rankings(genre, name, since=ctx.as_of, until=ctx.as_of)
+        isrcs.update(dict.fromkeys(r.isrc for r in day))
+        if is_newest_day(ctx, genre, name):
+            playlist = ctx.store.get_playlist(genre, name)
+            if playlist is not None:
+                isrcs.update(dict.fromkeys(playlist.isrcs))
     return list(isrcs)
+
+
+def redo_later_deltas(
+    samples: Iterable[ViewSample], history: Mapping[str, list[ViewSample]]
+) -> list[ViewSample]:
+    """The samples right after each new one whose delta it changes (a backfilled day).
+
+    A sample's delta is its growth since the newest earlier day; a sample added before a later
+    one becomes that one's earlier day, so the later one's delta is taken against it.
+    """
+    changed = []
+    for sample in samples:
+        later = [
+            s
+            for s in history.get(sample.isrc, [])
+            if s.source is sample.source and s.day > sample.day
+        ]
+        if not later:
+            continue
+        following = min(later, key=lambda s: s.day)
+        delta = following.total - sample.total
+        if following.delta != delta:
+            changed.append(following.model_copy(update={"delta": delta}))
+    return changed
 
 
 def _spotify_totals(ctx: RunContext, tracks: Iterable[Track]) -> tuple[dict[str, int], int]:
@@ -157,10 +187,12 @@ def count_views(ctx: RunContext, genre: Genre) -> dict[str, int]:
         samples += make_samples(
             totals, previous, source=source, day=ctx.as_of, timestamp=ctx.now, run_id=ctx.run_id
         )
+    later = redo_later_deltas(samples, ctx.store.view_history({s.isrc for s in samples}))
     with ctx.store.unit():
-        ctx.store.save_view_samples(samples)
+        ctx.store.save_view_samples([*samples, *later])
         ctx.store.save_views(build_views(ctx.store, genre, now=ctx.now))
     ctx.cache.delete_prefix(genre_cache_prefix(genre))
+    ctx.cache.delete_prefix(TRACK_CACHE_PREFIX)
     log.info(
         "views_counted",
         tracks=len(tracks),

@@ -712,6 +712,8 @@ class TestIndexAndHealth:
             "/service-playlist/<genre>/<service>",
             "/last-updated/<genre>",
             "/header-art/<genre>",
+            "/rising/<genre>",
+            "/track/<isrc>",
             "/api/main-playlist",
             "/api/service-playlist",
             "/api/graph-data",

@@ -17,12 +17,13 @@ def _fields(spec: CollectionSpec) -> set[str]:
 class TestCollectionSpecs:
     """Every name, key and index a spec gives is real, and the derived tables agree with it."""
 
-    def test_specs_when_listed_name_the_nine_collections_in_status_order(self) -> None:
+    def test_specs_when_listed_name_the_ten_collections_in_status_order(self) -> None:
         """The logical collections of DESIGN.md §3, in the order `db.status` shows them."""
         assert COLLECTIONS == (
             "raw_playlists",
             "tracks",
             "playlists",
+            "rankings",
             "view_counts",
             "lookups",
             "runs",
@@ -43,6 +44,7 @@ class TestCollectionSpecs:
             "raw_playlists": ("service", "genre", "fetched_at"),
             "tracks": ("isrc",),
             "playlists": ("genre", "service_name"),
+            "rankings": ("genre", "playlist", "day", "isrc"),
             "view_counts": ("isrc", "source", "day"),
             "lookups": ("kind", "key"),
             "runs": ("run_id",),

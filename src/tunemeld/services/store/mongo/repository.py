@@ -403,25 +403,27 @@ class MongoStore(BaseStore):
         may see both sets for a moment, never none."""
         check_rankings(genre, playlist, day, rankings)
         key = {"genre": Genre(genre).value, "playlist": key_text(playlist), "day": day.isoformat()}
-        ops = [
-            ReplaceOne(
-                {**key, "isrc": r.isrc},
-                {
-                    **key,
-                    "isrc": r.isrc,
-                    "rank": r.rank,
-                    "recorded_at": utc(r.recorded_at),
-                    "doc": _doc(r),
-                },
-                upsert=True,
+        ops: list[ReplaceOne[Document]] = []
+        for r in rankings:
+            utc_ranking = r.model_copy(update={"recorded_at": utc(r.recorded_at)})
+            fields = {**key, "isrc": r.isrc}
+            ops.append(
+                ReplaceOne(
+                    fields,
+                    {
+                        **fields,
+                        "rank": r.rank,
+                        "recorded_at": utc_ranking.recorded_at,
+                        "doc": _doc(utc_ranking),
+                    },
+                    upsert=True,
+                )
             )
-            for r in rankings
-        ]
         session = self._session()
         with self._errors():
             coll = self._coll("rankings")
-            if ops:
-                coll.bulk_write(ops, ordered=False, session=session)
+            for chunk in chunks(ops, _PAGE):
+                coll.bulk_write(list(chunk), ordered=False, session=session)
             keep = [r.isrc for r in rankings]
             coll.delete_many({**key, "isrc": {"$nin": keep}}, session=session)
         return len(ops)
