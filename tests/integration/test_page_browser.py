@@ -8,7 +8,6 @@ locally and fail in CI.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -16,10 +15,10 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
 
@@ -90,9 +89,8 @@ def _fill(path: Path, days: tuple[date, ...]) -> Path:
             "buckets": {"youtube_search": {"limit": 10_000}},
         },
     )
-    for day in days:
-        moment = datetime.combine(day, time(13, 0), tzinfo=timezone.utc)
-        assert etl.run(settings, as_of=day, clock=functools.partial(_fixed, moment)).ok
+    for day in days:  # a past day's samples are stamped at its noon: the real date plays no part
+        assert etl.run(settings, as_of=day).ok
     return path
 
 
@@ -106,11 +104,6 @@ def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _history_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file after a full sample run on six consecutive days: rankings to compare."""
     return _fill(tmp_path_factory.mktemp("history") / "tunemeld.db", HISTORY_DAYS)
-
-
-def _fixed(moment: datetime) -> datetime:
-    """A clock stopped at `moment`: the "last 7 days" window then ignores the real date."""
-    return moment
 
 
 def _copy(source: Path, target: Path) -> Path:
@@ -405,7 +398,7 @@ class TestPageWithTwoDaysOfData:
         chart = page.page.locator("#chart")
         chart.wait_for(state="visible", timeout=TIMEOUT_MS)
         assert title in page.page.locator("#chart-title").inner_text()
-        assert chart.locator("svg").count() == 2
+        assert chart.locator("#chart-plots svg").count() == 2
         isrc = first.get_attribute("data-isrc")
         history = store.view_history([isrc])[isrc]
         cells = chart.locator("#chart-table tbody tr").first.locator("td").all_inner_texts()
@@ -476,7 +469,72 @@ class TestPageWithTwoDaysOfData:
 
 
 class TestPageWithSixDaysOfHistory:
-    """Movement sorting and this week's climbers."""
+    """Movement, peak, days on chart, this week's climbers and a track's rank history."""
+
+    def test_every_rows_movement_peak_and_days_match_the_api(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Each aggregate and service-playlist row shows the API's movement, peak and days."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        kinds: set[str] = set()
+        for genre in GENRES:
+            page.open(f"?genre={genre.value}")
+            rows = _api(server, f"/playlist-data/{genre.value}")[0]["tracks"]
+            page.page.wait_for_function(
+                "n => document.querySelectorAll('#aggregate tbody tr').length === n",
+                arg=len(rows),
+                timeout=TIMEOUT_MS,
+            )
+            shown = page.page.eval_on_selector_all("#aggregate tbody tr", _SHOWN_ROWS)
+            expected = [
+                {
+                    "isrc": row["isrc"],
+                    "shown": _mark(row)[0],
+                    "said": _mark(row)[1],
+                    "peak": str(row["peak_rank"]),
+                    "days": str(row["days_on_chart"]),
+                }
+                for row in rows
+            ]
+            assert shown == expected
+            kinds |= {row["movement"]["kind"] for row in rows}
+            assert all(row["days_on_chart"] <= len(HISTORY_DAYS) for row in rows)
+            for service in Service:
+                tracks = _api(server, f"/service-playlist/{genre.value}/{service.value}")[0]
+                selector = f'[data-service="{service.value}"] tbody tr'
+                listed = page.page.eval_on_selector_all(selector, _SHOWN_ROWS)
+                assert [(r["isrc"], r["shown"], r["said"]) for r in listed] == [
+                    (row["isrc"], *_mark(row)) for row in tracks["tracks"]
+                ]
+                kinds |= {row["movement"]["kind"] for row in tracks["tracks"]}
+        # Six days of the sample world move tracks every way: each mark was really compared.
+        assert kinds >= {"up", "down", "same", "new"}
+        assert page.console_errors == []
+
+    @pytest.mark.parametrize(
+        ("label", "column", "first"),
+        [("Peak", "peak", "ascending"), ("Days on chart", "days", "descending")],
+    )
+    def test_sort_by_peak_or_days_on_chart(
+        self, history_db: Path, open_server: Any, watch: Any, label: str, column: str, first: str
+    ) -> None:
+        """Best peak first, or longest on the chart first; ties keep the rank order."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=pop")
+        page.page.get_by_role("button", name=label, exact=True).click()
+        header = page.page.locator(f'#aggregate th[data-sort="{column}"]')
+        assert header.get_attribute("aria-sort") == first
+        shown = page.page.eval_on_selector_all(
+            "#aggregate tbody tr",
+            f"rows => rows.map(r => [Number(r.querySelector('td[data-col={column}]')"
+            ".textContent), Number(r.querySelector('td.rank').textContent)])",
+        )
+        keys = [(value if first == "ascending" else -value, rank) for value, rank in shown]
+        assert keys == sorted(keys)
+        assert len({value for value, _ in shown}) > 1
+        assert page.console_errors == []
 
     def test_sort_by_movement_puts_the_biggest_climb_first(
         self, history_db: Path, open_server: Any, watch: Any
@@ -540,6 +598,75 @@ class TestPageWithSixDaysOfHistory:
                 )
             assert shown == expected
             assert page.page.locator("#rising-message").is_hidden()
+        assert page.console_errors == []
+
+    def test_opening_a_track_shows_its_rank_history(
+        self, history_db: Path, open_server: Any, watch: Any, tmp_path: Path
+    ) -> None:
+        """One line per playlist of the genre, rank 1 at the top; the same numbers as a table."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=rap")
+        rows = _api(server, "/playlist-data/rap")[0]["tracks"]
+        row = max(rows, key=lambda r: (r["days_on_chart"], r["rank"]))  # a long run, low down
+        assert row["days_on_chart"] >= 3
+        track = _api(server, f"/track/{quote(row['isrc'])}")
+        lines = [p for p in track["playlists"] if p["genre_name"] == "rap"]
+        assert len(lines) >= 2
+        button = page.page.locator(f'#aggregate tr[data-isrc="{row["isrc"]}"] button')
+        button.click()
+        ranks = page.page.locator("#chart-ranks")
+        ranks.locator("svg[role=img]").wait_for(timeout=TIMEOUT_MS)
+        assert row["track_name"] in ranks.locator("figcaption").inner_text()
+
+        def day_label(day: str) -> str:
+            moment = date.fromisoformat(day)
+            return f"{moment:%b} {moment.day}"
+
+        legend = ranks.locator(".legend li").all_inner_texts()
+        assert len(legend) == len(lines)
+        for text, line in zip(legend, lines, strict=True):
+            days = line["days_on_chart"]
+            assert text.startswith(line["service_name"])
+            assert f"peak #{line['peak_rank']}" in text
+            assert f"{days} {'day' if days == 1 else 'days'}" in text
+        dots = page.page.eval_on_selector_all(
+            "#chart-ranks svg[role=img] circle",
+            "cs => cs.map(c => [c.textContent, Number(c.getAttribute('cy'))])",
+        )
+        assert sorted(title for title, _ in dots) == sorted(
+            f"{line['service_name']}: #{rank} on {day_label(day)}"
+            for line in lines
+            for day, rank in line["ranks"]
+        )
+        by_rank = sorted((int(re.search(r"#(\d+)", t)[1]), cy) for t, cy in dots)  # type: ignore[index]
+        heights = [cy for _, cy in by_rank]
+        assert heights == sorted(heights)  # a better rank is drawn higher: #1 at the top
+        assert heights[0] < heights[-1]
+        table = ranks.locator("#rank-table")
+        assert table.locator("thead th").all_text_contents() == [
+            "Day",
+            *[line["service_name"] for line in lines],
+        ]
+        all_days = sorted({day for line in lines for day, _ in line["ranks"]})
+        expected_rows = [
+            [
+                day_label(day),
+                *[
+                    next((f"#{rank}" for d, rank in line["ranks"] if d == day), "\u2014")
+                    for line in lines
+                ],
+            ]
+            for day in all_days
+        ]
+        shown_rows = [tr.locator("td").all_inner_texts() for tr in table.locator("tbody tr").all()]
+        assert shown_rows == expected_rows
+        page.page.screenshot(path=str(tmp_path / "history-light.png"), full_page=True)
+        page.page.locator("#theme").click()
+        page.page.locator("#theme[aria-pressed=true]").wait_for(timeout=TIMEOUT_MS)
+        page.page.screenshot(path=str(tmp_path / "history-dark.png"), full_page=True)
+        for name in ("history-light.png", "history-dark.png"):
+            assert (tmp_path / name).stat().st_size > 10_000
         assert page.console_errors == []
 
 
@@ -670,6 +797,9 @@ class TestPageEdgeCases:
         climbers[0].update(track_name=HOSTILE_NAME, artist_name=HOSTILE_NAME)
         climbers[0].update(album_cover_url=HOSTILE_URL, youtube_url=HOSTILE_URL)
         docs.append(rising.model_copy(update={"data": climbers, "version": view_version(climbers)}))
+        first = docs[0].data[0]["tracks"][0]["isrc"]  # the aggregate's first row, renamed above
+        stored = store.get_tracks([first])[first]
+        store.upsert_tracks([stored.model_copy(update={"title": HOSTILE_NAME})])
         header = store.get_view(Genre("pop"), "header-art")
         assert header is not None
         art = header.data
@@ -688,6 +818,12 @@ class TestPageEdgeCases:
         rising_first = page.page.locator("#rising tbody tr").first
         assert rising_first.locator(".track-name").inner_text() == HOSTILE_NAME
         assert rising_first.locator(".artist").inner_text() == HOSTILE_NAME
+        page.page.locator("#aggregate tbody tr").first.get_by_role("button").click()
+        caption = page.page.locator("#chart-ranks figcaption")
+        caption.wait_for(timeout=TIMEOUT_MS)
+        assert caption.inner_text().startswith(HOSTILE_NAME)
+        label = page.page.locator("#chart-ranks svg[role=img]").get_attribute("aria-label")
+        assert label == f"Rank history of {HOSTILE_NAME}"
         injected = page.page.evaluate(
             "() => ({"
             " images: document.querySelectorAll('img[src=\"x\"], img[onerror]').length,"
