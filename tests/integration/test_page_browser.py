@@ -600,6 +600,30 @@ class TestPageWithSixDaysOfHistory:
             assert page.page.locator("#rising-message").is_hidden()
         assert page.console_errors == []
 
+    def test_keyboard_opens_a_climbers_chart_and_returns_to_it(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Enter on a climber's Chart button opens the chart; closing it refocuses that button."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=country")
+        first = _api(server, "/rising/country")[0]
+        button = page.page.locator(f'#rising tr[data-isrc="{first["isrc"]}"] button')
+        button.focus()
+        page.page.keyboard.press("Enter")
+        page.page.locator("#chart-ranks svg[role=img]").wait_for(timeout=TIMEOUT_MS)
+        assert page.page.evaluate("document.activeElement.id") == "chart-title"
+        assert first["track_name"] in page.page.locator("#chart-title").inner_text()
+        page.page.locator("#chart-close").focus()
+        page.page.keyboard.press("Enter")
+        assert page.page.locator("#chart").is_hidden()
+        focused = page.page.evaluate(
+            "() => [document.activeElement.closest('table')?.id,"
+            " document.activeElement.getAttribute('aria-label')]"
+        )
+        assert focused == ["rising", f"Chart of {first['track_name']}"]
+        assert page.console_errors == []
+
     def test_opening_a_track_shows_its_rank_history(
         self, history_db: Path, open_server: Any, watch: Any, tmp_path: Path
     ) -> None:
