@@ -1,9 +1,11 @@
 """Fuzz the API against its own OpenAPI document: `nox -s schemathesis` runs this.
 
 A sample-world ETL run fills a SQLite store in a temporary directory, the API serves it on a free
-loopback port, and schemathesis reads `/openapi.json` from it and sends every operation generated
+loopback port, and schemathesis reads its `/openapi.json` and sends every operation generated
 valid and invalid requests (a bounded number each), checking that no answer is a server error or
-outside the schema. The server stops when schemathesis ends; the exit code is schemathesis's.
+outside the schema. The document's `isrc` parameter is given the ISRCs the store holds as
+examples, so `/track/<isrc>` is tried with real recordings as well as invented ones. The server
+stops when schemathesis ends; the exit code is schemathesis's.
 
     python -m tests.fuzz_api [--max-examples N] [--seed N] [-- extra schemathesis options]
 """
@@ -11,6 +13,7 @@ outside the schema. The server stops when schemathesis ends; the exit code is sc
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -18,9 +21,12 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import requests
+
 from tests.sample import sample_settings
 from tunemeld import etl
 from tunemeld.api import create_app, start_background_server
+from tunemeld.config import load_catalog
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
 
@@ -35,6 +41,22 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=None, help="write a JUnit XML report here")
     parser.add_argument("extra", nargs="*", help="more schemathesis options (after --)")
     return parser.parse_args(argv)
+
+
+def _with_real_isrcs(base_url: str, folder: Path) -> Path:
+    """The served OpenAPI document, its `isrc` examples the served aggregates' ISRCs; its file."""
+    document = requests.get(f"{base_url}/openapi.json", timeout=10).json()
+    isrcs: list[str] = []
+    for genre in load_catalog().genres:
+        answer = requests.get(f"{base_url}/playlist-data/{genre.value}", timeout=10).json()
+        isrcs += [track["isrc"] for track in answer["data"][0]["tracks"][:5]]
+    for path in document["paths"].values():
+        for parameter in path["get"]["parameters"]:
+            if parameter["name"] == "isrc":
+                parameter["schema"]["examples"] = isrcs
+    target = folder / "openapi.json"
+    target.write_text(json.dumps(document))
+    return target
 
 
 def main(argv: list[str]) -> int:
@@ -60,7 +82,9 @@ def main(argv: list[str]) -> int:
                 command = [
                     program,
                     "run",
-                    f"{server.url}/openapi.json",
+                    str(_with_real_isrcs(server.url, folder)),
+                    "--url",
+                    server.url,
                     "--checks",
                     "all",
                     "--max-examples",

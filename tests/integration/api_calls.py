@@ -23,7 +23,7 @@ DATA_ROUTES = [
     *(
         f"/{route}/{genre.value}"
         for genre in GENRES
-        for route in ("graph-data", "playlist-data", "last-updated", "header-art")
+        for route in ("graph-data", "playlist-data", "last-updated", "header-art", "rising")
     ),
     *(
         f"/service-playlist/{genre.value}/{service.value}"

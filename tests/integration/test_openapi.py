@@ -36,6 +36,9 @@ ERROR_PATHS = [
     "/api/service-playlist?genre=pop&service=Tidal",
     "/api/last-updated?genre=jazz",
     "/api/header-art?genre=" + "y" * 65,
+    "/track/XX",
+    "/track/USAAA2600000",
+    "/track/" + "z" * 70,
 ]
 """Answers 400 or 404: each must be a documented status with a body in the error schema."""
 
@@ -118,6 +121,21 @@ def test_every_real_success_answer_fits_the_schema(
     status, body = filled(path)
     assert status == 200, body[:300]
     _check(document, path, status, body)
+
+
+def test_track_answers_of_real_recordings_fit_the_schema(
+    filled: ApiCaller, document: dict[str, Any]
+) -> None:
+    """`/track/<isrc>` of every pop aggregate track (dashes and lower case forgiven)."""
+    status, body = filled("/playlist-data/pop")
+    isrcs = [track["isrc"] for track in json.loads(body)["data"][0]["tracks"]]
+    assert isrcs
+    for isrc in isrcs:
+        for spelled in (isrc, f"{isrc[:2]}-{isrc[2:5]}-{isrc[5:]}".lower()):
+            status, body = filled(f"/track/{spelled}")
+            assert status == 200, body[:300]
+            _check(document, f"/track/{spelled}", status, body)
+            assert json.loads(body)["data"]["isrc"] == isrc
 
 
 @pytest.mark.parametrize("path", ERROR_PATHS)
