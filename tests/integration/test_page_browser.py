@@ -1,23 +1,25 @@
 """The page in a real browser: Debian's chromium driven by Playwright against a real server.
 
-The server is waitress on 127.0.0.1 over a SQLite file filled by two days of the sample ETL;
-the browser may reach nothing else (covers from the services' CDNs are refused, so they show
-the placeholder). Without chromium the tests skip locally and fail in CI.
+The server is waitress on 127.0.0.1 over a SQLite file filled by two days (or, for the chart
+history, six days) of the sample ETL; the browser may reach nothing else (covers from the
+services' CDNs are refused, so they show the placeholder). Without chromium the tests skip
+locally and fail in CI.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +30,7 @@ from tunemeld.api import RunningServer, create_app, start_background_server
 from tunemeld.config import Settings
 from tunemeld.exceptions import StoreUnavailable
 from tunemeld.models import AGGREGATE, Genre, Service, ViewDoc, ViewSource, view_version
-from tunemeld.models.view import LAST_UPDATED, PLAYLIST_DATA, service_playlist_view
+from tunemeld.models.view import LAST_UPDATED, PLAYLIST_DATA, RISING, service_playlist_view
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.store import SQLiteStore
 
@@ -51,6 +53,9 @@ LAUNCH_ARGS = [
 ]
 DAY1 = date(2026, 11, 24)
 DAY2 = date(2026, 11, 25)
+HISTORY_DAYS = tuple(DAY2 - timedelta(days=n) for n in range(5, -1, -1))
+"""Six consecutive days ending on DAY2: enough ranking days for every kind of movement."""
+RISING_SHOWN = 10
 READER_ZONE = "Asia/Tokyo"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_URL = "javascript:alert(document.domain)"
@@ -71,10 +76,8 @@ def _browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="module", name="sample_db")
-def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file after a full sample run on two consecutive days (the slow part, shared)."""
-    path = tmp_path_factory.mktemp("page") / "tunemeld.db"
+def _fill(path: Path, days: tuple[date, ...]) -> Path:
+    """A SQLite file after a full sample run on each of `days`, in order."""
     settings = Settings(
         _env_file=None,
         env="testing",
@@ -86,15 +89,21 @@ def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "buckets": {"youtube_search": {"limit": 10_000}},
         },
     )
-    for day in (DAY1, DAY2):
-        moment = datetime.combine(day, time(13, 0), tzinfo=timezone.utc)
-        assert etl.run(settings, as_of=day, clock=functools.partial(_fixed, moment)).ok
+    for day in days:  # a past day's samples are stamped at its noon: the real date plays no part
+        assert etl.run(settings, as_of=day).ok
     return path
 
 
-def _fixed(moment: datetime) -> datetime:
-    """A clock stopped at `moment`: the "last 7 days" window then ignores the real date."""
-    return moment
+@pytest.fixture(scope="module", name="sample_db")
+def _sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file after a full sample run on two consecutive days (the slow part, shared)."""
+    return _fill(tmp_path_factory.mktemp("page") / "tunemeld.db", (DAY1, DAY2))
+
+
+@pytest.fixture(scope="module", name="history_db")
+def _history_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file after a full sample run on six consecutive days: rankings to compare."""
+    return _fill(tmp_path_factory.mktemp("history") / "tunemeld.db", HISTORY_DAYS)
 
 
 def _copy(source: Path, target: Path) -> Path:
@@ -202,6 +211,44 @@ def _digits(text: str) -> int | None:
     if text.strip() == "\u2014":
         return None
     return int(re.sub(r"[^\d-]", "", text))
+
+
+def _api(server: RunningServer, path: str) -> Any:
+    """The `data` of one JSON route, read over HTTP as any client would."""
+    request = Request(server.url + path, headers={"Accept": "application/json"})
+    with urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())["data"]
+
+
+def _signed(n: int) -> str:
+    """A change as the page writes it in en-US: "+4,740", "-12", "0"."""
+    return "0" if n == 0 else f"{n:+,}"
+
+
+def _mark(row: dict[str, Any]) -> tuple[str, str]:
+    """What the movement mark of an API row must show, and what it must say to a screen reader."""
+    kind, n, was = row["movement"]["kind"], row["movement"]["places"], row["previous_rank"]
+    unit = "place" if n == 1 else "places"
+    if kind == "up":
+        assert was - row["rank"] == n
+        return f"\u25b2{n}", f"up {n} {unit}, was {was}"
+    if kind == "down":
+        assert row["rank"] - was == n
+        return f"\u25bc{n}", f"down {n} {unit}, was {was}"
+    if kind == "same":
+        assert was == row["rank"]
+        return "=", f"no change, was {was}"
+    assert kind in ("new", "re-entry")
+    return ("NEW", "new this day") if kind == "new" else ("RE", "back on the chart (re-entry)")
+
+
+_SHOWN_ROWS = """rows => rows.map(r => ({
+  isrc: r.dataset.isrc,
+  shown: r.querySelector('.move [aria-hidden]').textContent,
+  said: r.querySelector('.move .sr-only').textContent,
+  peak: r.querySelector('td[data-col=peak]')?.textContent ?? null,
+  days: r.querySelector('td[data-col=days]')?.textContent ?? null,
+}))"""
 
 
 class TestPageWithTwoDaysOfData:
@@ -351,7 +398,7 @@ class TestPageWithTwoDaysOfData:
         chart = page.page.locator("#chart")
         chart.wait_for(state="visible", timeout=TIMEOUT_MS)
         assert title in page.page.locator("#chart-title").inner_text()
-        assert chart.locator("svg").count() == 2
+        assert chart.locator("#chart-plots svg").count() == 2
         isrc = first.get_attribute("data-isrc")
         history = store.view_history([isrc])[isrc]
         cells = chart.locator("#chart-table tbody tr").first.locator("td").all_inner_texts()
@@ -421,6 +468,293 @@ class TestPageWithTwoDaysOfData:
         assert page.console_errors == []
 
 
+class TestPageWithSixDaysOfHistory:
+    """Movement, peak, days on chart, this week's climbers and a track's rank history."""
+
+    def test_every_rows_movement_peak_and_days_match_the_api(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Each aggregate and service-playlist row shows the API's movement, peak and days."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        kinds: set[str] = set()
+        for genre in GENRES:
+            page.open(f"?genre={genre.value}")
+            rows = _api(server, f"/playlist-data/{genre.value}")[0]["tracks"]
+            page.page.wait_for_function(
+                "n => document.querySelectorAll('#aggregate tbody tr').length === n",
+                arg=len(rows),
+                timeout=TIMEOUT_MS,
+            )
+            shown = page.page.eval_on_selector_all("#aggregate tbody tr", _SHOWN_ROWS)
+            expected = [
+                {
+                    "isrc": row["isrc"],
+                    "shown": _mark(row)[0],
+                    "said": _mark(row)[1],
+                    "peak": str(row["peak_rank"]),
+                    "days": str(row["days_on_chart"]),
+                }
+                for row in rows
+            ]
+            assert shown == expected
+            kinds |= {row["movement"]["kind"] for row in rows}
+            assert all(row["days_on_chart"] <= len(HISTORY_DAYS) for row in rows)
+            for service in Service:
+                tracks = _api(server, f"/service-playlist/{genre.value}/{service.value}")[0]
+                selector = f'[data-service="{service.value}"] tbody tr'
+                listed = page.page.eval_on_selector_all(selector, _SHOWN_ROWS)
+                assert [(r["isrc"], r["shown"], r["said"]) for r in listed] == [
+                    (row["isrc"], *_mark(row)) for row in tracks["tracks"]
+                ]
+                kinds |= {row["movement"]["kind"] for row in tracks["tracks"]}
+        # Six days of the sample world move tracks every way: each mark was really compared.
+        assert kinds >= {"up", "down", "same", "new"}
+        assert page.console_errors == []
+
+    @pytest.mark.parametrize(
+        ("label", "column", "first"),
+        [("Peak", "peak", "ascending"), ("Days on chart", "days", "descending")],
+    )
+    def test_sort_by_peak_or_days_on_chart(
+        self, history_db: Path, open_server: Any, watch: Any, label: str, column: str, first: str
+    ) -> None:
+        """Best peak first, or longest on the chart first; ties keep the rank order."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=pop")
+        page.page.get_by_role("button", name=label, exact=True).click()
+        header = page.page.locator(f'#aggregate th[data-sort="{column}"]')
+        assert header.get_attribute("aria-sort") == first
+        shown = page.page.eval_on_selector_all(
+            "#aggregate tbody tr",
+            f"rows => rows.map(r => [Number(r.querySelector('td[data-col={column}]')"
+            ".textContent), Number(r.querySelector('td.rank').textContent)])",
+        )
+        keys = [(value if first == "ascending" else -value, rank) for value, rank in shown]
+        assert keys == sorted(keys)
+        assert len({value for value, _ in shown}) > 1
+        assert page.console_errors == []
+
+    def test_sort_by_movement_puts_the_biggest_climb_first(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Places gained, most first; falls are negative; NEW and RE entries come last."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=dance")
+        page.page.get_by_role("button", name="Movement", exact=True).click()
+        rows = {row["isrc"]: row for row in _api(server, "/playlist-data/dance")[0]["tracks"]}
+        order = page.page.eval_on_selector_all(
+            "#aggregate tbody tr", "rows => rows.map(r => r.dataset.isrc)"
+        )
+        signs = {"up": 1, "down": -1, "same": 0}
+        values = [
+            signs[m["kind"]] * m["places"] if m["kind"] in signs else None
+            for m in (rows[isrc]["movement"] for isrc in order)
+        ]
+        known = [value for value in values if value is not None]
+        assert values == known + [None] * (len(values) - len(known))
+        assert known == sorted(known, reverse=True)
+        assert page.console_errors == []
+
+    def test_rising_panel_lists_the_apis_top_ten_in_order(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Position, gain (total and per source), rank and movement of the first ten climbers."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        for genre in GENRES:
+            page.open(f"?genre={genre.value}")
+            rising = _api(server, f"/rising/{genre.value}")[:RISING_SHOWN]
+            assert len(rising) == RISING_SHOWN
+            page.page.wait_for_function(
+                "isrc => document.querySelector('#rising tbody tr')?.dataset.isrc === isrc",
+                arg=rising[0]["isrc"],
+                timeout=TIMEOUT_MS,
+            )
+            shown = page.page.eval_on_selector_all(
+                "#rising tbody tr",
+                "rows => rows.map(r => [...[...r.querySelectorAll('td')].slice(0, 5)"
+                ".map(td => td.innerText), r.querySelector('.move [aria-hidden]').textContent])",
+            )
+            expected = []
+            for position, entry in enumerate(rising, start=1):
+                split = " \u00b7 ".join(
+                    f"{source} {_signed(entry['gain'][source])}"
+                    for source in ("Spotify", "YouTube")
+                    if entry["gain"][source] is not None
+                )
+                total = _signed(entry["gain"]["total"])
+                expected.append(
+                    [
+                        str(position),
+                        "",
+                        f"{entry['track_name']}\n{entry['artist_name']}",
+                        f"{total}\n{split}",
+                        f"#{entry['rank']}",
+                        _mark(entry)[0],
+                    ]
+                )
+            assert shown == expected
+            assert page.page.locator("#rising-message").is_hidden()
+        assert page.console_errors == []
+
+    def test_keyboard_opens_a_climbers_chart_and_returns_to_it(
+        self, history_db: Path, open_server: Any, watch: Any
+    ) -> None:
+        """Enter on a climber's Chart button opens the chart; closing it refocuses that button."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=country")
+        first = _api(server, "/rising/country")[0]
+        button = page.page.locator(f'#rising tr[data-isrc="{first["isrc"]}"] button')
+        button.focus()
+        page.page.keyboard.press("Enter")
+        page.page.locator("#chart-ranks svg[role=img]").wait_for(timeout=TIMEOUT_MS)
+        assert page.page.evaluate("document.activeElement.id") == "chart-title"
+        assert first["track_name"] in page.page.locator("#chart-title").inner_text()
+        page.page.locator("#chart-close").focus()
+        page.page.keyboard.press("Enter")
+        assert page.page.locator("#chart").is_hidden()
+        focused = page.page.evaluate(
+            "() => [document.activeElement.closest('table')?.id,"
+            " document.activeElement.getAttribute('aria-label')]"
+        )
+        assert focused == ["rising", f"Chart of {first['track_name']}"]
+        assert page.console_errors == []
+
+    def test_opening_a_track_shows_its_rank_history(
+        self, history_db: Path, open_server: Any, watch: Any, tmp_path: Path
+    ) -> None:
+        """One line per playlist of the genre, rank 1 at the top; the same numbers as a table."""
+        server, _ = open_server(history_db)
+        page = watch(server)
+        page.open("?genre=rap")
+        rows = _api(server, "/playlist-data/rap")[0]["tracks"]
+        row = max(rows, key=lambda r: (r["days_on_chart"], r["rank"]))  # a long run, low down
+        assert row["days_on_chart"] >= 3
+        track = _api(server, f"/track/{quote(row['isrc'])}")
+        lines = [p for p in track["playlists"] if p["genre_name"] == "rap"]
+        assert len(lines) >= 2
+        button = page.page.locator(f'#aggregate tr[data-isrc="{row["isrc"]}"] button')
+        button.click()
+        ranks = page.page.locator("#chart-ranks")
+        ranks.locator("svg[role=img]").wait_for(timeout=TIMEOUT_MS)
+        assert row["track_name"] in ranks.locator("figcaption").inner_text()
+
+        def day_label(day: str) -> str:
+            moment = date.fromisoformat(day)
+            return f"{moment:%b} {moment.day}"
+
+        legend = ranks.locator(".legend li").all_inner_texts()
+        assert len(legend) == len(lines)
+        for text, line in zip(legend, lines, strict=True):
+            days = line["days_on_chart"]
+            assert text.startswith(line["service_name"])
+            assert f"peak #{line['peak_rank']}" in text
+            assert f"{days} {'day' if days == 1 else 'days'}" in text
+        dots = page.page.eval_on_selector_all(
+            "#chart-ranks svg[role=img] circle",
+            "cs => cs.map(c => [c.textContent, Number(c.getAttribute('cy'))])",
+        )
+        assert sorted(title for title, _ in dots) == sorted(
+            f"{line['service_name']}: #{rank} on {day_label(day)}"
+            for line in lines
+            for day, rank in line["ranks"]
+        )
+        by_rank = sorted((int(re.search(r"#(\d+)", t)[1]), cy) for t, cy in dots)  # type: ignore[index]
+        heights = [cy for _, cy in by_rank]
+        assert heights == sorted(heights)  # a better rank is drawn higher: #1 at the top
+        assert heights[0] < heights[-1]
+        table = ranks.locator("#rank-table")
+        assert table.locator("thead th").all_text_contents() == [
+            "Day",
+            *[line["service_name"] for line in lines],
+        ]
+        all_days = sorted({day for line in lines for day, _ in line["ranks"]})
+        expected_rows = [
+            [
+                day_label(day),
+                *[
+                    next((f"#{rank}" for d, rank in line["ranks"] if d == day), "\u2014")
+                    for line in lines
+                ],
+            ]
+            for day in all_days
+        ]
+        shown_rows = [tr.locator("td").all_inner_texts() for tr in table.locator("tbody tr").all()]
+        assert shown_rows == expected_rows
+        page.page.screenshot(path=str(tmp_path / "history-light.png"), full_page=True)
+        page.page.locator("#theme").click()
+        page.page.locator("#theme[aria-pressed=true]").wait_for(timeout=TIMEOUT_MS)
+        page.page.screenshot(path=str(tmp_path / "history-dark.png"), full_page=True)
+        for name in ("history-light.png", "history-dark.png"):
+            assert (tmp_path / name).stat().st_size > 10_000
+        assert page.console_errors == []
+
+
+class _RisingStore(SQLiteStore):
+    """A store whose `rising` view is empty, missing or unreadable (set `rising` before use)."""
+
+    rising: str = "empty"
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        doc = super().get_view(genre, name)
+        if name != RISING.name or doc is None:
+            return doc
+        if self.rising == "missing":
+            return None
+        if self.rising == "down":
+            raise StoreUnavailable(
+                "The store did not answer.", hint="Check TUNEMELD_DATABASE__URL."
+            )
+        return doc.model_copy(update={"data": [], "version": view_version([])})
+
+
+class TestRisingPanelWithoutClimbers:
+    """No climbers, no rising view, or an error: a short message, the rest of the page stands."""
+
+    @pytest.mark.parametrize(
+        ("rising", "message"),
+        [
+            ("empty", "No track has gained plays or views in the last 7 days yet."),
+            ("missing", "No climbers known yet: they need plays or views counted on two days."),
+            (
+                "down",
+                "Could not load this week's climbers: The store did not answer."
+                " Check TUNEMELD_DATABASE__URL.",
+            ),
+        ],
+    )
+    def test_rising_panel_says_why_it_is_empty(
+        self,
+        sample_db: Path,
+        tmp_path: Path,
+        settings: Settings,
+        watch: Any,
+        rising: str,
+        message: str,
+    ) -> None:
+        store = _RisingStore.from_url(f"sqlite:///{_copy(sample_db, tmp_path / 'r.db')}")
+        assert isinstance(store, _RisingStore)
+        store.rising = rising
+        app = create_app(settings, store, MemoryCache(max_entries=16, ttl_seconds=60))
+        try:
+            with start_background_server(app) as server:
+                page = watch(server)
+                page.open("?genre=pop")
+                note = page.page.locator("#rising-message")
+                note.wait_for(timeout=TIMEOUT_MS)
+                assert note.inner_text() == message
+                assert page.page.locator("#rising").is_hidden()
+                assert page.page.locator("#aggregate-section").is_visible()
+                assert page.page.locator("#message").is_hidden()
+                assert page.titles() == _aggregate_titles(store, Genre("pop"))
+        finally:
+            store.close()
+
+
 class _DownStore(SQLiteStore):
     """A store whose views cannot be read: the API answers 503 with a message."""
 
@@ -462,7 +796,11 @@ class TestPageEdgeCases:
     def test_hostile_names_and_urls_render_as_inert_text(
         self, sample_db: Path, tmp_path: Path, open_server: Any, watch: Any
     ) -> None:
-        """Markup in a name stays text; `javascript:` URLs never become links; no dialog."""
+        """Markup in a name stays text; `javascript:` URLs never become links; no dialog.
+
+        The name reaches the aggregate and Spotify tables, a header, the rising panel and the
+        rank history (read from the stored track by `/track/<isrc>`).
+        """
         path = _copy(sample_db, tmp_path / "hostile.db")
         server, store = open_server(path)
         docs = []
@@ -477,6 +815,15 @@ class TestPageEdgeCases:
                 track[key] = HOSTILE_URL
             track["additional_sources"] = dict.fromkeys(track.get("sources", {}), HOSTILE_URL)
             docs.append(doc.model_copy(update={"data": data, "version": view_version(data)}))
+        rising = store.get_view(Genre("pop"), RISING.name)
+        assert rising is not None
+        climbers = rising.data
+        climbers[0].update(track_name=HOSTILE_NAME, artist_name=HOSTILE_NAME)
+        climbers[0].update(album_cover_url=HOSTILE_URL, youtube_url=HOSTILE_URL)
+        docs.append(rising.model_copy(update={"data": climbers, "version": view_version(climbers)}))
+        first = docs[0].data[0]["tracks"][0]["isrc"]  # the aggregate's first row, renamed above
+        stored = store.get_tracks([first])[first]
+        store.upsert_tracks([stored.model_copy(update={"title": HOSTILE_NAME})])
         header = store.get_view(Genre("pop"), "header-art")
         assert header is not None
         art = header.data
@@ -492,6 +839,15 @@ class TestPageEdgeCases:
         spotify_rows = page.page.locator('[data-service="Spotify"] tbody tr')
         assert spotify_rows.first.inner_text().count(HOSTILE_NAME) == 2
         assert HOSTILE_NAME in page.page.locator("#playlists").inner_text()
+        rising_first = page.page.locator("#rising tbody tr").first
+        assert rising_first.locator(".track-name").inner_text() == HOSTILE_NAME
+        assert rising_first.locator(".artist").inner_text() == HOSTILE_NAME
+        page.page.locator("#aggregate tbody tr").first.get_by_role("button").click()
+        caption = page.page.locator("#chart-ranks figcaption")
+        caption.wait_for(timeout=TIMEOUT_MS)
+        assert caption.inner_text().startswith(HOSTILE_NAME)
+        label = page.page.locator("#chart-ranks svg[role=img]").get_attribute("aria-label")
+        assert label == f"Rank history of {HOSTILE_NAME}"
         injected = page.page.evaluate(
             "() => ({"
             " images: document.querySelectorAll('img[src=\"x\"], img[onerror]').length,"

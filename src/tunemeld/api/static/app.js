@@ -12,6 +12,10 @@ const SOURCES = [
   { key: "views", source: "YouTube", label: "YouTube views", css: "youtube" },
 ];
 
+const RISING_SHOWN = 10;
+/** Sort keys whose first click puts the smallest number first (a rank: 1 is best). */
+const ASCENDING_FIRST = new Set(["rank", "peak"]);
+
 const state = {
   genres: [],
   services: [],
@@ -21,7 +25,10 @@ const state = {
   period: "total",
   series: "delta",
   chartIsrc: null,
+  opener: null,
+  history: null,
   loading: 0,
+  chartLoading: 0,
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -90,6 +97,60 @@ function text(value, fallback = "Unknown") {
 function count(value, isChange) {
   if (typeof value !== "number" || !Number.isFinite(value)) return DASH;
   return isChange ? signed.format(value) : numbers.format(value);
+}
+
+const isRank = (value) => Number.isInteger(value) && value >= 1;
+const places = (n) => `${n} ${n === 1 ? "place" : "places"}`;
+
+/** A row's movement as served (`{kind, places}`), or null when the API does not say. */
+function movementOf(row) {
+  const move = row && typeof row.movement === "object" ? row.movement : null;
+  if (move === null || typeof move.kind !== "string") return null;
+  const n = Number.isInteger(move.places) && move.places >= 0 ? move.places : 0;
+  return { kind: move.kind, places: n, was: isRank(row.previous_rank) ? row.previous_rank : null };
+}
+
+/** What the movement mark shows (`shown`) and says to a screen reader (`said`). */
+function describeMovement(move) {
+  const was = move.was === null ? "" : `, was ${move.was}`;
+  switch (move.kind) {
+    case "up":
+      return { css: "up", shown: `\u25b2${move.places}`, said: `up ${places(move.places)}${was}` };
+    case "down":
+      return { css: "down", shown: `\u25bc${move.places}`, said: `down ${places(move.places)}${was}` };
+    case "same":
+      return { css: "same", shown: "=", said: `no change${was}` };
+    case "new":
+      return { css: "new", shown: "NEW", said: "new this day" };
+    case "re-entry":
+      return { css: "re", shown: "RE", said: "back on the chart (re-entry)" };
+    default:
+      return null;
+  }
+}
+
+/** The movement mark: an arrow with the places, a NEW or RE badge, "=" or a dash. */
+function movementMark(row) {
+  const move = movementOf(row);
+  const about = move === null ? null : describeMovement(move);
+  if (about === null) {
+    return el("span", { class: "move none", title: "movement not known" }, el("span", { "aria-hidden": "true" }, DASH), el("span", { class: "sr-only" }, "movement not known"));
+  }
+  return el(
+    "span",
+    { class: `move ${about.css}`, "data-kind": move.kind, "data-places": move.places, title: about.said },
+    el("span", { "aria-hidden": "true" }, about.shown),
+    el("span", { class: "sr-only" }, about.said),
+  );
+}
+
+/** The sortable number of a movement: places gained (lost is negative); NEW and RE unknown. */
+function movementValue(row) {
+  const move = movementOf(row);
+  if (move === null) return null;
+  if (move.kind === "up") return move.places;
+  if (move.kind === "down") return -move.places;
+  return move.kind === "same" ? 0 : null;
 }
 
 // ---- the API ---------------------------------------------------------------------------
@@ -277,6 +338,9 @@ function renderUpdated(lastUpdated) {
 
 function sortValue(row, key) {
   if (key === "rank") return row.track.rank;
+  if (key === "move") return movementValue(row.track);
+  if (key === "peak") return isRank(row.track.peak_rank) ? row.track.peak_rank : null;
+  if (key === "days") return isRank(row.track.days_on_chart) ? row.track.days_on_chart : null;
   const source = key === "plays" ? "Spotify" : "YouTube";
   return (state.period === "weekly" ? row.weekly : row.total)[source];
 }
@@ -316,13 +380,16 @@ function renderAggregate() {
         ? link(track.youtube_url, "Watch", `Watch ${title} on YouTube`)
         : el("span", { class: "muted" }, DASH);
       const chartButton = el("button", { type: "button", class: "quiet", "aria-label": `Chart of ${title}` }, "Chart");
-      chartButton.addEventListener("click", () => openChart(track.isrc));
+      chartButton.addEventListener("click", () => openChart(track.isrc, chartButton));
       return el(
         "tr",
         { "data-isrc": track.isrc },
         el("td", { class: "num rank" }, String(track.rank)),
+        el("td", { class: "move-cell", "data-col": "move" }, movementMark(track)),
         el("td", { class: "cover-cell" }, cover(track.album_cover_url, `Cover of ${title}`, 48)),
         el("td", { class: "title" }, el("span", { class: "track-name" }, title), el("span", { class: "artist" }, artist)),
+        el("td", { class: "num", "data-col": "peak" }, isRank(track.peak_rank) ? String(track.peak_rank) : DASH),
+        el("td", { class: "num", "data-col": "days" }, isRank(track.days_on_chart) ? String(track.days_on_chart) : DASH),
         el("td", {}, el("ul", { class: "listed" }, ...listed)),
         el("td", {}, youtube),
         ...SOURCES.map(({ source, key }) =>
@@ -349,8 +416,9 @@ function renderServices(playlists) {
       const artist = text(track.artist_name, "Unknown artist");
       return el(
         "tr",
-        {},
+        { "data-isrc": track.isrc },
         el("td", { class: "num rank" }, String(track.rank)),
+        el("td", { class: "move-cell" }, movementMark(track)),
         el("td", { class: "cover-cell" }, cover(track.album_cover_url, `Cover of ${title}`, 32)),
         el(
           "td",
@@ -376,6 +444,7 @@ function renderServices(playlists) {
               "tr",
               {},
               el("th", { scope: "col", class: "num" }, "Rank"),
+              el("th", { scope: "col" }, el("span", { "aria-hidden": "true" }, "+/\u2212"), el("span", { class: "sr-only" }, "Movement")),
               el("th", { scope: "col", class: "cover-cell" }, el("span", { class: "sr-only" }, "Cover")),
               el("th", { scope: "col" }, "Track"),
             ),
@@ -387,6 +456,65 @@ function renderServices(playlists) {
   });
   box.replaceChildren(...panels);
   box.hidden = panels.length === 0;
+}
+
+// ---- rising this week ------------------------------------------------------------------
+
+/** The per-source split of a gain ("Spotify +4,740 · YouTube +2,757"); unknown sources left out. */
+function gainSplit(gain) {
+  return SOURCES.filter(({ source }) => typeof gain[source] === "number")
+    .map(({ source }) => `${source} ${count(gain[source], true)}`)
+    .join(" \u00b7 ");
+}
+
+/** The rising panel from the `/rising/<genre>` answer: the top ten, or a short message. */
+function renderRising(answer) {
+  const note = $("#rising-message");
+  let entries = [];
+  let message = null;
+  if (answer.error) {
+    message =
+      answer.error.status === 404
+        ? "No climbers known yet: they need plays or views counted on two days."
+        : `Could not load this week's climbers: ${answer.error.message}`;
+  } else {
+    entries = (Array.isArray(answer.value) ? answer.value : [])
+      .filter((entry) => entry && typeof entry === "object" && entry.gain && typeof entry.gain.total === "number")
+      .slice(0, RISING_SHOWN);
+    if (entries.length === 0) message = "No track has gained plays or views in the last 7 days yet.";
+  }
+  note.textContent = message ?? "";
+  note.hidden = message === null;
+  $("#rising").hidden = entries.length === 0;
+  const charted = new Set(state.rows.map((row) => row.track.isrc));
+  $("#rising tbody").replaceChildren(
+    ...entries.map((entry, index) => {
+      const title = text(entry.track_name, "Unknown title");
+      const artist = text(entry.artist_name, "Unknown artist");
+      let chartButton = null;
+      if (charted.has(entry.isrc)) {
+        chartButton = el("button", { type: "button", class: "quiet", "aria-label": `Chart of ${title}` }, "Chart");
+        chartButton.addEventListener("click", () => openChart(entry.isrc, chartButton));
+      }
+      return el(
+        "tr",
+        { "data-isrc": entry.isrc },
+        el("td", { class: "num rank" }, String(index + 1)),
+        el("td", { class: "cover-cell" }, cover(entry.album_cover_url, `Cover of ${title}`, 32)),
+        el("td", { class: "title" }, el("span", { class: "track-name" }, title), el("span", { class: "artist" }, artist)),
+        el(
+          "td",
+          { class: "num gain", "data-col": "gain" },
+          el("span", { class: "gain-total" }, count(entry.gain.total, true)),
+          el("span", { class: "split" }, gainSplit(entry.gain)),
+        ),
+        el("td", { class: "num", "data-col": "rank" }, isRank(entry.rank) ? `#${entry.rank}` : DASH),
+        el("td", { class: "move-cell" }, movementMark(entry)),
+        el("td", {}, chartButton),
+      );
+    }),
+  );
+  $("#rising-section").hidden = false;
 }
 
 // ---- the chart (inline SVG) ------------------------------------------------------------
@@ -476,9 +604,166 @@ function renderChart() {
   panel.hidden = false;
 }
 
-function openChart(isrc) {
+// ---- rank history (inline SVG, rank 1 at the top) --------------------------------------
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SERIES_STYLES = 4;
+const dayOf = (iso) => Date.parse(`${iso}T00:00:00Z`);
+const dayLabel = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+
+/** The chosen genre's playlists of a `/track/<isrc>` answer, each with its [day, rank] points. */
+function rankLines(history) {
+  const playlists = history && Array.isArray(history.playlists) ? history.playlists : [];
+  return playlists
+    .filter((playlist) => playlist && playlist.genre_name === state.genre && Array.isArray(playlist.ranks))
+    .map((playlist) => ({
+      name: text(playlist.service_name, "Playlist"),
+      peak: isRank(playlist.peak_rank) ? playlist.peak_rank : null,
+      days: isRank(playlist.days_on_chart) ? playlist.days_on_chart : null,
+      points: playlist.ranks
+        .filter((point) => Array.isArray(point) && typeof point[0] === "string" && isRank(point[1]))
+        .map(([day, rank]) => [dayOf(day), rank])
+        .filter(([t]) => Number.isFinite(t))
+        .sort((a, b) => a[0] - b[0]),
+    }))
+    .filter((line) => line.points.length > 0)
+    .map((line, index) => ({ ...line, css: `series-${index % SERIES_STYLES}` }));
+}
+
+/** Runs of consecutive days: a day off the playlist breaks the line instead of bridging it. */
+function runs(points) {
+  const out = [];
+  for (const point of points) {
+    const last = out.length ? out[out.length - 1] : null;
+    if (last && point[0] - last[last.length - 1][0] <= DAY_MS * 1.5) last.push(point);
+    else out.push([point]);
+  }
+  return out;
+}
+
+function rankPlot(lines, label) {
+  const width = 720;
+  const height = 240;
+  const pad = { left: 48, right: 20, top: 16, bottom: 28 };
+  const days = [...new Set(lines.flatMap(({ points }) => points.map(([t]) => t)))].sort((a, b) => a - b);
+  const worst = Math.max(2, ...lines.flatMap(({ points }) => points.map(([, rank]) => rank)));
+  const [x0, x1] = [days[0], days[days.length - 1]];
+  const x = (t) => (x0 === x1 ? (pad.left + width - pad.right) / 2 : pad.left + ((t - x0) / (x1 - x0)) * (width - pad.left - pad.right));
+  const y = (rank) => pad.top + ((rank - 1) / (worst - 1)) * (height - pad.top - pad.bottom);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
+  for (const rank of new Set([1, Math.round((1 + worst) / 2), worst])) {
+    chart.append(svg("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y(rank), y2: y(rank) }));
+    chart.append(svg("text", { class: "axis", x: pad.left - 8, y: y(rank) + 4, "text-anchor": "end" }, `#${rank}`));
+  }
+  const labelled = days.length <= 10 ? days : [x0, x1];
+  labelled.forEach((t, i) => {
+    const anchor = labelled.length === 1 ? "middle" : i === 0 ? "start" : i === labelled.length - 1 ? "end" : "middle";
+    chart.append(svg("text", { class: "axis", x: x(t), y: height - 8, "text-anchor": anchor }, dayLabel(t)));
+  });
+  for (const { name, css, points } of lines) {
+    const group = svg("g", { class: css });
+    for (const run of runs(points)) {
+      if (run.length > 1) group.append(svg("polyline", { class: "line", points: run.map(([t, r]) => `${x(t)},${y(r)}`).join(" ") }));
+    }
+    for (const [t, rank] of points) {
+      group.append(svg("circle", { class: "dot", cx: x(t), cy: y(rank), r: 4 }, svg("title", {}, `${name}: #${rank} on ${dayLabel(t)}`)));
+    }
+    chart.append(group);
+  }
+  return chart;
+}
+
+/** A legend entry: the line's sample, its playlist, peak and days on chart. */
+function legendItem({ name, css, peak, days }) {
+  const sample = svg("svg", { viewBox: "0 0 28 10", width: 28, height: 10, "aria-hidden": "true", class: css }, svg("line", { class: "line", x1: 1, x2: 27, y1: 5, y2: 5 }));
+  const facts = [peak === null ? null : `peak #${peak}`, days === null ? null : `${days} ${days === 1 ? "day" : "days"}`].filter(Boolean);
+  return el("li", {}, sample, el("strong", {}, name), facts.length ? ` ${facts.join(" \u00b7 ")}` : "");
+}
+
+function rankTable(lines) {
+  const days = [...new Set(lines.flatMap(({ points }) => points.map(([t]) => t)))].sort((a, b) => a - b);
+  return el(
+    "table",
+    { id: "rank-table", class: "tracks compact" },
+    el("caption", { class: "sr-only" }, "Rank per day on each playlist"),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Day"), ...lines.map(({ name }) => el("th", { scope: "col", class: "num" }, name)))),
+    el(
+      "tbody",
+      {},
+      ...days.map((day) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, dayLabel(day)),
+          ...lines.map(({ points }) => {
+            const point = points.find(([t]) => t === day);
+            return el("td", { class: "num" }, point ? `#${point[1]}` : DASH);
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderRanks() {
+  const box = $("#chart-ranks");
+  const history = state.history;
+  if (history === null || history.isrc !== state.chartIsrc) {
+    box.replaceChildren();
+    return;
+  }
+  const heading = el("h3", {}, "Rank history");
+  if (history.loading) {
+    box.replaceChildren(heading, el("p", { class: "muted" }, "Loading the rank history\u2026"));
+    return;
+  }
+  if (history.error) {
+    const said =
+      history.error.status === 404 ? "No rank history for this track yet." : `Could not load the rank history: ${history.error.message}`;
+    box.replaceChildren(heading, el("p", { class: "muted" }, said));
+    return;
+  }
+  const lines = rankLines(history.value);
+  if (lines.length === 0) {
+    box.replaceChildren(heading, el("p", { class: "muted" }, `No rank history on the ${state.genre} playlists yet.`));
+    return;
+  }
+  const name = text(history.value.track_name, "this track");
+  const caption = `${name} on each ${state.genre} playlist, #1 at the top`;
+  box.replaceChildren(
+    heading,
+    el(
+      "figure",
+      { class: "plot rank-plot" },
+      el("figcaption", {}, caption),
+      rankPlot(lines, `Rank history of ${name}`),
+      el("ul", { class: "legend" }, ...lines.map(legendItem)),
+    ),
+    rankTable(lines),
+  );
+}
+
+async function loadHistory(isrc) {
+  const ticket = ++state.chartLoading;
+  state.history = { isrc, loading: true };
+  renderRanks();
+  let answer;
+  try {
+    answer = { value: await api(`/track/${encodeURIComponent(isrc)}`) };
+  } catch (error) {
+    answer = { error };
+  }
+  if (ticket !== state.chartLoading || state.chartIsrc !== isrc) return; // another track meanwhile
+  state.history = { isrc, ...answer };
+  renderRanks();
+}
+
+function openChart(isrc, opener) {
+  state.opener = opener ?? null;
+  const changed = state.chartIsrc !== isrc;
   state.chartIsrc = isrc;
   renderChart();
+  if (changed || state.history === null || state.history.isrc !== isrc) loadHistory(isrc);
   $("#chart").scrollIntoView({ block: "nearest" });
   $("#chart-title").focus();
 }
@@ -497,17 +782,20 @@ function noDataMessage(genre) {
 async function selectGenre(genre) {
   state.genre = genre;
   state.chartIsrc = null;
+  state.history = null;
+  state.chartLoading += 1; // a rank history still loading belongs to the old genre
   const ticket = ++state.loading;
   renderGenres();
   document.title = `TuneMeld \u00b7 ${genre}`;
   $("#chart").hidden = true;
   const g = encodeURIComponent(genre);
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
-  const [playlist, graph, headerArt, updated, ...services] = await Promise.all([
+  const [playlist, graph, headerArt, updated, rising, ...services] = await Promise.all([
     settle(api(`/playlist-data/${g}`)),
     settle(api(`/graph-data/${g}`)),
     settle(api(`/header-art/${g}`)),
     settle(api(`/last-updated/${g}`)),
+    settle(api(`/rising/${g}`)),
     ...state.services.map((service) => settle(api(`/service-playlist/${g}/${encodeURIComponent(service)}`))),
   ]);
   if (ticket !== state.loading) return; // a newer genre was chosen meanwhile
@@ -517,6 +805,7 @@ async function selectGenre(genre) {
   if (playlist.error) {
     state.rows = [];
     $("#aggregate-section").hidden = true;
+    $("#rising-section").hidden = true;
     if (playlist.error.status === 404) showMessage("empty", ...noDataMessage(genre));
     else showMessage("error", el("strong", {}, "Could not load the chart. "), playlist.error.message);
     return;
@@ -527,6 +816,7 @@ async function selectGenre(genre) {
   else clearMessage();
   $("#aggregate-section").hidden = false;
   renderAggregate();
+  renderRising(rising); // its own message on an error: the rest of the page stands
 }
 
 function genreFromUrl() {
@@ -574,7 +864,7 @@ function setUpControls() {
     th.querySelector("button").addEventListener("click", () => {
       const key = th.dataset.sort;
       if (state.sort.key === key) state.sort.descending = !state.sort.descending;
-      else state.sort = { key, descending: key !== "rank" };
+      else state.sort = { key, descending: !ASCENDING_FIRST.has(key) };
       renderAggregate();
     });
   }
@@ -593,8 +883,11 @@ function setUpControls() {
   $("#chart-close").addEventListener("click", () => {
     const isrc = state.chartIsrc;
     state.chartIsrc = null;
+    state.history = null;
+    state.chartLoading += 1;
     $("#chart").hidden = true;
-    const button = document.querySelector(`#aggregate tr[data-isrc="${CSS.escape(isrc ?? "")}"] button`);
+    const opener = state.opener !== null && state.opener.isConnected ? state.opener : null;
+    const button = opener ?? document.querySelector(`#aggregate tr[data-isrc="${CSS.escape(isrc ?? "")}"] button`);
     if (button) button.focus();
   });
   window.addEventListener("popstate", () => selectGenre(genreFromUrl()));
