@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -196,6 +196,18 @@ class TestPartialRuns:
         etl.run(settings, genres=["rap"], as_of=DAY1, store=db)
         after = {s.name: s.count for s in db.status() if s.name not in ("runs", "raw_playlists")}
         assert before == after
+
+    def test_a_run_on_the_clocks_own_day_stamps_its_data_with_the_clock(
+        self, settings: Settings, db: SQLiteStore
+    ) -> None:
+        # A past day named as "today" by the clock: data is stamped with the clock's moment
+        # (not the machine's), so transform finds the snapshot extract just saved.
+        moment = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+        report = etl.run(settings, genres=["rap"], as_of=DAY1, store=db, clock=lambda: moment)
+        assert report.status is RunStatus.OK, [u.error for u in report.failed_units]
+        raw = db.latest_raw_playlist(Service.SPOTIFY, Genre("rap"))
+        assert raw is not None
+        assert raw.fetched_at == moment
 
     def test_genre_and_service_filters_limit_the_units(
         self, settings: Settings, db: SQLiteStore

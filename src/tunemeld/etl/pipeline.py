@@ -86,10 +86,11 @@ def plan(
     return units
 
 
-def _as_of_moment(as_of: date, today: date) -> datetime:
-    """When samples of `as_of` are stamped: now for today, noon UTC for any other day."""
-    if as_of == today:
-        return datetime.now(timezone.utc)
+def _as_of_moment(as_of: date, clock: Callable[[], datetime]) -> datetime:
+    """When samples of `as_of` are stamped: the clock's now on its own day, else noon UTC."""
+    now = clock()
+    if as_of == now.date():
+        return now
     return datetime.combine(as_of, dtime(12, 0), tzinfo=timezone.utc)
 
 
@@ -230,7 +231,7 @@ def run(
                 cache=the_cache,
                 run_id=run_id,
                 as_of=day,
-                now=_as_of_moment(day, today),
+                now=_as_of_moment(day, clock),
                 budget=budget,
                 genres=tuple(genre_list),
             )
