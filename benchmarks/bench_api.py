@@ -375,9 +375,10 @@ def _bench(
 
     env = prepare(folder)
     server_threads = Settings(_env_file=None).api.threads
-    tunemeld = [sys.executable, "-m", "tunemeld.cli", "api.start"]
-    if shutil.which("tunemeld"):
-        tunemeld = ["tunemeld", "api.start"]
+    script = Path(sys.executable).parent / "tunemeld"  # this interpreter's own, not PATH's
+    tunemeld = [str(script) if script.exists() else sys.executable, "api.start"]
+    if not script.exists():
+        tunemeld[1:1] = ["-m", "tunemeld"]
     print(
         f"loader {loader}, {args.connections} connections, {args.threads} load threads, "
         f"{args.duration:g} s a run, {args.rounds} rounds, server threads {server_threads}, "

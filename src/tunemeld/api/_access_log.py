@@ -15,19 +15,24 @@ bound context than the request id) takes the structlog path, so nothing is lost 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import json
 import logging
 import select
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from math import isfinite
 
 import structlog
 from structlog.contextvars import merge_contextvars
 from structlog.processors import ExceptionRenderer, JSONRenderer, TimeStamper, add_log_level
+from structlog.typing import Processor
 
 from tunemeld.services.logging import SecretRedactor
 
-__all__ = ["EVENT", "FLUSH_SECONDS", "MAX_TEMPLATES", "AccessLog"]
+__all__ = ["EVENT", "FLUSH_SECONDS", "MAX_TEMPLATES", "AccessLog", "request_id_variable"]
 
 EVENT = "api_request_handled"
 MAX_TEMPLATES = 1024
@@ -51,7 +56,8 @@ def _chunks(lines: list[str], limit: int) -> Iterator[str]:
     piece: list[str] = []
     size = 0
     for line in lines:
-        length = len(line.encode()) + 1
+        # The JSON of `json.dumps` is ASCII (it escapes the rest): one byte a character.
+        length = (len(line) if line.isascii() else len(line.encode())) + 1
         if piece and size + length > limit:
             yield "\n".join(piece)
             piece, size = [], 0
@@ -76,12 +82,13 @@ class _BatchedWriter:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._closed = False  # `_stop.is_set()`, read without a call on every line
         self._thread: threading.Thread | None = None
         self._registered = False
 
     def add(self, line: str) -> None:
         """Queue one line (no system call); starts the writer thread on first use."""
-        if self._stop.is_set():
+        if self._closed:
             self._write(line)  # closed: no thread is left to print it later
             return
         with self._lock:
@@ -123,6 +130,7 @@ class _BatchedWriter:
     def close(self) -> None:
         """Print what is queued and stop the writer thread; later lines are printed at once."""
         self._stop.set()
+        self._closed = True
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -138,38 +146,82 @@ class _CompiledLine:
         self,
         write: Callable[[str], object],
         stamp: Callable[[], str],
-        scrub: Callable[[str], str],
+        redactor: SecretRedactor,
     ) -> None:
         self.writer = _BatchedWriter(write)
         self._stamp = stamp
-        self._scrub = scrub
+        self._scrub = redactor.scrub_text
+        self._secrets = bool(redactor.secrets)
         self._templates: dict[_Fields, str] = {}
 
     def _template(self, fields: _Fields) -> str:
-        template = self._templates.get(fields)
-        if template is None:
-            method, route, path, status = fields
-            head = json.dumps(
-                {
-                    "method": self._scrub(method),
-                    "route": self._scrub(route),
-                    "path": self._scrub(path),
-                    "status": status,
-                }
-            )
-            template = head[:-1] + ', "duration_ms": '
-            if len(self._templates) < MAX_TEMPLATES:
-                self._templates[fields] = template
+        method, route, path, status = fields
+        head = json.dumps(
+            {
+                "method": self._scrub(method),
+                "route": self._scrub(route),
+                "path": self._scrub(path),
+                "status": status,
+            }
+        )
+        template = head[:-1] + ', "duration_ms": '
+        if len(self._templates) < MAX_TEMPLATES:
+            self._templates[fields] = template
         return template
 
     def write(self, fields: _Fields, duration_ms: float, request_id: str) -> None:
-        """Format and write one line (as structlog's JSONRenderer would have rendered it)."""
-        line = (
-            f"{self._template(fields)}{json.dumps(duration_ms)}, "
-            f'"event": "{EVENT}", "request_id": {json.dumps(self._scrub(request_id))}, '
-            f'"level": "info", "timestamp": {json.dumps(self._stamp())}}}'
-        )
-        self.writer.add(line)
+        """Format and write one line (as structlog's JSONRenderer would have rendered it).
+
+        Per request only the duration, the request id and the timestamp are formatted; each
+        without `json.dumps` when the text is plainly JSON already (`json.dumps` of a finite
+        float is its repr; of an ASCII letters-and-digits string, the string in quotes).
+        """
+        template = self._templates.get(fields) or self._template(fields)
+        if self._secrets:
+            request_id = self._scrub(request_id)
+        if request_id.isascii() and request_id.isalnum():
+            quoted = f'"{request_id}"'
+        else:
+            quoted = json.dumps(request_id)
+        if type(duration_ms) is float and isfinite(duration_ms):
+            number = repr(duration_ms)
+        else:
+            number = json.dumps(duration_ms)
+        self.writer.add(f"{template}{number}{_MIDDLE}{quoted}{_LEVEL}{self._stamp()}}}")
+
+
+_MIDDLE = f', "event": "{EVENT}", "request_id": '
+_LEVEL = ', "level": "info", "timestamp": '
+
+_STAMP_CHARS = frozenset("0123456789-:.TZ")
+"""Every character an ISO timestamp in UTC (`2026-12-01T10:00:00.123456Z`) can hold."""
+
+
+class _IsoStamp:
+    """Now in UTC as a JSON string, as structlog's `TimeStamper(fmt="iso", utc=True)` puts it.
+
+    `datetime.now(timezone.utc).isoformat()` costs more than the rest of the line; the date and
+    time to the second change once a second, so they are formatted once a second and only the
+    microseconds per call (`datetime.now` also floors the clock's nanoseconds to microseconds).
+    Only digits, `-`, `:`, `.`, `T` and `Z`: nothing JSON escapes.
+    """
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self) -> str:
+        """The JSON string of now."""
+        return self.format(time.time_ns())
+
+    def format(self, nanoseconds: int) -> str:
+        """The JSON string of the instant `nanoseconds` after the epoch."""
+        seconds, rest = divmod(nanoseconds, 1_000_000_000)
+        second, head = self._second
+        if second != seconds:
+            head = '"' + datetime.fromtimestamp(seconds, timezone.utc).isoformat()[:19]
+            self._second = (seconds, head)  # one tuple: threads never see half of it
+        micro = rest // 1000
+        return f'{head}.{micro:06d}Z"' if micro else f'{head}Z"'
 
 
 def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
@@ -199,16 +251,17 @@ def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
     if effective is None or effective() > logging.INFO:
         return None
 
-    def scrub(text: str) -> str:
-        return str(redactor.scrub(text))
-
+    scrub = redactor.scrub_text
     if scrub(EVENT) != EVENT or scrub("info") != "info":
         return None  # a "secret" inside the constant parts: let structlog redact it
 
-    def stamp() -> str:
-        return scrub(str(stamper(None, "info", {})["timestamp"]))
+    stamp: Callable[[], str] = _IsoStamp()
+    if any(set(secret) <= _STAMP_CHARS for secret in redactor.secrets):
 
-    return _CompiledLine(factory().msg, stamp, scrub)
+        def stamp() -> str:  # a secret made of timestamp characters: scrub the timestamp too
+            return json.dumps(scrub(str(stamper(None, "info", {})["timestamp"])))
+
+    return _CompiledLine(factory().msg, stamp, redactor)
 
 
 class AccessLog:
@@ -223,36 +276,42 @@ class AccessLog:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[object, ...] = ()
+        self._processors: list[Processor] = []
+        self._others: tuple[object, ...] = (None, None, None)
         self._logger: structlog.typing.FilteringBoundLogger | None = None
         self._compiled: _CompiledLine | None = None
+        self._request_id = request_id_variable()
 
     def _current(self) -> tuple[structlog.typing.FilteringBoundLogger, _CompiledLine | None]:
         config = structlog.get_config()
         # The processors one by one: `structlog.testing.capture_logs` edits the list in place.
-        key = (
-            *config["processors"],
-            config["wrapper_class"],
-            config["logger_factory"],
-            config["context_class"],
-        )
+        # A list comparison checks identity first, in C: no processor defines `__eq__`.
+        processors: list[Processor] = config["processors"]
         logger = self._logger
+        wrapper, factory, context = self._others
         if (
             logger is None
-            or len(key) != len(self._key)
-            or any(a is not b for a, b in zip(key, self._key, strict=True))
+            or processors != self._processors
+            or config["wrapper_class"] is not wrapper
+            or config["logger_factory"] is not factory
+            or config["context_class"] is not context
         ):
-            processors = [p for p in config["processors"] if not isinstance(p, ExceptionRenderer)]
+            chain = [p for p in processors if not isinstance(p, ExceptionRenderer)]
             logger = structlog.wrap_logger(
                 config["logger_factory"](),
-                processors=processors,
+                processors=chain,
                 wrapper_class=config["wrapper_class"],
                 context_class=config["context_class"],
             ).bind()
             if self._compiled is not None:
                 self._compiled.writer.close()  # lines of the old set-up go out first
             self._compiled = _compile(config, logger)
-            self._logger, self._key = logger, key
+            self._logger, self._processors = logger, list(processors)
+            self._others = (
+                config["wrapper_class"],
+                config["logger_factory"],
+                config["context_class"],
+            )
         return logger, self._compiled
 
     def flush(self) -> None:
@@ -262,13 +321,36 @@ class AccessLog:
 
     def write(self, *, method: str, route: str, path: str, status: int, duration_ms: float) -> None:
         """Write one `api_request_handled` line carrying the bound request id."""
+        self.record(method, route, path, status, duration_ms)
+
+    def record(self, method: str, route: str, path: str, status: int, duration_ms: float) -> None:
+        """`write`, with positional arguments (the request observer's call, once a request)."""
         logger, compiled = self._current()
         if compiled is not None:
-            context = structlog.contextvars.get_contextvars()
-            request_id = context.get("request_id")
-            if len(context) == 1 and isinstance(request_id, str):
+            # The compiled line carries the request id and nothing else bound. A context of
+            # one variable holding the request id is that (and copying a context is O(1));
+            # anything else is looked at key by key.
+            context = contextvars.copy_context()
+            if len(context) == 1:
+                request_id = context.get(self._request_id, None)
+            else:
+                bound = structlog.contextvars.get_contextvars()
+                request_id = bound.get("request_id") if len(bound) == 1 else None
+            if isinstance(request_id, str):
                 compiled.write((method, route, path, status), duration_ms, request_id)
                 return
         logger.info(
             EVENT, method=method, route=route, path=path, status=status, duration_ms=duration_ms
         )
+
+
+def request_id_variable() -> contextvars.ContextVar[object]:
+    """The context variable `structlog.contextvars.bind_contextvars(request_id=...)` sets.
+
+    Setting it directly binds the request id for every log line of the request, without the
+    keyword-argument round trip of `bind_contextvars` and `reset_contextvars`.
+    """
+    tokens = structlog.contextvars.bind_contextvars(request_id=None)
+    structlog.contextvars.reset_contextvars(**tokens)
+    variable: contextvars.ContextVar[object] = tokens["request_id"].var
+    return variable
