@@ -4,9 +4,10 @@ structlog runs a chain of processors per line (context merge, level, timestamp, 
 JSON), which costs more than everything else a cached answer needs. For the standard production
 set-up `configure_logging` builds (those processors, a JSON renderer, a print logger, no log file)
 the line is compiled instead: the JSON of the fields that repeat (method, route, path, status),
-already redacted, is kept per combination, and each request only formats its duration, request
-id and timestamp into it; a writer thread prints the lines in batches every 50 ms, so a request
-makes no system call for its line (at a hard kill, the last 50 ms of request lines are lost).
+already redacted, is kept per combination; a request only queues its duration, request id and
+the time, and a writer thread formats them into it and prints the lines in batches every 50 ms,
+so a request makes no system call and little work for its line (at a hard kill, the last 50 ms
+of request lines are lost).
 The result is the line structlog would have written, key for key and byte for byte (a test
 holds the two paths equal). Any other set-up (console output, a log file, `capture_logs`, more
 bound context than the request id) takes the structlog path, so nothing is lost or changed.
@@ -67,32 +68,42 @@ def _chunks(lines: list[str], limit: int) -> Iterator[str]:
         yield "\n".join(piece)
 
 
+_Entry = tuple[_Fields, float, str, int]
+"""One request line to print: its fields, duration, request id and time (ns since the epoch)."""
+
+
 class _BatchedWriter:
     """Request lines handed over without a system call; a writer thread prints them in batches.
 
     A write to the log stream releases the GIL, and getting it back behind busy worker threads
-    costs a request far more than the write itself. The request thread only appends to a list;
-    every `FLUSH_SECONDS` (and at exit, and when the configuration changes) a writer thread
-    prints what has gathered, in order, through the configured logger's own `msg` (its lock,
-    its stream, its flush).
+    costs a request far more than the write itself. The request thread only appends its line's
+    values to a list; every `FLUSH_SECONDS` (and at exit, and when the configuration changes) a
+    writer thread formats what has gathered (`render`, in one tight loop instead of one line in
+    the middle of each request) and prints it, in order, through the configured logger's own
+    `msg` (its lock, its stream, its flush).
     """
 
-    def __init__(self, write: Callable[[str], object]) -> None:
+    def __init__(
+        self, write: Callable[[str], object], render: Callable[[list[_Entry]], list[str]]
+    ) -> None:
         self._write = write
-        self._lines: list[str] = []
+        self._render = render
+        self._entries: list[_Entry] = []
         self._lock = threading.Lock()
+        self._printing = threading.Lock()  # one batch at a time: lines stay in order
         self._stop = threading.Event()
         self._closed = False  # `_stop.is_set()`, read without a call on every line
         self._thread: threading.Thread | None = None
         self._registered = False
 
-    def add(self, line: str) -> None:
+    def add(self, entry: _Entry) -> None:
         """Queue one line (no system call); starts the writer thread on first use."""
         if self._closed:
-            self._write(line)  # closed: no thread is left to print it later
+            with self._printing:  # closed: no thread is left to print it later
+                self._write(self._render([entry])[0])
             return
         with self._lock:
-            self._lines.append(line)
+            self._entries.append(entry)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="tunemeld-access-log", daemon=True
@@ -106,7 +117,7 @@ class _BatchedWriter:
         idle = 0
         while not self._stop.wait(FLUSH_SECONDS):
             with self._lock:
-                if not self._lines:
+                if not self._entries:
                     idle += 1
                     if idle >= _IDLE_ROUNDS:  # nothing for a while: end; `add` starts anew
                         self._thread = None
@@ -122,10 +133,12 @@ class _BatchedWriter:
         Worker processes share one stderr pipe; a write of up to `PIPE_BUF` bytes to a pipe is
         atomic, so a batch cut on line ends never interleaves with another worker's lines.
         """
-        with self._lock:
-            lines, self._lines = self._lines, []
-        for chunk in _chunks(lines, _ATOMIC_BYTES):
-            self._write(chunk)
+        with self._printing:
+            with self._lock:
+                entries, self._entries = self._entries, []
+            if entries:
+                for chunk in _chunks(self._render(entries), _ATOMIC_BYTES):
+                    self._write(chunk)
 
     def close(self) -> None:
         """Print what is queued and stop the writer thread; later lines are printed at once."""
@@ -145,10 +158,10 @@ class _CompiledLine:
     def __init__(
         self,
         write: Callable[[str], object],
-        stamp: Callable[[], str],
+        stamp: Callable[[int], str],
         redactor: SecretRedactor,
     ) -> None:
-        self.writer = _BatchedWriter(write)
+        self.writer = _BatchedWriter(write, self._render)
         self._stamp = stamp
         self._scrub = redactor.scrub_text
         self._secrets = bool(redactor.secrets)
@@ -170,24 +183,32 @@ class _CompiledLine:
         return template
 
     def write(self, fields: _Fields, duration_ms: float, request_id: str) -> None:
-        """Format and write one line (as structlog's JSONRenderer would have rendered it).
+        """Queue one line: its values and the time now; the writer thread formats it."""
+        self.writer.add((fields, duration_ms, request_id, time.time_ns()))
 
-        Per request only the duration, the request id and the timestamp are formatted; each
+    def _render(self, entries: list[_Entry]) -> list[str]:
+        """The lines of `entries`, as structlog's JSONRenderer would have rendered them.
+
+        Per line only the duration, the request id and the timestamp are formatted; each
         without `json.dumps` when the text is plainly JSON already (`json.dumps` of a finite
         float is its repr; of an ASCII letters-and-digits string, the string in quotes).
         """
-        template = self._templates.get(fields) or self._template(fields)
-        if self._secrets:
-            request_id = self._scrub(request_id)
-        if request_id.isascii() and request_id.isalnum():
-            quoted = f'"{request_id}"'
-        else:
-            quoted = json.dumps(request_id)
-        if type(duration_ms) is float and isfinite(duration_ms):
-            number = repr(duration_ms)
-        else:
-            number = json.dumps(duration_ms)
-        self.writer.add(f"{template}{number}{_MIDDLE}{quoted}{_LEVEL}{self._stamp()}}}")
+        templates, scrub, secrets, stamp = self._templates, self._scrub, self._secrets, self._stamp
+        lines: list[str] = []
+        for fields, duration_ms, request_id, nanoseconds in entries:
+            template = templates.get(fields) or self._template(fields)
+            if secrets:
+                request_id = scrub(request_id)
+            if request_id.isascii() and request_id.isalnum():
+                quoted = f'"{request_id}"'
+            else:
+                quoted = json.dumps(request_id)
+            if type(duration_ms) is float and isfinite(duration_ms):
+                number = repr(duration_ms)
+            else:
+                number = json.dumps(duration_ms)
+            lines.append(f"{template}{number}{_MIDDLE}{quoted}{_LEVEL}{stamp(nanoseconds)}}}")
+        return lines
 
 
 _MIDDLE = f', "event": "{EVENT}", "request_id": '
@@ -209,11 +230,7 @@ class _IsoStamp:
     def __init__(self) -> None:
         self._second: tuple[int, str] = (-1, "")
 
-    def __call__(self) -> str:
-        """The JSON string of now."""
-        return self.format(time.time_ns())
-
-    def format(self, nanoseconds: int) -> str:
+    def __call__(self, nanoseconds: int) -> str:
         """The JSON string of the instant `nanoseconds` after the epoch."""
         seconds, rest = divmod(nanoseconds, 1_000_000_000)
         second, head = self._second
@@ -255,11 +272,12 @@ def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
     if scrub(EVENT) != EVENT or scrub("info") != "info":
         return None  # a "secret" inside the constant parts: let structlog redact it
 
-    stamp: Callable[[], str] = _IsoStamp()
+    stamp: Callable[[int], str] = _IsoStamp()
     if any(set(secret) <= _STAMP_CHARS for secret in redactor.secrets):
+        iso = stamp
 
-        def stamp() -> str:  # a secret made of timestamp characters: scrub the timestamp too
-            return json.dumps(scrub(str(stamper(None, "info", {})["timestamp"])))
+        def stamp(nanoseconds: int) -> str:  # a secret made of timestamp characters
+            return json.dumps(scrub(json.loads(iso(nanoseconds))))
 
     return _CompiledLine(factory().msg, stamp, redactor)
 
