@@ -244,8 +244,15 @@ def raw_header(name: str) -> str | None:
     Bottle's own accessors decode headers as UTF-8 and raise on other bytes; ids, origins and
     ETags are ASCII, so anything else simply fails to match.
     """
-    value = bottle.request.environ.get("HTTP_" + name.upper().replace("-", "_"))
+    key = _ENVIRON_KEYS.get(name)
+    if key is None:  # header names are constants of the code: a handful
+        key = _ENVIRON_KEYS.setdefault(name, "HTTP_" + name.upper().replace("-", "_"))
+    value = bottle.request.environ.get(key)
     return value if isinstance(value, str) else None
+
+
+_ENVIRON_KEYS: dict[str, str] = {}
+"""WSGI environ keys of the header names `raw_header` was asked for (`HTTP_IF_NONE_MATCH`)."""
 
 
 def _header_name(name: str) -> str:

@@ -98,11 +98,15 @@ class Service(str, Enum):
     @classmethod
     def parse(cls, text: str) -> Service:
         """Read a service name loosely (`apple_music`, `Apple Music`, `AppleMusic`)."""
-        for service in cls:
-            if _key(text) == _key(service.value):
-                return service
+        found = _SERVICE_KEYS.get(_key(text))  # an API path part: one lookup, not one per service
+        if found is not None:
+            return found
         valid = ", ".join(s.value for s in cls)
         raise NotFound(f"Unknown service {text!r}.", hint=f"Use one of: {valid}.")
+
+
+_SERVICE_KEYS: dict[str, Service] = {_key(service.value): service for service in Service}
+"""Each service by its loosely spelled name (`applemusic`): what `Service.parse` compares."""
 
 
 class ViewSource(str, Enum):
