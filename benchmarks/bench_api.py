@@ -318,6 +318,20 @@ def save_bodies(port: int, folder: Path) -> dict[str, str]:
     return {path: entry["etag"] for path, entry in answers.items()}
 
 
+def answers(port: int, tries: int = 8) -> dict[str, tuple[int, bytes, str]]:
+    """Each data route's status, body and ETag, asked `tries` times on new connections (so,
+    with several workers, of more than one worker); RuntimeError when two tries differ."""
+    found: dict[str, tuple[int, bytes, str]] = {}
+    for path, revalidate in ROUTES.values():
+        if revalidate or path == "/health" or path in found:
+            continue  # /health carries its check times: not the same twice
+        seen = {get(port, path) for _ in range(tries)}
+        if len(seen) != 1:
+            raise RuntimeError(f"GET {path} answered {len(seen)} different ways")
+        found[path] = seen.pop()
+    return found
+
+
 def check_same_answers(tunemeld: int, floor: int, etags: dict[str, str]) -> None:
     """Both servers send the same bytes for every data route (the floor is a fair floor)."""
     for path, etag in etags.items():
@@ -385,18 +399,37 @@ def _bench(
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     failures = 0
+    first: tuple[int, dict[str, tuple[int, bytes, str]]] | None = None
     for count in workers:
         tm_cmd = [*tunemeld, "--workers", str(count)]
         with running(tm_cmd, env, folder / f"tunemeld-{count}.log") as (tm_pid, tm_port):
             tm = (tm_pid, tm_port)
             etags = save_bodies(tm_port, folder)
+            before = answers(tm_port)
+            if first is None:
+                first = (count, before)
+            same = before == first[1]
             floor_cmd = [sys.executable, __file__, "--floor", "--bodies", str(folder)]
             floor_cmd += ["--workers", str(count), "--server-threads", str(server_threads)]
             with running(floor_cmd, env, folder / f"floor-{count}.log") as floor:
                 check_same_answers(tm_port, floor[1], etags)
                 failures += _rounds(args, load, count, tm, floor, etags)
             failures += _sustained(args, load, count, tm_pid, tm_port)
+            same = same and answers(tm_port) == before
+            print(
+                f"answers of {count} worker(s), before and after the load, byte for byte as "
+                f"{first[0]} worker(s): {'same' if same else 'DIFFERENT'}"
+            )
+            failures += 0 if same else 1
     return 1 if failures else 0
+
+
+def _load_average() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _rounds(
@@ -410,6 +443,7 @@ def _rounds(
     tm_pid, tm_port = tm
     floor_pid, floor_port = floor
     results: dict[tuple[str, str], list[Load]] = {}
+    started_load = _load_average()
     names = [name.strip() for name in args.routes.split(",") if name.strip() in ROUTES]
     for round_number in range(args.rounds):
         for name in names:
@@ -426,7 +460,10 @@ def _rounds(
                 if before is not None and after is not None and result.requests:
                     result.cpu_us = (after - before) / result.requests * 1e6
                 results.setdefault((name, who), []).append(result)
-    print(f"\n{count} worker process{'es' if count > 1 else ''} (medians of {args.rounds} rounds)")
+    print(
+        f"\n{count} worker process{'es' if count > 1 else ''} (medians of {args.rounds} rounds; "
+        f"load average {started_load} at the start, {_load_average()} at the end)"
+    )
     print(
         f"{'route':<20}{'floor req/s':>12}{'TuneMeld':>10}{'ratio':>7}"
         f"{'floor p50/p99 ms':>19}{'TuneMeld p50/p99':>19}{'p99 ratio':>10}{'errors':>8}"
@@ -469,7 +506,8 @@ def _sustained(args: argparse.Namespace, load: Loader, count: int, pid: int, por
     print(
         f"sustained {args.rss_seconds:g} s on {path}, {count} worker(s): "
         f"{result.requests_per_second:,.0f} req/s, {result.requests:,} requests, "
-        f"{result.errors} errors; RSS MiB (supervisor/process first): {listed}"
+        f"{result.errors} errors; RSS MiB (supervisor/process first): {listed}; "
+        f"load average {_load_average()}"
     )
     return result.errors
 
