@@ -9,7 +9,7 @@ Python load generator. Prints req/s, p50/p99 latency and the TuneMeld/floor rati
 TuneMeld for `--rss-seconds` (default 60) and prints its processes' RSS and the errors seen.
 
     python benchmarks/bench_api.py [--duration 10] [--rounds 3] [--workers 1,2]
-        [--connections 16] [--threads 2] [--rss-seconds 60] [--loader auto|wrk|python]
+        [--connections 16] [--threads 2] [--rss-seconds 60] [--loader auto|wrk|python] [--paired]
 """
 
 from __future__ import annotations
@@ -355,6 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--routes", default=",".join(ROUTES), help=f"comma list of: {', '.join(ROUTES)}"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="load the floor and TuneMeld at the same time (steadier ratios on a shared machine)",
+    )
     # internal: run the floor server
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bodies", help=argparse.SUPPRESS)
@@ -452,6 +457,10 @@ def _rounds(
             order = [("floor", floor_port, floor_pid), ("tunemeld", tm_port, tm_pid)]
             if round_number % 2:
                 order.reverse()
+            if args.paired:
+                for who, result in _paired(args, load, order, path, headers).items():
+                    results.setdefault((name, who), []).append(result)
+                continue
             for who, port, pid in order:
                 url = f"http://127.0.0.1:{port}{path}"
                 before = cpu_seconds(pid)
@@ -460,9 +469,10 @@ def _rounds(
                 if before is not None and after is not None and result.requests:
                     result.cpu_us = (after - before) / result.requests * 1e6
                 results.setdefault((name, who), []).append(result)
+    how = "both loaded at once" if args.paired else "one after the other"
     print(
-        f"\n{count} worker process{'es' if count > 1 else ''} (medians of {args.rounds} rounds; "
-        f"load average {started_load} at the start, {_load_average()} at the end)"
+        f"\n{count} worker process{'es' if count > 1 else ''} (medians of {args.rounds} rounds, "
+        f"{how}; load average {started_load} at the start, {_load_average()} at the end)"
     )
     print(
         f"{'route':<20}{'floor req/s':>12}{'TuneMeld':>10}{'ratio':>7}"
@@ -494,6 +504,35 @@ def _rounds(
             f"{t99 / f99 if f99 else 0:>10.2f}{err:>8}{cpu:>21}"
         )
     return errors
+
+
+def _paired(
+    args: argparse.Namespace,
+    load: Loader,
+    servers: list[tuple[str, int, int]],
+    path: str,
+    headers: dict[str, str],
+) -> dict[str, Load]:
+    """Load every server at the same time, one load generator each (`--paired`): whatever else
+    the machine does then slows them alike, so their ratio is steadier than one after the other
+    (each server gets about half of what it would get alone)."""
+    found: dict[str, Load] = {}
+    before = {who: cpu_seconds(pid) for who, _, pid in servers}
+
+    def run(who: str, port: int) -> None:
+        url = f"http://127.0.0.1:{port}{path}"
+        found[who] = load(url, headers, args.duration, args.connections, args.threads)
+
+    threads = [threading.Thread(target=run, args=(who, port)) for who, port, _ in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for who, _, pid in servers:
+        start, end, result = before[who], cpu_seconds(pid), found[who]
+        if start is not None and end is not None and result.requests:
+            result.cpu_us = (end - start) / result.requests * 1e6
+    return found
 
 
 def _sustained(args: argparse.Namespace, load: Loader, count: int, pid: int, port: int) -> int:
