@@ -9,7 +9,7 @@ Python load generator. Prints req/s, p50/p99 latency and the TuneMeld/floor rati
 TuneMeld for `--rss-seconds` (default 60) and prints its processes' RSS and the errors seen.
 
     python benchmarks/bench_api.py [--duration 10] [--rounds 3] [--workers 1,2]
-        [--connections 16] [--threads 2] [--rss-seconds 60] [--loader auto|wrk|python]
+        [--connections 16] [--threads 2] [--rss-seconds 60] [--loader auto|wrk|python] [--paired]
 """
 
 from __future__ import annotations
@@ -318,6 +318,20 @@ def save_bodies(port: int, folder: Path) -> dict[str, str]:
     return {path: entry["etag"] for path, entry in answers.items()}
 
 
+def answers(port: int, tries: int = 8) -> dict[str, tuple[int, bytes, str]]:
+    """Each data route's status, body and ETag, asked `tries` times on new connections (so,
+    with several workers, of more than one worker); RuntimeError when two tries differ."""
+    found: dict[str, tuple[int, bytes, str]] = {}
+    for path, revalidate in ROUTES.values():
+        if revalidate or path == "/health" or path in found:
+            continue  # /health carries its check times: not the same twice
+        seen = {get(port, path) for _ in range(tries)}
+        if len(seen) != 1:
+            raise RuntimeError(f"GET {path} answered {len(seen)} different ways")
+        found[path] = seen.pop()
+    return found
+
+
 def check_same_answers(tunemeld: int, floor: int, etags: dict[str, str]) -> None:
     """Both servers send the same bytes for every data route (the floor is a fair floor)."""
     for path, etag in etags.items():
@@ -341,6 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--routes", default=",".join(ROUTES), help=f"comma list of: {', '.join(ROUTES)}"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="load the floor and TuneMeld at the same time (steadier ratios on a shared machine)",
+    )
     # internal: run the floor server
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bodies", help=argparse.SUPPRESS)
@@ -375,27 +394,47 @@ def _bench(
 
     env = prepare(folder)
     server_threads = Settings(_env_file=None).api.threads
-    tunemeld = [sys.executable, "-m", "tunemeld.cli", "api.start"]
-    if shutil.which("tunemeld"):
-        tunemeld = ["tunemeld", "api.start"]
+    script = Path(sys.executable).parent / "tunemeld"  # this interpreter's own, not PATH's
+    tunemeld = [str(script) if script.exists() else sys.executable, "api.start"]
+    if not script.exists():
+        tunemeld[1:1] = ["-m", "tunemeld"]
     print(
         f"loader {loader}, {args.connections} connections, {args.threads} load threads, "
         f"{args.duration:g} s a run, {args.rounds} rounds, server threads {server_threads}, "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     failures = 0
+    first: tuple[int, dict[str, tuple[int, bytes, str]]] | None = None
     for count in workers:
         tm_cmd = [*tunemeld, "--workers", str(count)]
         with running(tm_cmd, env, folder / f"tunemeld-{count}.log") as (tm_pid, tm_port):
             tm = (tm_pid, tm_port)
             etags = save_bodies(tm_port, folder)
+            before = answers(tm_port)
+            if first is None:
+                first = (count, before)
+            same = before == first[1]
             floor_cmd = [sys.executable, __file__, "--floor", "--bodies", str(folder)]
             floor_cmd += ["--workers", str(count), "--server-threads", str(server_threads)]
             with running(floor_cmd, env, folder / f"floor-{count}.log") as floor:
                 check_same_answers(tm_port, floor[1], etags)
                 failures += _rounds(args, load, count, tm, floor, etags)
             failures += _sustained(args, load, count, tm_pid, tm_port)
+            same = same and answers(tm_port) == before
+            print(
+                f"answers of {count} worker(s), before and after the load, byte for byte as "
+                f"{first[0]} worker(s): {'same' if same else 'DIFFERENT'}"
+            )
+            failures += 0 if same else 1
     return 1 if failures else 0
+
+
+def _load_average() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _rounds(
@@ -409,6 +448,7 @@ def _rounds(
     tm_pid, tm_port = tm
     floor_pid, floor_port = floor
     results: dict[tuple[str, str], list[Load]] = {}
+    started_load = _load_average()
     names = [name.strip() for name in args.routes.split(",") if name.strip() in ROUTES]
     for round_number in range(args.rounds):
         for name in names:
@@ -417,6 +457,10 @@ def _rounds(
             order = [("floor", floor_port, floor_pid), ("tunemeld", tm_port, tm_pid)]
             if round_number % 2:
                 order.reverse()
+            if args.paired:
+                for who, result in _paired(args, load, order, path, headers).items():
+                    results.setdefault((name, who), []).append(result)
+                continue
             for who, port, pid in order:
                 url = f"http://127.0.0.1:{port}{path}"
                 before = cpu_seconds(pid)
@@ -425,7 +469,11 @@ def _rounds(
                 if before is not None and after is not None and result.requests:
                     result.cpu_us = (after - before) / result.requests * 1e6
                 results.setdefault((name, who), []).append(result)
-    print(f"\n{count} worker process{'es' if count > 1 else ''} (medians of {args.rounds} rounds)")
+    how = "both loaded at once" if args.paired else "one after the other"
+    print(
+        f"\n{count} worker process{'es' if count > 1 else ''} (medians of {args.rounds} rounds, "
+        f"{how}; load average {started_load} at the start, {_load_average()} at the end)"
+    )
     print(
         f"{'route':<20}{'floor req/s':>12}{'TuneMeld':>10}{'ratio':>7}"
         f"{'floor p50/p99 ms':>19}{'TuneMeld p50/p99':>19}{'p99 ratio':>10}{'errors':>8}"
@@ -458,6 +506,35 @@ def _rounds(
     return errors
 
 
+def _paired(
+    args: argparse.Namespace,
+    load: Loader,
+    servers: list[tuple[str, int, int]],
+    path: str,
+    headers: dict[str, str],
+) -> dict[str, Load]:
+    """Load every server at the same time, one load generator each (`--paired`): whatever else
+    the machine does then slows them alike, so their ratio is steadier than one after the other
+    (each server gets about half of what it would get alone)."""
+    found: dict[str, Load] = {}
+    before = {who: cpu_seconds(pid) for who, _, pid in servers}
+
+    def run(who: str, port: int) -> None:
+        url = f"http://127.0.0.1:{port}{path}"
+        found[who] = load(url, headers, args.duration, args.connections, args.threads)
+
+    threads = [threading.Thread(target=run, args=(who, port)) for who, port, _ in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for who, _, pid in servers:
+        start, end, result = before[who], cpu_seconds(pid), found[who]
+        if start is not None and end is not None and result.requests:
+            result.cpu_us = (end - start) / result.requests * 1e6
+    return found
+
+
 def _sustained(args: argparse.Namespace, load: Loader, count: int, pid: int, port: int) -> int:
     path = ROUTES["playlist-data"][0]
     result = load(
@@ -468,7 +545,8 @@ def _sustained(args: argparse.Namespace, load: Loader, count: int, pid: int, por
     print(
         f"sustained {args.rss_seconds:g} s on {path}, {count} worker(s): "
         f"{result.requests_per_second:,.0f} req/s, {result.requests:,} requests, "
-        f"{result.errors} errors; RSS MiB (supervisor/process first): {listed}"
+        f"{result.errors} errors; RSS MiB (supervisor/process first): {listed}; "
+        f"load average {_load_average()}"
     )
     return result.errors
 

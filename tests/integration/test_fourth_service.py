@@ -21,6 +21,7 @@ from tests.nimbus import SPEC, catalog_line
 from tunemeld import etl
 from tunemeld.api import RunningServer, check_server, create_app, start_background_server
 from tunemeld.config import Settings, load_catalog
+from tunemeld.exceptions import NotFound
 from tunemeld.models import AGGREGATE, Genre, RunReport, Service, UnitStatus
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.providers.registry import SERVICES, register, unregister
@@ -43,6 +44,8 @@ def _nimbus() -> Iterator[Service]:
     assert "Nimbus" not in [s.value for s in Service]
     with pytest.raises(ValueError, match="not a registered playlist service"):
         Service("Nimbus")
+    with pytest.raises(NotFound, match="Unknown service 'Nimbus'"):
+        Service.parse("Nimbus")  # the exact-name fast path forgets it too
 
 
 @pytest.fixture(scope="module", name="settings")

@@ -4,9 +4,10 @@ structlog runs a chain of processors per line (context merge, level, timestamp, 
 JSON), which costs more than everything else a cached answer needs. For the standard production
 set-up `configure_logging` builds (those processors, a JSON renderer, a print logger, no log file)
 the line is compiled instead: the JSON of the fields that repeat (method, route, path, status),
-already redacted, is kept per combination, and each request only formats its duration, request
-id and timestamp into it; a writer thread prints the lines in batches every 50 ms, so a request
-makes no system call for its line (at a hard kill, the last 50 ms of request lines are lost).
+already redacted, is kept per combination; a request only queues its duration, request id and
+the time, and a writer thread formats them into it and prints the lines in batches every 50 ms,
+so a request makes no system call and little work for its line (at a hard kill, the last 50 ms
+of request lines are lost).
 The result is the line structlog would have written, key for key and byte for byte (a test
 holds the two paths equal). Any other set-up (console output, a log file, `capture_logs`, more
 bound context than the request id) takes the structlog path, so nothing is lost or changed.
@@ -15,19 +16,24 @@ bound context than the request id) takes the structlog path, so nothing is lost 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import json
 import logging
 import select
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from math import isfinite
 
 import structlog
 from structlog.contextvars import merge_contextvars
 from structlog.processors import ExceptionRenderer, JSONRenderer, TimeStamper, add_log_level
+from structlog.typing import Processor
 
 from tunemeld.services.logging import SecretRedactor
 
-__all__ = ["EVENT", "FLUSH_SECONDS", "MAX_TEMPLATES", "AccessLog"]
+__all__ = ["EVENT", "FLUSH_SECONDS", "MAX_TEMPLATES", "AccessLog", "request_id_variable"]
 
 EVENT = "api_request_handled"
 MAX_TEMPLATES = 1024
@@ -51,7 +57,8 @@ def _chunks(lines: list[str], limit: int) -> Iterator[str]:
     piece: list[str] = []
     size = 0
     for line in lines:
-        length = len(line.encode()) + 1
+        # The JSON of `json.dumps` is ASCII (it escapes the rest): one byte a character.
+        length = (len(line) if line.isascii() else len(line.encode())) + 1
         if piece and size + length > limit:
             yield "\n".join(piece)
             piece, size = [], 0
@@ -61,31 +68,42 @@ def _chunks(lines: list[str], limit: int) -> Iterator[str]:
         yield "\n".join(piece)
 
 
+_Entry = tuple[_Fields, float, str, int]
+"""One request line to print: its fields, duration, request id and time (ns since the epoch)."""
+
+
 class _BatchedWriter:
     """Request lines handed over without a system call; a writer thread prints them in batches.
 
     A write to the log stream releases the GIL, and getting it back behind busy worker threads
-    costs a request far more than the write itself. The request thread only appends to a list;
-    every `FLUSH_SECONDS` (and at exit, and when the configuration changes) a writer thread
-    prints what has gathered, in order, through the configured logger's own `msg` (its lock,
-    its stream, its flush).
+    costs a request far more than the write itself. The request thread only appends its line's
+    values to a list; every `FLUSH_SECONDS` (and at exit, and when the configuration changes) a
+    writer thread formats what has gathered (`render`, in one tight loop instead of one line in
+    the middle of each request) and prints it, in order, through the configured logger's own
+    `msg` (its lock, its stream, its flush).
     """
 
-    def __init__(self, write: Callable[[str], object]) -> None:
+    def __init__(
+        self, write: Callable[[str], object], render: Callable[[list[_Entry]], list[str]]
+    ) -> None:
         self._write = write
-        self._lines: list[str] = []
+        self._render = render
+        self._entries: list[_Entry] = []
         self._lock = threading.Lock()
+        self._printing = threading.Lock()  # one batch at a time: lines stay in order
         self._stop = threading.Event()
+        self._closed = False  # `_stop.is_set()`, read without a call on every line
         self._thread: threading.Thread | None = None
         self._registered = False
 
-    def add(self, line: str) -> None:
+    def add(self, entry: _Entry) -> None:
         """Queue one line (no system call); starts the writer thread on first use."""
-        if self._stop.is_set():
-            self._write(line)  # closed: no thread is left to print it later
+        if self._closed:
+            with self._printing:  # closed: no thread is left to print it later
+                self._write(self._render([entry])[0])
             return
         with self._lock:
-            self._lines.append(line)
+            self._entries.append(entry)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="tunemeld-access-log", daemon=True
@@ -99,7 +117,7 @@ class _BatchedWriter:
         idle = 0
         while not self._stop.wait(FLUSH_SECONDS):
             with self._lock:
-                if not self._lines:
+                if not self._entries:
                     idle += 1
                     if idle >= _IDLE_ROUNDS:  # nothing for a while: end; `add` starts anew
                         self._thread = None
@@ -115,14 +133,17 @@ class _BatchedWriter:
         Worker processes share one stderr pipe; a write of up to `PIPE_BUF` bytes to a pipe is
         atomic, so a batch cut on line ends never interleaves with another worker's lines.
         """
-        with self._lock:
-            lines, self._lines = self._lines, []
-        for chunk in _chunks(lines, _ATOMIC_BYTES):
-            self._write(chunk)
+        with self._printing:
+            with self._lock:
+                entries, self._entries = self._entries, []
+            if entries:
+                for chunk in _chunks(self._render(entries), _ATOMIC_BYTES):
+                    self._write(chunk)
 
     def close(self) -> None:
         """Print what is queued and stop the writer thread; later lines are printed at once."""
         self._stop.set()
+        self._closed = True
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -137,39 +158,87 @@ class _CompiledLine:
     def __init__(
         self,
         write: Callable[[str], object],
-        stamp: Callable[[], str],
-        scrub: Callable[[str], str],
+        stamp: Callable[[int], str],
+        redactor: SecretRedactor,
     ) -> None:
-        self.writer = _BatchedWriter(write)
+        self.writer = _BatchedWriter(write, self._render)
         self._stamp = stamp
-        self._scrub = scrub
+        self._scrub = redactor.scrub_text
+        self._secrets = bool(redactor.secrets)
         self._templates: dict[_Fields, str] = {}
 
     def _template(self, fields: _Fields) -> str:
-        template = self._templates.get(fields)
-        if template is None:
-            method, route, path, status = fields
-            head = json.dumps(
-                {
-                    "method": self._scrub(method),
-                    "route": self._scrub(route),
-                    "path": self._scrub(path),
-                    "status": status,
-                }
-            )
-            template = head[:-1] + ', "duration_ms": '
-            if len(self._templates) < MAX_TEMPLATES:
-                self._templates[fields] = template
+        method, route, path, status = fields
+        head = json.dumps(
+            {
+                "method": self._scrub(method),
+                "route": self._scrub(route),
+                "path": self._scrub(path),
+                "status": status,
+            }
+        )
+        template = head[:-1] + ', "duration_ms": '
+        if len(self._templates) < MAX_TEMPLATES:
+            self._templates[fields] = template
         return template
 
     def write(self, fields: _Fields, duration_ms: float, request_id: str) -> None:
-        """Format and write one line (as structlog's JSONRenderer would have rendered it)."""
-        line = (
-            f"{self._template(fields)}{json.dumps(duration_ms)}, "
-            f'"event": "{EVENT}", "request_id": {json.dumps(self._scrub(request_id))}, '
-            f'"level": "info", "timestamp": {json.dumps(self._stamp())}}}'
-        )
-        self.writer.add(line)
+        """Queue one line: its values and the time now; the writer thread formats it."""
+        self.writer.add((fields, duration_ms, request_id, time.time_ns()))
+
+    def _render(self, entries: list[_Entry]) -> list[str]:
+        """The lines of `entries`, as structlog's JSONRenderer would have rendered them.
+
+        Per line only the duration, the request id and the timestamp are formatted; each
+        without `json.dumps` when the text is plainly JSON already (`json.dumps` of a finite
+        float is its repr; of an ASCII letters-and-digits string, the string in quotes).
+        """
+        templates, scrub, secrets, stamp = self._templates, self._scrub, self._secrets, self._stamp
+        lines: list[str] = []
+        for fields, duration_ms, request_id, nanoseconds in entries:
+            template = templates.get(fields) or self._template(fields)
+            if secrets:
+                request_id = scrub(request_id)
+            if request_id.isascii() and request_id.isalnum():
+                quoted = f'"{request_id}"'
+            else:
+                quoted = json.dumps(request_id)
+            if type(duration_ms) is float and isfinite(duration_ms):
+                number = repr(duration_ms)
+            else:
+                number = json.dumps(duration_ms)
+            lines.append(f"{template}{number}{_MIDDLE}{quoted}{_LEVEL}{stamp(nanoseconds)}}}")
+        return lines
+
+
+_MIDDLE = f', "event": "{EVENT}", "request_id": '
+_LEVEL = ', "level": "info", "timestamp": '
+
+_STAMP_CHARS = frozenset("0123456789-:.TZ")
+"""Every character an ISO timestamp in UTC (`2026-12-01T10:00:00.123456Z`) can hold."""
+
+
+class _IsoStamp:
+    """Now in UTC as a JSON string, as structlog's `TimeStamper(fmt="iso", utc=True)` puts it.
+
+    `datetime.now(timezone.utc).isoformat()` costs more than the rest of the line; the date and
+    time to the second change once a second, so they are formatted once a second and only the
+    microseconds per call (`datetime.now` also floors the clock's nanoseconds to microseconds).
+    Only digits, `-`, `:`, `.`, `T` and `Z`: nothing JSON escapes.
+    """
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, nanoseconds: int) -> str:
+        """The JSON string of the instant `nanoseconds` after the epoch."""
+        seconds, rest = divmod(nanoseconds, 1_000_000_000)
+        second, head = self._second
+        if second != seconds:
+            head = '"' + datetime.fromtimestamp(seconds, timezone.utc).isoformat()[:19]
+            self._second = (seconds, head)  # one tuple: threads never see half of it
+        micro = rest // 1000
+        return f'{head}.{micro:06d}Z"' if micro else f'{head}Z"'
 
 
 def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
@@ -199,16 +268,18 @@ def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
     if effective is None or effective() > logging.INFO:
         return None
 
-    def scrub(text: str) -> str:
-        return str(redactor.scrub(text))
-
+    scrub = redactor.scrub_text
     if scrub(EVENT) != EVENT or scrub("info") != "info":
         return None  # a "secret" inside the constant parts: let structlog redact it
 
-    def stamp() -> str:
-        return scrub(str(stamper(None, "info", {})["timestamp"]))
+    stamp: Callable[[int], str] = _IsoStamp()
+    if any(set(secret) <= _STAMP_CHARS for secret in redactor.secrets):
+        iso = stamp
 
-    return _CompiledLine(factory().msg, stamp, scrub)
+        def stamp(nanoseconds: int) -> str:  # a secret made of timestamp characters
+            return json.dumps(scrub(json.loads(iso(nanoseconds))))
+
+    return _CompiledLine(factory().msg, stamp, redactor)
 
 
 class AccessLog:
@@ -223,36 +294,42 @@ class AccessLog:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[object, ...] = ()
+        self._processors: list[Processor] = []
+        self._others: tuple[object, ...] = (None, None, None)
         self._logger: structlog.typing.FilteringBoundLogger | None = None
         self._compiled: _CompiledLine | None = None
+        self._request_id = request_id_variable()
 
     def _current(self) -> tuple[structlog.typing.FilteringBoundLogger, _CompiledLine | None]:
         config = structlog.get_config()
         # The processors one by one: `structlog.testing.capture_logs` edits the list in place.
-        key = (
-            *config["processors"],
-            config["wrapper_class"],
-            config["logger_factory"],
-            config["context_class"],
-        )
+        # A list comparison checks identity first, in C: no processor defines `__eq__`.
+        processors: list[Processor] = config["processors"]
         logger = self._logger
+        wrapper, factory, context = self._others
         if (
             logger is None
-            or len(key) != len(self._key)
-            or any(a is not b for a, b in zip(key, self._key, strict=True))
+            or processors != self._processors
+            or config["wrapper_class"] is not wrapper
+            or config["logger_factory"] is not factory
+            or config["context_class"] is not context
         ):
-            processors = [p for p in config["processors"] if not isinstance(p, ExceptionRenderer)]
+            chain = [p for p in processors if not isinstance(p, ExceptionRenderer)]
             logger = structlog.wrap_logger(
                 config["logger_factory"](),
-                processors=processors,
+                processors=chain,
                 wrapper_class=config["wrapper_class"],
                 context_class=config["context_class"],
             ).bind()
             if self._compiled is not None:
                 self._compiled.writer.close()  # lines of the old set-up go out first
             self._compiled = _compile(config, logger)
-            self._logger, self._key = logger, key
+            self._logger, self._processors = logger, list(processors)
+            self._others = (
+                config["wrapper_class"],
+                config["logger_factory"],
+                config["context_class"],
+            )
         return logger, self._compiled
 
     def flush(self) -> None:
@@ -262,13 +339,36 @@ class AccessLog:
 
     def write(self, *, method: str, route: str, path: str, status: int, duration_ms: float) -> None:
         """Write one `api_request_handled` line carrying the bound request id."""
+        self.record(method, route, path, status, duration_ms)
+
+    def record(self, method: str, route: str, path: str, status: int, duration_ms: float) -> None:
+        """`write`, with positional arguments (the request observer's call, once a request)."""
         logger, compiled = self._current()
         if compiled is not None:
-            context = structlog.contextvars.get_contextvars()
-            request_id = context.get("request_id")
-            if len(context) == 1 and isinstance(request_id, str):
+            # The compiled line carries the request id and nothing else bound. A context of
+            # one variable holding the request id is that (and copying a context is O(1));
+            # anything else is looked at key by key.
+            context = contextvars.copy_context()
+            if len(context) == 1:
+                request_id = context.get(self._request_id, None)
+            else:
+                bound = structlog.contextvars.get_contextvars()
+                request_id = bound.get("request_id") if len(bound) == 1 else None
+            if isinstance(request_id, str):
                 compiled.write((method, route, path, status), duration_ms, request_id)
                 return
         logger.info(
             EVENT, method=method, route=route, path=path, status=status, duration_ms=duration_ms
         )
+
+
+def request_id_variable() -> contextvars.ContextVar[object]:
+    """The context variable `structlog.contextvars.bind_contextvars(request_id=...)` sets.
+
+    Setting it directly binds the request id for every log line of the request, without the
+    keyword-argument round trip of `bind_contextvars` and `reset_contextvars`.
+    """
+    tokens = structlog.contextvars.bind_contextvars(request_id=None)
+    structlog.contextvars.reset_contextvars(**tokens)
+    variable: contextvars.ContextVar[object] = tokens["request_id"].var
+    return variable

@@ -16,7 +16,7 @@ from http import HTTPStatus
 import bottle
 import structlog
 
-from tunemeld.api._access_log import AccessLog
+from tunemeld.api._access_log import AccessLog, request_id_variable
 from tunemeld.api.answers import CachedAnswer, encode_json, envelope
 from tunemeld.exceptions import BadRequest, NotFound, StoreUnavailable, TunemeldError
 from tunemeld.services.monitoring import Metrics
@@ -26,6 +26,7 @@ __all__ = [
     "JSON_CONTENT_TYPE",
     "REQUEST_ID_HEADER",
     "ErrorEnvelopePlugin",
+    "FixedResponse",
     "ObservedBottle",
     "PreparedAnswer",
     "RequestObserver",
@@ -89,31 +90,37 @@ class _Prebuilt(bottle.HTTPResponse):  # type: ignore[misc]  # bottle is untyped
         self._status_code, self._status_line = status
 
 
-class PreparedAnswer:
-    """One cached answer's 200 and 304 responses: headers built once per cache fill.
+class FixedResponse:
+    """A response that is the same for every request: status and headers validated once.
 
-    The headers are validated and spelled by bottle once, here; each request then gets a
-    `_Prebuilt` copy (a small dict copy, no re-encoding, no header validation).
+    Each request gets a `_Prebuilt` copy (a small dict copy, no re-encoding, no header
+    validation).
     """
+
+    def __init__(self, response: bottle.HTTPResponse) -> None:
+        self._status = (response.status_code, response.status_line)
+        self._headers = dict(response._headers)
+        self._body = response.body
+
+    def response(self) -> bottle.HTTPResponse:
+        """A fresh copy for one request."""
+        return _Prebuilt(self._body, self._status, self._headers)
+
+
+class PreparedAnswer:
+    """One cached answer's 200 and 304 responses: headers built once per cache fill."""
 
     def __init__(self, answer: CachedAnswer, *, max_age: int) -> None:
         self.etag = answer.etag
         self.body = answer.body
         headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={max_age}"}
         length = {"Content-Length": str(len(answer.body))}
-        ok = json_response(200, answer.body, {**headers, **length})
-        not_modified = bottle.HTTPResponse(status=304, headers=headers)
-        self._ok = ((ok.status_code, ok.status_line), dict(ok._headers))
-        self._not_modified = (
-            (not_modified.status_code, not_modified.status_line),
-            dict(not_modified._headers),
-        )
+        self._ok = FixedResponse(json_response(200, answer.body, {**headers, **length}))
+        self._not_modified = FixedResponse(bottle.HTTPResponse(b"", status=304, headers=headers))
 
     def response(self, *, not_modified: bool) -> bottle.HTTPResponse:
         """A fresh response for one request: 304 without a body, else 200 with it."""
-        if not_modified:
-            return _Prebuilt(b"", *self._not_modified)
-        return _Prebuilt(self.body, *self._ok)
+        return (self._not_modified if not_modified else self._ok).response()
 
 
 def _error_response(status_code: int, message: str) -> bottle.HTTPResponse:
@@ -237,14 +244,15 @@ def raw_header(name: str) -> str | None:
     Bottle's own accessors decode headers as UTF-8 and raise on other bytes; ids, origins and
     ETags are ASCII, so anything else simply fails to match.
     """
-    value = bottle.request.environ.get("HTTP_" + name.upper().replace("-", "_"))
+    key = _ENVIRON_KEYS.get(name)
+    if key is None:  # header names are constants of the code: a handful
+        key = _ENVIRON_KEYS.setdefault(name, "HTTP_" + name.upper().replace("-", "_"))
+    value = bottle.request.environ.get(key)
     return value if isinstance(value, str) else None
 
 
-def _route_label(environ: Mapping[str, object]) -> str:
-    route = environ.get("bottle.route")
-    rule = getattr(route, "rule", None)
-    return rule if isinstance(rule, str) else UNMATCHED_ROUTE
+_ENVIRON_KEYS: dict[str, str] = {}
+"""WSGI environ keys of the header names `raw_header` was asked for (`HTTP_IF_NONE_MATCH`)."""
 
 
 def _header_name(name: str) -> str:
@@ -279,6 +287,7 @@ class RequestObserver:
         origins = tuple(cors_origins)
         self._metrics = metrics
         self._log = AccessLog()
+        self._request_id = request_id_variable()
 
         def prebuilt(origin: str | None) -> tuple[tuple[str, str], ...]:
             headers = {"X-Content-Type-Options": "nosniff", **cors_headers(origin, origins)}
@@ -305,11 +314,12 @@ class RequestObserver:
         """Answer through `app` (the bottle app's own WSGI call), observing the request."""
         started = time.perf_counter()
         sent = environ.get("HTTP_X_REQUEST_ID")
-        request_id = (
-            sent if isinstance(sent, str) and _REQUEST_ID.fullmatch(sent) else new_request_id()
-        )
+        if isinstance(sent, str) and _REQUEST_ID.fullmatch(sent):
+            request_id = sent
+        else:
+            request_id = f"{random.getrandbits(128):032x}"  # `new_request_id()`, inlined
         environ[_ENVIRON_REQUEST_ID] = request_id
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = self._request_id.set(request_id)  # bound for every log line of the request
         extra = ((self._id_header, request_id), *self._extra_headers(environ.get("HTTP_ORIGIN")))
         replaced = self._replaced
         statuses: list[str] = []
@@ -329,23 +339,24 @@ class RequestObserver:
             try:
                 self._record(environ, statuses, seconds)
             finally:
-                structlog.contextvars.reset_contextvars(**tokens)
+                self._request_id.reset(token)
 
     def _record(self, environ: Mapping[str, object], statuses: list[str], seconds: float) -> None:
-        route = _route_label(environ)
-        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        route = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
+        if not isinstance(route, str):
+            route = UNMATCHED_ROUTE
+        method = environ.get("REQUEST_METHOD", "GET")
+        method = method.upper() if isinstance(method, str) else str(method).upper()
         status = int(statuses[-1][:3]) if statuses else 500
         self._metrics.record_api_request(
             route, method if method in _KNOWN_METHODS else "other", status, seconds
         )
-        path = "/" + str(environ.get("PATH_INFO", "")).lstrip("/")
-        self._log.write(
-            method=method,
-            route=route,
-            path=path[:_MAX_ECHOED_PATH],
-            status=status,
-            duration_ms=round(seconds * 1000, 3),
-        )
+        path = environ.get("PATH_INFO", "")
+        if not isinstance(path, str):
+            path = str(path)
+        if not path.startswith("/") or path.startswith("//"):
+            path = "/" + path.lstrip("/")
+        self._log.record(method, route, path[:_MAX_ECHOED_PATH], status, round(seconds * 1000, 3))
 
 
 class ObservedBottle(bottle.Bottle):  # type: ignore[misc]  # bottle is untyped

@@ -30,7 +30,13 @@ from tunemeld.api.answers import (
     etag_for,
 )
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
-from tunemeld.api.plugins import REQUEST_ID_HEADER, PreparedAnswer, json_response, raw_header
+from tunemeld.api.plugins import (
+    REQUEST_ID_HEADER,
+    FixedResponse,
+    PreparedAnswer,
+    json_response,
+    raw_header,
+)
 from tunemeld.config import Settings
 from tunemeld.exceptions import BadRequest, NotFound
 from tunemeld.models import Genre, Service, normalize_isrc, view_version
@@ -204,7 +210,10 @@ ROUTES: tuple[Route, ...] = (
 
 
 class HealthMemo:
-    """The last health report, reused for `seconds` so `/health` stays cheap when polled."""
+    """The last health report, reused for `seconds` so `/health` stays cheap when polled.
+
+    The report's answer is rendered once per report too (`answer`), not once per request.
+    """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
@@ -212,6 +221,7 @@ class HealthMemo:
         self._lock = threading.Lock()
         self._report: HealthReport | None = None
         self._at = 0.0
+        self._answer: tuple[HealthReport, FixedResponse] | None = None
 
     def get(self, compute: Callable[[], HealthReport]) -> HealthReport:
         """The remembered report while fresh, else a new one from `compute`."""
@@ -222,6 +232,19 @@ class HealthMemo:
             report = compute()
             self._report, self._at = report, now
             return report
+
+    def answer(
+        self,
+        compute: Callable[[], HealthReport],
+        render: Callable[[HealthReport], bottle.HTTPResponse],
+    ) -> bottle.HTTPResponse:
+        """A copy of the remembered report's answer (`render`ed once per report)."""
+        report = self.get(compute)
+        memo = self._answer
+        if memo is None or memo[0] is not report:
+            memo = (report, FixedResponse(render(report)))
+            self._answer = memo  # one tuple: threads never see half of it
+        return memo[1].response()
 
 
 class PlainAnswers:
@@ -414,9 +437,14 @@ def _query_param(name: str) -> str:
 
 def _health(ctx: ApiContext) -> bottle.HTTPResponse:
     """The health report (no provider calls, no cache writes), reused for a few seconds."""
-    report = ctx.health.get(
-        lambda: run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False)
+    return ctx.health.answer(
+        lambda: run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False),
+        _health_response,
     )
+
+
+def _health_response(report: HealthReport) -> bottle.HTTPResponse:
+    """The answer of one health report: 200 (healthy or degraded) or 503 (store down)."""
     data = report.model_dump(mode="json")
     headers = {"Cache-Control": "no-store"}
     if not report.store_ok:

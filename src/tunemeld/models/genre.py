@@ -13,7 +13,7 @@ from pydantic_core import core_schema
 
 from tunemeld.exceptions import NotFound
 
-__all__ = ["AGGREGATE", "GENRE_NAME", "Genre", "Service", "Stage", "ViewSource"]
+__all__ = ["AGGREGATE", "GENRE_NAME", "Genre", "Service", "Stage", "ViewSource", "forget_service"]
 
 AGGREGATE = "Aggregate"
 """The service name of the cross-service playlist the aggregate stage builds."""
@@ -137,6 +137,9 @@ class Service(_Name, metaclass=_Services):
 
     def __new__(cls, name: str) -> Service:
         """A registered service by its exact name; ValueError naming the registered ones."""
+        known = _SERVICES.get(name)  # interned while registered (`forget_service` evicts it)
+        if known is not None:
+            return known
         from tunemeld.services.providers.registry import spec_named
 
         if spec_named(name) is None:
@@ -154,10 +157,15 @@ class Service(_Name, metaclass=_Services):
     @classmethod
     def parse(cls, text: str) -> Service:
         """Read a service name loosely (`apple_music`, `Apple Music`, `AppleMusic`)."""
-        for service in cls:
-            if _key(text) == _key(service):
+        known = _SERVICES.get(text)  # the common case (an API path part): the exact name
+        if known is not None:
+            return known
+        services = list(cls)  # read from the registry now: services may be registered later
+        wanted = _key(text)
+        for service in services:
+            if _key(service) == wanted:
                 return service
-        valid = ", ".join(cls)
+        valid = ", ".join(services)
         raise NotFound(f"Unknown service {text!r}.", hint=f"Use one of: {valid}.")
 
     @classmethod
@@ -175,7 +183,12 @@ class Service(_Name, metaclass=_Services):
 
 
 _SERVICES: dict[str, Service] = {}
-"""One instance per name, so services compare by identity like the enum members they replace."""
+"""One instance per registered name, so services compare by identity like enum members."""
+
+
+def forget_service(name: str) -> None:
+    """Drop a service's interned instance: the registry calls this when it unregisters one."""
+    _SERVICES.pop(name, None)
 
 
 class ViewSource(str, Enum):

@@ -77,13 +77,17 @@ class SecretRedactor:
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
+    def scrub_text(self, text: str) -> str:
+        """`text` with every secret replaced."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
     def scrub(self, value: object) -> object:
         """`value` with every secret replaced, looking inside dicts, lists and exceptions."""
         if isinstance(value, str):
-            for secret in self.secrets:
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return value
+            return self.scrub_text(value)
         if isinstance(value, dict):
             return {k: self.scrub(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from tunemeld.models import PlaylistMeta, RawTrack, Service
+from tunemeld.models.genre import forget_service
 from tunemeld.services.providers import apple_music, soundcloud, spotify
 from tunemeld.services.sandbox import apple_music as apple_music_sandbox
 from tunemeld.services.sandbox import soundcloud as soundcloud_sandbox
@@ -268,6 +269,7 @@ def unregister(spec: ServiceSpec) -> None:
     """Remove a service `register` added (ValueError when it is not registered)."""
     _services.remove(spec)
     _providers.remove(spec)
+    forget_service(spec.name)
 
 
 def default_costs() -> dict[str, dict[str, object]]:
