@@ -22,24 +22,20 @@ from tunemeld.services.http import (
     QuotaBudget,
     build_session,
 )
-from tunemeld.services.providers.apple_music import AppleMusicClient
 from tunemeld.services.providers.registry import (
     PROVIDERS,
     SERVICES,
     ClientParts,
     PlaylistClient,
 )
-from tunemeld.services.providers.soundcloud import SoundCloudClient
 from tunemeld.services.providers.spotify import SpotifyClient, SpotifyMatch
 from tunemeld.services.providers.youtube import YouTubeClient
 
 __all__ = [
     "DEFAULT_COSTS",
     "SAMPLE_CREDENTIAL",
-    "AppleMusicClient",
     "PlaylistClient",
     "Providers",
-    "SoundCloudClient",
     "SpotifyClient",
     "SpotifyMatch",
     "YouTubeClient",

@@ -13,8 +13,8 @@ from tunemeld.config import CatalogEntry
 from tunemeld.exceptions import ProviderPayloadError, QuotaExhausted
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
-from tunemeld.services.providers import DEFAULT_COSTS, AppleMusicClient
-from tunemeld.services.providers.apple_music import parse_meta, parse_playlist
+from tunemeld.services.providers import DEFAULT_COSTS
+from tunemeld.services.providers.apple_music import AppleMusicClient, parse_meta, parse_playlist
 
 ENTRY = CatalogEntry(
     Service.APPLE_MUSIC,

@@ -13,8 +13,12 @@ from tunemeld.config import CatalogEntry
 from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
-from tunemeld.services.providers import DEFAULT_COSTS, SoundCloudClient
-from tunemeld.services.providers.soundcloud import parse_playlist_tracks, split_title
+from tunemeld.services.providers import DEFAULT_COSTS
+from tunemeld.services.providers.soundcloud import (
+    SoundCloudClient,
+    parse_playlist_tracks,
+    split_title,
+)
 
 ENTRY = CatalogEntry(
     Service.SOUNDCLOUD,
