@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -43,7 +44,9 @@ __all__ = [
     "check_last_run",
     "check_providers",
     "check_store",
+    "error_row",
     "opened",
+    "row",
     "run_health",
     "store_folder",
 ]
@@ -123,7 +126,7 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _row(
+def row(
     name: str,
     group: str,
     status: CheckStatus,
@@ -146,15 +149,10 @@ def _row(
     )
 
 
-def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
-    return _row(
-        name,
-        group,
-        CheckStatus.FAIL,
-        error.message,
-        error.hint or "See the log for details.",
-        **details,
-    )
+def error_row(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+    """A failed row saying what `error` says, and its hint."""
+    hint = error.hint or "See the log for details."
+    return row(name, group, CheckStatus.FAIL, error.message, hint, **details)
 
 
 # -- store ------------------------------------------------------------------------------------
@@ -168,13 +166,13 @@ def check_store(store: Store) -> HealthCheck:
         latency = _ms(started)
         records = {status.name: status.count for status in store.status()}
     except TunemeldError as exc:
-        return _fail("store", "store", exc, url=store.url)
-    total = sum(records.values())
-    return _row(
+        return error_row("store", "store", exc, url=store.url)
+    summary = f"reachable in {latency:.2f} ms; {sum(records.values())} records"
+    return row(
         "store",
         "store",
         CheckStatus.PASS,
-        f"reachable in {latency:.2f} ms; {total} records",
+        summary,
         latency_ms=latency,
         url=store.url,
         records=records,
@@ -192,14 +190,10 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
     """
     before = cache.stats()
     details: dict[str, Any] = {"backend": cache.name, **before.counts()}
+    cache_row = partial(row, "cache", "cache")
     if isinstance(cache, NullCache):
-        return _row(
-            "cache",
-            "cache",
-            CheckStatus.PASS,
-            "none: caching is off, every answer is read from the store",
-            **details,
-        )
+        off = "none: caching is off, every answer is read from the store"
+        return cache_row(CheckStatus.PASS, off, **details)
     latency: float | None = None
     if round_trip:
         key = f"health:probe:{uuid.uuid4().hex}"
@@ -221,13 +215,11 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
             if latency is not None
             else (f"{cache.name}: in use")
         )
-        return _row("cache", "cache", CheckStatus.PASS, summary, latency_ms=latency, **details)
+        return cache_row(CheckStatus.PASS, summary, latency_ms=latency, **details)
     if last_error:
         details["last_error"] = last_error
     reason = f" ({last_error})" if last_error else ""
-    return _row(
-        "cache",
-        "cache",
+    return cache_row(
         CheckStatus.FAIL if round_trip else CheckStatus.WARN,
         f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
         _cache_hint(cache.name),
@@ -254,46 +246,27 @@ def _credential_rows(settings: Settings) -> list[HealthCheck]:
     missing = set(cfg.missing_live_keys())
     rows = []
     for spec in PROVIDERS:
-        name, names = f"provider {spec.name}", spec.credentials
+        name, needs = f"provider {spec.name}", spec.credentials
+        absent = [n for n in needs if n in missing]
         if cfg.uses_sample:
             reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
+            summary = f"sample world in use ({reason}); no credentials needed"
             rows.append(
-                _row(
-                    name,
-                    "provider",
-                    CheckStatus.PASS,
-                    f"sample world in use ({reason}); no credentials needed",
-                    sample=True,
-                    needs=list(names),
-                )
+                row(name, "provider", CheckStatus.PASS, summary, sample=True, needs=list(needs))
             )
-            continue
-        absent = [n for n in names if n in missing]
-        if absent:
+        elif absent:
+            hint = (
+                f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
+                "or use TUNEMELD_PROVIDERS__MODE=sample."
+            )
+            summary = f"missing {', '.join(absent)}"
             rows.append(
-                _row(
-                    name,
-                    "provider",
-                    CheckStatus.FAIL,
-                    f"missing {', '.join(absent)}",
-                    (
-                        f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
-                        "or use TUNEMELD_PROVIDERS__MODE=sample."
-                    ),
-                    sample=False,
-                    missing=absent,
-                )
+                row(name, "provider", CheckStatus.FAIL, summary, hint, sample=False, missing=absent)
             )
         else:
+            summary = "credentials present (not called; --live tries one call)"
             rows.append(
-                _row(
-                    name,
-                    "provider",
-                    CheckStatus.PASS,
-                    "credentials present (not called; --live tries one call)",
-                    sample=False,
-                    needs=list(names),
-                )
+                row(name, "provider", CheckStatus.PASS, summary, sample=False, needs=list(needs))
             )
     return rows
 
@@ -332,47 +305,42 @@ def check_providers(
             )
             providers = opener(settings, as_of=day, budget=budget)
     except TunemeldError as exc:
-        return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
+        return [error_row(r.name, "provider", exc) if r.passed else r for r in rows]
     probes = {spec.name: spec.probe for spec in PROVIDERS}
     live_rows = []
     with providers:
-        for row in rows:
-            provider = row.name.removeprefix("provider ")
-            if not row.passed:
-                live_rows.append(row)
+        for credentials in rows:
+            if not credentials.passed:
+                live_rows.append(credentials)
                 continue
+            provider = credentials.name.removeprefix("provider ")
             started = time.perf_counter()
             before = providers.ledger.total_calls(provider)
             try:
                 probes[provider](providers, catalog)
             except TunemeldError as exc:
-                live_rows.append(_fail(row.name, "provider", exc, live=True))
+                live_rows.append(error_row(credentials.name, "provider", exc, live=True))
                 continue
             except Exception as exc:  # a parser bug must not hide the other rows
+                summary = f"unexpected {type(exc).__name__} during the live call"
+                bug = "This is a bug in TuneMeld: please report it with the log."
                 live_rows.append(
-                    _row(
-                        row.name,
-                        "provider",
-                        CheckStatus.FAIL,
-                        f"unexpected {type(exc).__name__} during the live call",
-                        "This is a bug in TuneMeld: please report it with the log.",
-                        live=True,
-                    )
+                    row(credentials.name, "provider", CheckStatus.FAIL, summary, bug, live=True)
                 )
                 continue
             latency = _ms(started)
             calls = providers.ledger.total_calls(provider) - before
             where = "sample world" if providers.sample else "live API"
+            summary = f"{where} answered in {latency:.0f} ms ({calls} call(s))"
+            details = {**credentials.details, "live": True, "calls": calls}
             live_rows.append(
-                _row(
-                    row.name,
+                row(
+                    credentials.name,
                     "provider",
                     CheckStatus.PASS,
-                    f"{where} answered in {latency:.0f} ms ({calls} call(s))",
+                    summary,
                     latency_ms=latency,
-                    **row.details,
-                    live=True,
-                    calls=calls,
+                    **details,
                 )
             )
     return live_rows
@@ -405,14 +373,9 @@ def check_disk(
     try:
         usage = disk_usage(path)
     except OSError as exc:
-        return _row(
-            "disk",
-            "disk",
-            CheckStatus.FAIL,
-            f"cannot read the free space of {path}: {exc.strerror or exc}",
-            f"Check that {path} exists and is readable.",
-            path=str(path),
-        )
+        summary = f"cannot read the free space of {path}: {exc.strerror or exc}"
+        hint = f"Check that {path} exists and is readable."
+        return row("disk", "disk", CheckStatus.FAIL, summary, hint, path=str(path))
     free_mb = usage.free / 1024 / 1024
     details = {
         "path": str(path),
@@ -421,18 +384,13 @@ def check_disk(
         "min_free_mb": min_free_mb,
     }
     if free_mb < min_free_mb:
-        return _row(
-            "disk",
-            "disk",
-            CheckStatus.FAIL,
-            f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
-            (
-                "Free some space (old logs, exports), move the store to a larger disk, or lower "
-                "TUNEMELD_HEALTH__MIN_FREE_DISK_MB."
-            ),
-            **details,
+        summary = f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)"
+        hint = (
+            "Free some space (old logs, exports), move the store to a larger disk, or lower "
+            "TUNEMELD_HEALTH__MIN_FREE_DISK_MB."
         )
-    return _row("disk", "disk", CheckStatus.PASS, f"{free_mb:,.0f} MB free at {path}", **details)
+        return row("disk", "disk", CheckStatus.FAIL, summary, hint, **details)
+    return row("disk", "disk", CheckStatus.PASS, f"{free_mb:,.0f} MB free at {path}", **details)
 
 
 # -- ETL --------------------------------------------------------------------------------------
@@ -444,15 +402,11 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         runs = store.list_runs(1)
         lease = store.get_lease(RUN_LEASE)
     except TunemeldError as exc:
-        return _fail("last run", "etl", exc)
+        return error_row("last run", "etl", exc)
+    run_row = partial(row, "last run", "etl")
     if not runs:
-        return _row(
-            "last run",
-            "etl",
-            CheckStatus.FAIL,
-            "no ETL run recorded",
-            "Run `inv etl.run --stage full` (the sample world needs no keys).",
-        )
+        hint = "Run `inv etl.run --stage full` (the sample world needs no keys)."
+        return run_row(CheckStatus.FAIL, "no ETL run recorded", hint)
     run = runs[0]
     status, last_seen = shown_status(run, lease, now)
     failed = [unit.label for unit in run.failed_units]
@@ -471,9 +425,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
     when = (run.finished_at or run.started_at).strftime("%Y-%m-%d %H:%M UTC")
     if status is RunStatus.ABANDONED:
         seen = f", last seen alive {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
-        return _row(
-            "last run",
-            "etl",
+        return run_row(
             CheckStatus.WARN,
             f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
             (
@@ -484,9 +436,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         )
     if status is RunStatus.RUNNING:
         too_long = now - run.started_at > _RUNNING_TOO_LONG
-        return _row(
-            "last run",
-            "etl",
+        return run_row(
             CheckStatus.WARN if too_long else CheckStatus.PASS,
             f"run {run.run_id} running since {when}",
             (
@@ -498,9 +448,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         )
     if failed:
         shown = ", ".join(failed[:4]) + (f" and {len(failed) - 4} more" if len(failed) > 4 else "")
-        return _row(
-            "last run",
-            "etl",
+        return run_row(
             CheckStatus.FAIL,
             f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
             (
@@ -509,13 +457,8 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
             ),
             **details,
         )
-    return _row(
-        "last run",
-        "etl",
-        CheckStatus.PASS,
-        f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
-        **details,
-    )
+    summary = f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)"
+    return run_row(CheckStatus.PASS, summary, **details)
 
 
 def _updated_at(store: Store, genre: Genre) -> datetime | None:
@@ -532,15 +475,15 @@ def check_freshness(
     """Per catalog genre: how old the served data is; stale past `stale_after_hours`."""
     rows = []
     for genre in genres:
-        name = f"freshness {genre.value}"
+        fresh_row = partial(row, f"freshness {genre.value}", "freshness")
         fix = f"Run `inv etl.run --stage full --genre {genre.value}` (schedule it daily)."
         try:
             updated = _updated_at(store, genre)
         except TunemeldError as exc:
-            rows.append(_fail(name, "freshness", exc))
+            rows.append(error_row(f"freshness {genre.value}", "freshness", exc))
             continue
         if updated is None:
-            rows.append(_row(name, "freshness", CheckStatus.FAIL, "no data yet", fix))
+            rows.append(fresh_row(CheckStatus.FAIL, "no data yet", fix))
             continue
         age_hours = max(0.0, (now - updated).total_seconds() / 3600)
         details: dict[str, Any] = {
@@ -549,33 +492,17 @@ def check_freshness(
             "stale_after_hours": stale_after_hours,
         }
         if age_hours > stale_after_hours:
-            rows.append(
-                _row(
-                    name,
-                    "freshness",
-                    CheckStatus.FAIL,
-                    f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
-                    fix,
-                    **details,
-                )
-            )
+            stale = f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)"
+            rows.append(fresh_row(CheckStatus.FAIL, stale, fix, **details))
         else:
-            rows.append(
-                _row(
-                    name, "freshness", CheckStatus.PASS, f"updated {age_hours:.1f} h ago", **details
-                )
-            )
+            updated_ago = f"updated {age_hours:.1f} h ago"
+            rows.append(fresh_row(CheckStatus.PASS, updated_ago, **details))
     return rows
 
 
 def _skipped(name: str, group: str) -> HealthCheck:
-    return _row(
-        name,
-        group,
-        CheckStatus.SKIP,
-        "not checked: the store is unavailable",
-        "Fix the store first (see the store row).",
-    )
+    hint = "Fix the store first (see the store row)."
+    return row(name, group, CheckStatus.SKIP, "not checked: the store is unavailable", hint)
 
 
 # -- the whole report -------------------------------------------------------------------------
@@ -635,15 +562,17 @@ def run_health(
     checks: list[HealthCheck] = []
     with opened(store, lambda: open_store(settings)) as the_store:
         if isinstance(the_store, TunemeldError):
-            checks.append(_fail("store", "store", the_store))
+            checks.append(error_row("store", "store", the_store))
             healthy_store: Store | None = None
         else:
-            row = check_store(the_store)
-            checks.append(row)
-            healthy_store = the_store if row.passed else None
+            store_row = check_store(the_store)
+            checks.append(store_row)
+            healthy_store = the_store if store_row.passed else None
         with opened(cache, lambda: open_cache(settings)) as the_cache:
             if isinstance(the_cache, TunemeldError):
-                checks.append(_fail("cache", "cache", the_cache, backend=settings.cache.backend))
+                checks.append(
+                    error_row("cache", "cache", the_cache, backend=settings.cache.backend)
+                )
             else:
                 checks.append(check_cache(the_cache, round_trip=cache_round_trip))
         checks += check_providers(settings, live=live, opener=provider_opener, store=healthy_store)
@@ -653,7 +582,7 @@ def run_health(
         try:
             genres = load_catalog(settings.etl.catalog_path).genres
         except TunemeldError as exc:
-            checks.append(_fail("freshness", "freshness", exc))
+            checks.append(error_row("freshness", "freshness", exc))
             genres = ()
         if healthy_store is None:
             checks.append(_skipped("last run", "etl"))
