@@ -253,12 +253,7 @@ class ProvidersSettings(_Group):
 
     def credentials(self) -> dict[str, SecretStr | None]:
         """Every provider credential by its flat name (`RAPIDAPI_KEY`), set or not."""
-        return {
-            "RAPIDAPI_KEY": self.rapidapi_key,
-            "SPOTIFY_CLIENT_ID": self.spotify_client_id,
-            "SPOTIFY_CLIENT_SECRET": self.spotify_client_secret,
-            "YOUTUBE_API_KEY": self.youtube_api_key,
-        }
+        return _flat_values(self, "providers")
 
     def missing_live_keys(self) -> list[str]:
         """Flat names of the credentials live mode needs and does not have."""
@@ -321,11 +316,7 @@ class CacheSettings(_Group):
 
     def missing_cloudflare(self) -> list[str]:
         """Flat names of the Cloudflare KV settings the cloudflare backend needs and lacks."""
-        wanted: dict[str, SecretStr | str | None] = {
-            "CLOUDFLARE_ACCOUNT_ID": self.cloudflare_account_id,
-            "CLOUDFLARE_NAMESPACE_ID": self.cloudflare_namespace_id,
-            "CLOUDFLARE_API_TOKEN": self.cloudflare_api_token,
-        }
+        wanted = _flat_values(self, "cache")
         return [name for name, value in wanted.items() if not _present(value)]
 
 
@@ -446,6 +437,11 @@ LEGACY_NAMES: dict[str, str] = {
 LEGACY_ENV_FILE = ".env.dev"
 
 
+def _flat_values(group: BaseModel, name: str) -> dict[str, Any]:
+    """The settings of group `name` that `.env.example` names flat, by that name."""
+    return {flat: getattr(group, field) for flat, (at, field) in FLAT_NAMES.items() if at == name}
+
+
 def _present(value: SecretStr | str | None) -> bool:
     if value is None:
         return False
@@ -486,15 +482,12 @@ class _FlatNamesSource(PydanticBaseSettingsSource):
         """(origin, values) from lowest to highest precedence."""
         if self.environment:
             return [("environment", dict(os.environ))]
-        layers: list[tuple[str, dict[str, str]]] = []
-        if self.legacy_file is not None and self.legacy_file.is_file():
-            values = {k: v for k, v in dotenv_values(self.legacy_file).items() if v is not None}
-            layers.append((str(self.legacy_file), values))
-        for path in self.env_files:
-            if path.is_file():
-                values = {k: v for k, v in dotenv_values(path).items() if v is not None}
-                layers.append((str(path), values))
-        return layers
+        paths = [self.legacy_file, *self.env_files] if self.legacy_file else self.env_files
+        return [
+            (str(path), {k: v for k, v in dotenv_values(path).items() if v is not None})
+            for path in paths
+            if path.is_file()
+        ]
 
     def __call__(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
