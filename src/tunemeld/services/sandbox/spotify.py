@@ -25,7 +25,7 @@ from tunemeld.services.sandbox.exchange import (
     html_answer,
     int_param,
     json_answer,
-    rapidapi_guard,
+    rapidapi,
 )
 
 if TYPE_CHECKING:
@@ -52,10 +52,6 @@ def _playlist_text(genre: str) -> _render.PlaylistText:
     label = genre.replace("-", " ").title()
     default = _render.PlaylistText(f"Hot {label}", f"Today's top {label} hits.", "Spotify")
     return _FAMOUS.get(genre, default)
-
-
-def _playlist_tracks_host(world: SampleWorld, call: Call) -> SandboxResponse:
-    return rapidapi_guard(world, call, {"/playlist_tracks": _playlist_tracks})
 
 
 def _playlist_tracks(world: SampleWorld, call: Call) -> SandboxResponse:
@@ -114,10 +110,6 @@ def _paging(
         "previous": f"{base}?offset={max(0, offset - limit)}&limit={limit}" if offset else None,
         "total": total,
     }
-
-
-def _play_count_host(world: SampleWorld, call: Call) -> SandboxResponse:
-    return rapidapi_guard(world, call, {"/partner/track/count": _play_count})
 
 
 def _play_count(world: SampleWorld, call: Call) -> SandboxResponse:
@@ -250,8 +242,8 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
 
 
 HOSTS: Mapping[str, Endpoint] = {
-    "spotify23.p.rapidapi.com": _playlist_tracks_host,
-    "spotify81.p.rapidapi.com": _play_count_host,
+    "spotify23.p.rapidapi.com": rapidapi("/playlist_tracks", _playlist_tracks),
+    "spotify81.p.rapidapi.com": rapidapi("/partner/track/count", _play_count),
     "accounts.spotify.com": _accounts,
     "api.spotify.com": _web_api,
     "open.spotify.com": _pages,
