@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service
 from tunemeld.models.track import Isrc, RawTrack, TrackRank
@@ -17,6 +18,9 @@ def _playlist_name(value: str) -> str:
     if value != AGGREGATE:
         Service(value)  # raises ValueError for an unknown name
     return value
+
+
+_PlaylistName = Annotated[str, AfterValidator(_playlist_name)]
 
 
 class PlaylistMeta(BaseModel):
@@ -54,15 +58,10 @@ class Playlist(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     genre: Genre
-    service_name: str
+    service_name: _PlaylistName
     tracks: list[TrackRank]
     updated_at: datetime
     run_id: str
-
-    @field_validator("service_name")
-    @classmethod
-    def _known_service_name(cls, value: str) -> str:
-        return _playlist_name(value)
 
     @property
     def isrcs(self) -> list[str]:
@@ -80,14 +79,9 @@ class Ranking(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     genre: Genre
-    playlist: str
+    playlist: _PlaylistName
     day: date
     isrc: Isrc
     rank: int = Field(ge=1)
     run_id: str
     recorded_at: datetime
-
-    @field_validator("playlist")
-    @classmethod
-    def _known_playlist(cls, value: str) -> str:
-        return _playlist_name(value)
