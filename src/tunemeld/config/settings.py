@@ -269,18 +269,11 @@ class ProvidersSettings(_Group):
             )
 
     @property
-    def has_any_key(self) -> bool:
-        """True when at least one provider credential is configured."""
-        return len(self.missing_live_keys()) < len(self.credentials())
-
-    @property
     def uses_sample(self) -> bool:
-        """True when calls go to the offline sample world instead of the real APIs."""
-        if self.mode == "sample":
-            return True
-        if self.mode == "live":
-            return False
-        return not self.has_any_key
+        """True when calls go to the offline sample world: `sample`, or `auto` without any key."""
+        if self.mode == "auto":
+            return len(self.missing_live_keys()) == len(self.credentials())
+        return self.mode == "sample"
 
 
 class CacheSettings(_Group):
