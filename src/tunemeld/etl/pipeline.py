@@ -138,9 +138,7 @@ def _parse_filters(
         if services
         else list(Service)
     )
-    dedupe_g = list(dict.fromkeys(genre_list))
-    dedupe_s = list(dict.fromkeys(service_list))
-    return stage_list, dedupe_g, dedupe_s
+    return stage_list, list(dict.fromkeys(genre_list)), list(dict.fromkeys(service_list))
 
 
 def _run_unit(ctx: RunContext, unit: Unit) -> dict[str, int]:
