@@ -181,12 +181,7 @@ def _graph_rows(
         }
         graph.append(
             GraphTrack(
-                isrc=row.isrc,
-                rank=row.rank,
-                track_name=row.track_name,
-                artist_name=row.artist_name,
-                album_cover_url=row.album_cover_url,
-                youtube_url=row.youtube_url,
+                **row.listing(),
                 view_counts=GraphSeries(
                     spotify=series[ViewSource.SPOTIFY],
                     youtube_legacy=series[ViewSource.YOUTUBE],
