@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service
-from tunemeld.models.track import Isrc, RawTrack, TrackRank
+from tunemeld.models.track import Isrc, RawTrack, Record, TrackRank
 
 __all__ = ["Playlist", "PlaylistMeta", "Ranking", "RawPlaylist"]
 
@@ -23,10 +23,8 @@ def _playlist_name(value: str) -> str:
 _PlaylistName = Annotated[str, AfterValidator(_playlist_name)]
 
 
-class PlaylistMeta(BaseModel):
+class PlaylistMeta(Record):
     """A playlist's identity and header art: what `/header-art` serves."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: Service
     genre: Genre
@@ -39,10 +37,8 @@ class PlaylistMeta(BaseModel):
     """An editorial video stream (Apple Music's `.m3u8`), served as the header's moving cover."""
 
 
-class RawPlaylist(BaseModel):
+class RawPlaylist(Record):
     """One fetch of a (service, genre) playlist, exactly as extracted."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: Service
     genre: Genre
@@ -52,10 +48,8 @@ class RawPlaylist(BaseModel):
     run_id: str
 
 
-class Playlist(BaseModel):
+class Playlist(Record):
     """A ranked list of ISRCs for one genre on one service, or the cross-service `Aggregate`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     genre: Genre
     service_name: _PlaylistName
@@ -69,14 +63,12 @@ class Playlist(BaseModel):
         return [t.isrc for t in sorted(self.tracks, key=lambda t: t.rank)]
 
 
-class Ranking(BaseModel):
+class Ranking(Record):
     """One track's rank on one playlist on one day: a record of the chart history.
 
     `playlist` is a Service value or "Aggregate". A day's records of a playlist are written
     together, in the unit that stores the playlist, and replace that day's earlier set.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     genre: Genre
     playlist: _PlaylistName

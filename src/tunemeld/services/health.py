@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import Field, computed_field
 
 from tunemeld.config import Settings, load_catalog
 from tunemeld.exceptions import TunemeldError
 from tunemeld.models import AGGREGATE, Genre, RunStatus
+from tunemeld.models.track import Record
 from tunemeld.models.view import LAST_UPDATED
 from tunemeld.services.cache import Cache, NullCache, open_cache
 from tunemeld.services.http import QuotaBudget
@@ -65,10 +66,8 @@ class CheckStatus(str, Enum):
     SKIP = "skip"
 
 
-class HealthCheck(BaseModel):
+class HealthCheck(Record):
     """One row of the report; `hint` says what to do whenever the status is not `pass`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     group: str
@@ -84,10 +83,8 @@ class HealthCheck(BaseModel):
         return self.status is not CheckStatus.FAIL
 
 
-class HealthReport(BaseModel):
+class HealthReport(Record):
     """Every row, when they were checked, and the overall verdict (`ok`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     checked_at: datetime
     checks: list[HealthCheck]
