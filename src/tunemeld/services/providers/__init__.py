@@ -32,7 +32,6 @@ from tunemeld.services.providers.spotify import SpotifyClient, SpotifyMatch
 from tunemeld.services.providers.youtube import YouTubeClient
 
 __all__ = [
-    "DEFAULT_COSTS",
     "SAMPLE_CREDENTIAL",
     "PlaylistClient",
     "Providers",
@@ -56,10 +55,6 @@ def call_costs(settings: ProvidersSettings) -> dict[tuple[str, str], int]:
         for spec in PROVIDERS
         for endpoint in spec.endpoints
     }
-
-
-DEFAULT_COSTS: dict[tuple[str, str], int] = call_costs(ProvidersSettings())
-"""The default units per call (providers.md §7); the run uses `call_costs(settings)`."""
 
 
 @dataclass
