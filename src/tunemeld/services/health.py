@@ -11,18 +11,18 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import structlog
 from pydantic import Field, computed_field
 
-from tunemeld.config import Settings, load_catalog
+from tunemeld.config import Catalog, Settings, load_catalog
 from tunemeld.exceptions import TunemeldError
 from tunemeld.models import AGGREGATE, Genre, RunStatus
 from tunemeld.models.track import Record
@@ -33,6 +33,9 @@ from tunemeld.services.logging import SecretRedactor
 from tunemeld.services.providers.registry import PROVIDERS
 from tunemeld.services.store import RUN_LEASE, Store, open_store
 from tunemeld.services.store.lease import shown_status
+
+if TYPE_CHECKING:
+    from tunemeld.services.providers import Providers
 
 __all__ = [
     "CheckStatus",
@@ -304,43 +307,35 @@ def check_providers(
     except TunemeldError as exc:
         return [error_row(r.name, "provider", exc) if r.passed else r for r in rows]
     probes = {spec.name: spec.probe for spec in PROVIDERS}
-    live_rows = []
     with providers:
-        for credentials in rows:
-            if not credentials.passed:
-                live_rows.append(credentials)
-                continue
-            provider = credentials.name.removeprefix("provider ")
-            started = time.perf_counter()
-            before = providers.ledger.total_calls(provider)
-            try:
-                probes[provider](providers, catalog)
-            except TunemeldError as exc:
-                live_rows.append(error_row(credentials.name, "provider", exc, live=True))
-                continue
-            except Exception as exc:  # a parser bug must not hide the other rows
-                summary = f"unexpected {type(exc).__name__} during the live call"
-                bug = "This is a bug in TuneMeld: please report it with the log."
-                live_rows.append(
-                    row(credentials.name, "provider", CheckStatus.FAIL, summary, bug, live=True)
-                )
-                continue
-            latency = _ms(started)
-            calls = providers.ledger.total_calls(provider) - before
-            where = "sample world" if providers.sample else "live API"
-            summary = f"{where} answered in {latency:.0f} ms ({calls} call(s))"
-            details = {**credentials.details, "live": True, "calls": calls}
-            live_rows.append(
-                row(
-                    credentials.name,
-                    "provider",
-                    CheckStatus.PASS,
-                    summary,
-                    latency_ms=latency,
-                    **details,
-                )
-            )
-    return live_rows
+        return [_probed(r, providers, probes, catalog) if r.passed else r for r in rows]
+
+
+def _probed(
+    credentials: HealthCheck,
+    providers: Providers,
+    probes: Mapping[str, Callable[[Providers, Catalog], object]],
+    catalog: Catalog,
+) -> HealthCheck:
+    """A provider's row after its one live call (`credentials`: its passing credentials row)."""
+    name = credentials.name
+    provider = name.removeprefix("provider ")
+    started = time.perf_counter()
+    before = providers.ledger.total_calls(provider)
+    try:
+        probes[provider](providers, catalog)
+    except TunemeldError as exc:
+        return error_row(name, "provider", exc, live=True)
+    except Exception as exc:  # a parser bug must not hide the other rows
+        summary = f"unexpected {type(exc).__name__} during the live call"
+        bug = "This is a bug in TuneMeld: please report it with the log."
+        return row(name, "provider", CheckStatus.FAIL, summary, bug, live=True)
+    latency = _ms(started)
+    calls = providers.ledger.total_calls(provider) - before
+    where = "sample world" if providers.sample else "live API"
+    summary = f"{where} answered in {latency:.0f} ms ({calls} call(s))"
+    details = {**credentials.details, "live": True, "calls": calls}
+    return row(name, "provider", CheckStatus.PASS, summary, latency_ms=latency, **details)
 
 
 # -- disk -------------------------------------------------------------------------------------
