@@ -544,13 +544,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The dotenv source holds the effective file list, `_env_file=` overrides included.
         env_file = getattr(dotenv_settings, "env_file", settings_cls.model_config.get("env_file"))
-        files: tuple[Path, ...]
-        if env_file is None:
-            files = ()
-        elif isinstance(env_file, (str, Path)):
-            files = (Path(env_file),)
-        else:
-            files = tuple(Path(p) for p in env_file)
+        given = [env_file] if isinstance(env_file, (str, Path)) else env_file or ()
+        files = tuple(Path(p) for p in given)
         legacy = Path(LEGACY_ENV_FILE) if files else None
         flat_env = _FlatNamesSource(settings_cls, environment=True)
         flat_files = _FlatNamesSource(settings_cls, files, legacy)
