@@ -379,7 +379,7 @@ class HeaderEntry(_Shape):
     playlist_name: str
     playlist_url: str
     playlist_cover_url: str = Field(
-        description="AppleMusic: the editorial video stream (.m3u8) when the page has one; "
+        description="The editorial video stream (.m3u8) when the playlist's page has one; "
         'else the cover image; "" when neither is known.'
     )
     playlist_cover_image_url: str | None = Field(description="The still cover image.")

@@ -137,7 +137,6 @@ SOURCE = Path(tunemeld.__file__).parent
 STILL_NAMING_SERVICES = {
     "models/genre.py": "declares Service.APPLE_MUSIC, ... for type checkers (registry-backed)",
     "services/sandbox/_pool.py": "the sample world's recordings carry each provider's ids",
-    "models/contract.py": "the legacy header field's description names AppleMusic's video",
 }
 """Modules outside the registry and a service's own modules that still name a playlist service
 (by its name or catalog table in code, not in docstrings), and why. Shrink it, never grow it."""
