@@ -30,6 +30,7 @@ class RapidApiPlaylistClient:
 
     PROVIDER: ClassVar[str]
     parse_meta: ClassVar[Callable[[str, CatalogEntry], PlaylistMeta]]
+    """Its module's page parser: a plain function, so it is read from the class, unbound."""
 
     def __init__(
         self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]
