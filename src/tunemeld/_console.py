@@ -82,6 +82,14 @@ class RichProgress:
         self._progress.stop()
 
 
+def _table(title: str, *columns: str, right: Sequence[str] = ()) -> Table:
+    """A table with these columns, those named in `right` right-aligned (numbers)."""
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left")
+    return table
+
+
 def _count(
     units: list[UnitResult], stage: Stage, genre: Genre, service: Service | None, key: str
 ) -> str:
@@ -96,19 +104,16 @@ def _count(
 def print_report(report: RunReport, console: Console) -> None:
     """The end-of-run summary: per genre, per provider, failures and duration."""
     if report.dry_run:
-        table = Table(title=f"Dry run plan ({len(report.units)} units, as of {report.as_of})")
-        table.add_column("unit")
-        table.add_column("calls it would make")
+        title = f"Dry run plan ({len(report.units)} units, as of {report.as_of})"
+        table = _table(title, "unit", "calls it would make")
         for unit in report.units:
             table.add_row(unit.label, "\n".join(unit.planned_calls))
         console.print(table)
         return
-    table = Table(title=f"Run {report.run_id} as of {report.as_of}: {report.status.value}")
-    table.add_column("genre")
-    for service in Service:
-        table.add_column(f"{service.value} tracks", justify="right")
-    table.add_column(f"{AGGREGATE} tracks", justify="right")
-    table.add_column("view samples", justify="right")
+    title = f"Run {report.run_id} as of {report.as_of}: {report.status.value}"
+    counts = [f"{name} tracks" for name in [*(s.value for s in Service), AGGREGATE]]
+    counts.append("view samples")
+    table = _table(title, "genre", *counts, right=counts)
     for genre in report.genres:
         cells = [
             _count(report.units, Stage.TRANSFORM, genre, service, "tracks")
@@ -156,11 +161,10 @@ def print_provider_usage(report: RunReport, console: Console) -> None:
     """Calls, quota units and retries per provider and endpoint, then each quota bucket."""
     if not report.calls:
         return
-    calls = Table(title="Provider calls")
-    for name in ("provider", "endpoint", "calls", "quota units", "retries", "other outcomes"):
-        calls.add_column(
-            name, justify="right" if name in ("calls", "quota units", "retries") else "left"
-        )
+    numbers = ("calls", "quota units", "retries")
+    calls = _table(
+        "Provider calls", "provider", "endpoint", *numbers, "other outcomes", right=numbers
+    )
     for provider, endpoints in sorted(report.calls.items()):
         units = report.endpoint_units.get(provider, {})
         retries = report.endpoint_retries.get(provider, {})
@@ -183,9 +187,8 @@ def print_provider_usage(report: RunReport, console: Console) -> None:
         )
     console.print(calls)
     if report.buckets:
-        buckets = Table(title="Quota buckets")
-        for name in ("bucket", "this run", "this period", "limit", "state"):
-            buckets.add_column(name, justify="right" if name != "bucket" else "left")
+        amounts = ("this run", "this period", "limit", "state")
+        buckets = _table("Quota buckets", "bucket", *amounts, right=amounts)
         for name, use in sorted(report.buckets.items()):
             limit = f"{use.limit}/{use.period}" if use.limit is not None else "none"
             state = f"[yellow]spent[/yellow]: {use.spent}" if use.spent else "ok"
@@ -198,19 +201,8 @@ def print_unit_states(states: Sequence[UnitState], console: Console) -> None:
     if not states:
         console.print("No runs recorded yet: run `inv etl.run --stage full`.")
         return
-    table = Table(title="Last run per stage, service and genre")
-    for name in (
-        "stage",
-        "service",
-        "genre",
-        "status",
-        "as of",
-        "run",
-        "started (UTC)",
-        "counts",
-        "error",
-    ):
-        table.add_column(name)
+    columns = ("stage", "service", "genre", "status", "as of", "run", "started (UTC)", "counts")
+    table = _table("Last run per stage, service and genre", *columns, "error")
     for state in states:
         unit = state.result
         colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(
@@ -232,10 +224,7 @@ def print_unit_states(states: Sequence[UnitState], console: Console) -> None:
 
 def print_store_status(url: str, statuses: Sequence[CollectionStatus], console: Console) -> None:
     """`inv db.status`: one row per collection."""
-    table = Table(title=f"Store {url}")
-    table.add_column("collection")
-    table.add_column("records", justify="right")
-    table.add_column("newest (UTC)")
+    table = _table(f"Store {url}", "collection", "records", "newest (UTC)", right=["records"])
     for status in statuses:
         newest = status.newest.strftime("%Y-%m-%d %H:%M:%S") if status.newest else "-"
         table.add_row(status.name, str(status.count), newest)
@@ -245,11 +234,8 @@ def print_store_status(url: str, statuses: Sequence[CollectionStatus], console: 
 def print_health(report: HealthReport, console: Console) -> None:
     """`inv system.health`: one row per check, with the fix under every row that did not pass."""
     verdict = "[green]healthy[/green]" if report.ok else "[red]unhealthy[/red]"
-    table = Table(title=f"TuneMeld health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC: {verdict}")
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("ms", justify="right")
-    table.add_column("result")
+    title = f"TuneMeld health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC: {verdict}"
+    table = _table(title, "check", "status", "ms", "result", right=["ms"])
     for check in report.checks:
         status, text = _check_cells(check)
         ms = f"{check.latency_ms:.2f}" if check.latency_ms is not None else "-"
@@ -271,10 +257,9 @@ def _check_cells(check: HealthCheck) -> tuple[str, str]:
 def print_validation(report: ValidationReport, console: Console) -> None:
     """`inv etl.validate`: one row per check, the fix under each row that did not pass."""
     verdict = "[green]ready[/green]" if report.ok else f"[red]{len(report.failed)} problem(s)[/red]"
-    table = Table(title=f"TuneMeld set-up ({report.profile} profile): {verdict}")
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("result")
+    table = _table(
+        f"TuneMeld set-up ({report.profile} profile): {verdict}", "check", "status", "result"
+    )
     for check in report.checks:
         table.add_row(check.name, *_check_cells(check))
     console.print(table, highlight=False)

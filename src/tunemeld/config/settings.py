@@ -253,12 +253,7 @@ class ProvidersSettings(_Group):
 
     def credentials(self) -> dict[str, SecretStr | None]:
         """Every provider credential by its flat name (`RAPIDAPI_KEY`), set or not."""
-        return {
-            "RAPIDAPI_KEY": self.rapidapi_key,
-            "SPOTIFY_CLIENT_ID": self.spotify_client_id,
-            "SPOTIFY_CLIENT_SECRET": self.spotify_client_secret,
-            "YOUTUBE_API_KEY": self.youtube_api_key,
-        }
+        return _flat_values(self, "providers")
 
     def missing_live_keys(self) -> list[str]:
         """Flat names of the credentials live mode needs and does not have."""
@@ -274,18 +269,11 @@ class ProvidersSettings(_Group):
             )
 
     @property
-    def has_any_key(self) -> bool:
-        """True when at least one provider credential is configured."""
-        return len(self.missing_live_keys()) < len(self.credentials())
-
-    @property
     def uses_sample(self) -> bool:
-        """True when calls go to the offline sample world instead of the real APIs."""
-        if self.mode == "sample":
-            return True
-        if self.mode == "live":
-            return False
-        return not self.has_any_key
+        """True when calls go to the offline sample world: `sample`, or `auto` without any key."""
+        if self.mode == "auto":
+            return len(self.missing_live_keys()) == len(self.credentials())
+        return self.mode == "sample"
 
 
 class CacheSettings(_Group):
@@ -321,11 +309,7 @@ class CacheSettings(_Group):
 
     def missing_cloudflare(self) -> list[str]:
         """Flat names of the Cloudflare KV settings the cloudflare backend needs and lacks."""
-        wanted: dict[str, SecretStr | str | None] = {
-            "CLOUDFLARE_ACCOUNT_ID": self.cloudflare_account_id,
-            "CLOUDFLARE_NAMESPACE_ID": self.cloudflare_namespace_id,
-            "CLOUDFLARE_API_TOKEN": self.cloudflare_api_token,
-        }
+        wanted = _flat_values(self, "cache")
         return [name for name, value in wanted.items() if not _present(value)]
 
 
@@ -446,6 +430,11 @@ LEGACY_NAMES: dict[str, str] = {
 LEGACY_ENV_FILE = ".env.dev"
 
 
+def _flat_values(group: BaseModel, name: str) -> dict[str, Any]:
+    """The settings of group `name` that `.env.example` names flat, by that name."""
+    return {flat: getattr(group, field) for flat, (at, field) in FLAT_NAMES.items() if at == name}
+
+
 def _present(value: SecretStr | str | None) -> bool:
     if value is None:
         return False
@@ -486,15 +475,12 @@ class _FlatNamesSource(PydanticBaseSettingsSource):
         """(origin, values) from lowest to highest precedence."""
         if self.environment:
             return [("environment", dict(os.environ))]
-        layers: list[tuple[str, dict[str, str]]] = []
-        if self.legacy_file is not None and self.legacy_file.is_file():
-            values = {k: v for k, v in dotenv_values(self.legacy_file).items() if v is not None}
-            layers.append((str(self.legacy_file), values))
-        for path in self.env_files:
-            if path.is_file():
-                values = {k: v for k, v in dotenv_values(path).items() if v is not None}
-                layers.append((str(path), values))
-        return layers
+        paths = [self.legacy_file, *self.env_files] if self.legacy_file else self.env_files
+        return [
+            (str(path), {k: v for k, v in dotenv_values(path).items() if v is not None})
+            for path in paths
+            if path.is_file()
+        ]
 
     def __call__(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -558,13 +544,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The dotenv source holds the effective file list, `_env_file=` overrides included.
         env_file = getattr(dotenv_settings, "env_file", settings_cls.model_config.get("env_file"))
-        files: tuple[Path, ...]
-        if env_file is None:
-            files = ()
-        elif isinstance(env_file, (str, Path)):
-            files = (Path(env_file),)
-        else:
-            files = tuple(Path(p) for p in env_file)
+        given = [env_file] if isinstance(env_file, (str, Path)) else env_file or ()
+        files = tuple(Path(p) for p in given)
         legacy = Path(LEGACY_ENV_FILE) if files else None
         flat_env = _FlatNamesSource(settings_cls, environment=True)
         flat_files = _FlatNamesSource(settings_cls, files, legacy)

@@ -26,7 +26,7 @@ log = structlog.get_logger()
 _FIELDS = {
     "youtube_search": "a YouTube link and view counts",
     "youtube": "YouTube view counts",
-    "spotify_web": "a Spotify match (Apple Music and SoundCloud tracks without an ISRC)",
+    "spotify_web": "a Spotify match (the tracks their service listed without an ISRC)",
 }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from datetime import time as dtime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -55,6 +55,17 @@ class Unit:
         """`stage service genre`."""
         parts = [self.stage.value, self.service.value if self.service else None, self.genre.value]
         return " ".join(p for p in parts if p)
+
+    def result(self, status: UnitStatus, started_at: datetime, **fields: Any) -> UnitResult:
+        """A result of this unit (`fields`: its error, hint, planned calls...)."""
+        return UnitResult(
+            stage=self.stage,
+            genre=self.genre,
+            service=self.service,
+            status=status,
+            started_at=started_at,
+            **fields,
+        )
 
 
 class Progress(Protocol):
@@ -127,9 +138,7 @@ def _parse_filters(
         if services
         else list(Service)
     )
-    dedupe_g = list(dict.fromkeys(genre_list))
-    dedupe_s = list(dict.fromkeys(service_list))
-    return stage_list, dedupe_g, dedupe_s
+    return stage_list, list(dict.fromkeys(genre_list)), list(dict.fromkeys(service_list))
 
 
 def _run_unit(ctx: RunContext, unit: Unit) -> dict[str, int]:
@@ -189,15 +198,9 @@ def run(
     if dry_run:
         for unit in units:
             url = catalog.entry(unit.service, unit.genre).url if unit.service else None
+            calls = _dry_run_calls(unit, url)
             report.units.append(
-                UnitResult(
-                    stage=unit.stage,
-                    genre=unit.genre,
-                    service=unit.service,
-                    status=UnitStatus.PLANNED,
-                    started_at=report.started_at,
-                    planned_calls=_dry_run_calls(unit, url),
-                )
+                unit.result(UnitStatus.PLANNED, report.started_at, planned_calls=calls)
             )
         report.finish(clock())
         return report
@@ -296,12 +299,9 @@ def _run_units(
 
 def _lease_lost(unit: Unit, lease: RunLease) -> UnitResult:
     """The result of a unit not run because another run holds the lease now."""
-    return UnitResult(
-        stage=unit.stage,
-        genre=unit.genre,
-        service=unit.service,
-        status=UnitStatus.FAILED,
-        started_at=datetime.now(timezone.utc),
+    return unit.result(
+        UnitStatus.FAILED,
+        datetime.now(timezone.utc),
         error="not run: another run took over this run's lease",
         hint="Check that only one scheduler starts runs, and that the store is reachable; "
         f"etl.lease_seconds is {lease.seconds:g} s.",
@@ -393,13 +393,7 @@ def _execute(
     started = datetime.now(timezone.utc)
     if progress is not None:
         progress.started(unit)
-    result = UnitResult(
-        stage=unit.stage,
-        genre=unit.genre,
-        service=unit.service,
-        status=UnitStatus.OK,
-        started_at=started,
-    )
+    result = unit.result(UnitStatus.OK, started)
     upstream_failed = unit.stage is Stage.TRANSFORM and (unit.service, unit.genre) in failed
     context = {"stage": unit.stage.value, "genre": unit.genre.value}
     if unit.service is not None:

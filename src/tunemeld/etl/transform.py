@@ -12,6 +12,7 @@ deferred (never cached as a miss), and a failed search leaves only its track unr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -51,25 +52,11 @@ def normalize_query(title: str, artist: str) -> str:
 
 
 def _encode(match: SpotifyMatch | None) -> str | None:
-    if match is None:
-        return None
-    return json.dumps(
-        {
-            "isrc": match.isrc,
-            "track_id": match.track_id,
-            "url": match.url,
-            "title": match.title,
-            "artist": match.artist,
-            "cover_url": match.cover_url,
-        }
-    )
+    return None if match is None else json.dumps(dataclasses.asdict(match))
 
 
 def _decode(value: str | None) -> SpotifyMatch | None:
-    if value is None:
-        return None
-    data = json.loads(value)
-    return SpotifyMatch(**data)
+    return None if value is None else SpotifyMatch(**json.loads(value))
 
 
 class _Deferred(Exception):
@@ -222,19 +209,14 @@ def transform_playlist(ctx: RunContext, service: Service, genre: Genre) -> dict[
     with ctx.store.unit():
         ctx.store.upsert_tracks(tracks.values())
         record_playlist(ctx, playlist)
-    log.info(
-        "playlist_transformed",
-        tracks=len(ranks),
-        unresolved=unresolved,
-        lookup_failures=failed,
-        deferred=sum(deferred.values()),
-    )
-    return {
+    counts = {
         "tracks": len(ranks),
         "unresolved": unresolved,
         "lookup_failures": failed,
         "deferred": sum(deferred.values()),
     }
+    log.info("playlist_transformed", **counts)
+    return counts
 
 
 def _check_coverage(

@@ -29,7 +29,9 @@ from tunemeld.services.health import (
     HealthReport,
     check_providers,
     check_store,
+    error_row,
     opened,
+    row,
 )
 from tunemeld.services.http import QuotaBudget
 from tunemeld.services.providers.registry import service_spec
@@ -75,19 +77,9 @@ def is_usage_problem(check: HealthCheck) -> bool:
     return check.group in USAGE_GROUPS
 
 
-def _row(name: str, group: str, status: CheckStatus, summary: str, **extra: Any) -> HealthCheck:
-    return HealthCheck(name=name, group=group, status=status, summary=summary, **extra)
-
-
-def _error_row(name: str, group: str, error: TunemeldError) -> HealthCheck:
-    return _row(
-        name, group, CheckStatus.FAIL, error.message, hint=error.hint or "See the log for details."
-    )
-
-
 def _skipped(name: str, group: str, because: str) -> HealthCheck:
-    return _row(
-        name, group, CheckStatus.SKIP, f"not checked: {because}", hint=f"Fix the {because} first."
+    return row(
+        name, group, CheckStatus.SKIP, f"not checked: {because}", f"Fix the {because} first."
     )
 
 
@@ -106,15 +98,11 @@ def _load(overrides: Mapping[str, Any]) -> tuple[Settings | None, HealthCheck]:
         try:
             settings = Settings(**overrides)
         except ValidationError:
-            return None, _error_row("configuration", "config", exc)
-        return settings, _error_row("configuration", "config", exc)
+            return None, error_row("configuration", "config", exc)
+        return settings, error_row("configuration", "config", exc)
     mode = "sample world" if settings.providers.uses_sample else "live APIs"
-    return settings, _row(
-        "configuration",
-        "config",
-        CheckStatus.PASS,
-        f"valid for the {settings.env.value} profile (providers: {mode})",
-    )
+    summary = f"valid for the {settings.env.value} profile (providers: {mode})"
+    return settings, row("configuration", "config", CheckStatus.PASS, summary)
 
 
 # -- catalog ----------------------------------------------------------------------------------
@@ -122,13 +110,8 @@ def _load(overrides: Mapping[str, Any]) -> tuple[Settings | None, HealthCheck]:
 
 def check_catalog(catalog: Catalog) -> HealthCheck:
     """The catalog's row: loading it already checked every entry (`load_catalog` refuses gaps)."""
-    return _row(
-        "catalog",
-        "catalog",
-        CheckStatus.PASS,
-        f"{catalog.source}: {len(catalog.genres)} genres x {len(Service)} services, "
-        "ids well-formed",
-    )
+    summary = f"{catalog.source}: {len(catalog.genres)} genres x {len(Service)} services"
+    return row("catalog", "catalog", CheckStatus.PASS, f"{summary}, ids well-formed")
 
 
 # -- store ------------------------------------------------------------------------------------
@@ -151,19 +134,15 @@ def check_store_writable(store: Store, *, now: datetime | None = None) -> Health
     except _RolledBack:
         pass
     except TunemeldError as exc:
-        return _error_row("store writable", "store", exc)
-    return _row(
-        "store writable",
-        "store",
-        CheckStatus.PASS,
-        "a unit of work can write (probe rolled back)",
-    )
+        return error_row("store writable", "store", exc)
+    wrote = "a unit of work can write (probe rolled back)"
+    return row("store writable", "store", CheckStatus.PASS, wrote)
 
 
 def _store_rows(store: Store | TunemeldError) -> list[HealthCheck]:
     """Reachable (with the schema current: opening ran `init`), then writable."""
     if isinstance(store, TunemeldError):
-        return [_error_row("store", "store", store), _skipped("store writable", "store", "store")]
+        return [error_row("store", "store", store), _skipped("store writable", "store", "store")]
     reachable = check_store(store)
     if not reachable.passed:
         return [reachable, _skipped("store writable", "store", "store")]
@@ -188,10 +167,10 @@ def _credential_rows(
         checked = settings.model_copy(update={"providers": providers})
     rows = check_providers(checked, live=live, as_of=as_of, opener=opener)
     regrouped = []
-    for row in rows:
+    for check in rows:
         # A missing key is set-up; a live call that failed is the provider's (exit 1).
-        group = "credentials" if not row.details.get("live") else "provider"
-        regrouped.append(row.model_copy(update={"group": group}))
+        group = "credentials" if not check.details.get("live") else "provider"
+        regrouped.append(check.model_copy(update={"group": group}))
     return regrouped
 
 
@@ -246,18 +225,16 @@ def check_quota(settings: Settings, store: Store, day: date) -> list[HealthCheck
             estimate = f"a full run spends at least {need_min}"
         else:
             estimate = "no full run recorded yet"
-        details = {"spent": used, "limit": bucket.limit, "period": bucket.period, "need": need}
+        details: dict[str, Any] = {
+            "spent": used,
+            "limit": bucket.limit,
+            "period": bucket.period,
+            "need": need,
+        }
         row_name = f"quota {name}"
         if bucket.limit is None:
-            rows.append(
-                _row(
-                    row_name,
-                    "quota",
-                    CheckStatus.PASS,
-                    f"{used} spent this {bucket.period}, no limit set; {estimate}",
-                    details=details,
-                )
-            )
+            summary = f"{used} spent this {bucket.period}, no limit set; {estimate}"
+            rows.append(row(row_name, "quota", CheckStatus.PASS, summary, **details))
             continue
         left = max(0, bucket.limit - used)
         summary = f"{used}/{bucket.limit} spent this {bucket.period}, {left} left; {estimate}"
@@ -273,7 +250,7 @@ def check_quota(settings: Settings, store: Store, day: date) -> list[HealthCheck
             summary += ": the run defers the rest to the next one"
         else:
             status, hint = CheckStatus.PASS, ""
-        rows.append(_row(row_name, "quota", status, summary, hint=hint or None, details=details))
+        rows.append(row(row_name, "quota", status, summary, hint or None, **details))
     return rows
 
 
@@ -289,13 +266,9 @@ def check_packages(
     try:
         requires = metadata.requires(distribution) or []
     except metadata.PackageNotFoundError:
-        return _row(
-            "packages",
-            "packages",
-            CheckStatus.FAIL,
-            f"{distribution} is not installed as a package",
-            hint='Install it: python -m pip install -e ".[dev]" (from the checkout).',
-        )
+        summary = f"{distribution} is not installed as a package"
+        hint = 'Install it: python -m pip install -e ".[dev]" (from the checkout).'
+        return row("packages", "packages", CheckStatus.FAIL, summary, hint)
     problems: list[str] = []
     checked = 0
     for text in requires:
@@ -317,14 +290,10 @@ def check_packages(
             problems.append(f"{requirement} ({installed} installed)")
     if problems:
         wanted = " ".join(f"'{p.split(' (')[0]}'" for p in problems)
-        return _row(
-            "packages",
-            "packages",
-            CheckStatus.FAIL,
-            "missing or too old: " + ", ".join(problems),
-            hint=f"python -m pip install {wanted}  (or reinstall: python -m pip install -e .)",
-        )
-    return _row("packages", "packages", CheckStatus.PASS, f"{checked} required packages installed")
+        summary = "missing or too old: " + ", ".join(problems)
+        hint = f"python -m pip install {wanted}  (or reinstall: python -m pip install -e .)"
+        return row("packages", "packages", CheckStatus.FAIL, summary, hint)
+    return row("packages", "packages", CheckStatus.PASS, f"{checked} required packages installed")
 
 
 # -- the whole report -------------------------------------------------------------------------
@@ -359,13 +328,13 @@ def validate(
         try:
             checks.append(check_catalog(load_catalog(settings.etl.catalog_path)))
         except ConfigError as exc:
-            checks.append(_error_row("catalog", "catalog", exc))
+            checks.append(error_row("catalog", "catalog", exc))
         # Opening creates missing tables; a newer schema, a locked or unreachable store is a row.
         with opened(None, lambda: open_store(settings)) as store:
             store_rows = _store_rows(store)
             checks += store_rows
             checks += _credential_rows(settings, live=live, as_of=day, opener=provider_opener)
-            if isinstance(store, TunemeldError) or not all(row.passed for row in store_rows):
+            if isinstance(store, TunemeldError) or not all(check.passed for check in store_rows):
                 checks.append(_skipped("quota", "quota", "store"))
             else:
                 checks += check_quota(settings, store, day)

@@ -42,22 +42,18 @@ def make_samples(
     run_id: str,
 ) -> list[ViewSample]:
     """Samples with deltas against each ISRC's previous sample (0 when there is none)."""
-    samples = []
-    for isrc, total in sorted(totals.items()):
-        before = previous.get(isrc)
-        delta = total - before.total if before is not None else 0
-        samples.append(
-            ViewSample(
-                isrc=isrc,
-                source=source,
-                day=day,
-                timestamp=timestamp,
-                total=total,
-                delta=delta,
-                run_id=run_id,
-            )
+    return [
+        ViewSample(
+            isrc=isrc,
+            source=source,
+            day=day,
+            timestamp=timestamp,
+            total=total,
+            delta=total - previous[isrc].total if isrc in previous else 0,
+            run_id=run_id,
         )
-    return samples
+        for isrc, total in sorted(totals.items())
+    ]
 
 
 def _genre_isrcs(ctx: RunContext, genre: Genre) -> list[str]:

@@ -112,14 +112,7 @@ def _by_source(samples: list[ViewSample]) -> dict[ViewSource, list[ViewSample]]:
 def _chart_fields(chart: tuple[date, RankHistory], isrc: str, rank: int) -> dict[str, Any]:
     """The row's chart-history fields on the playlist's served day (`services.charts`)."""
     day, history = chart
-    stats = chart_stats(history, day, isrc, rank)
-    return {
-        "previous_rank": stats.previous_rank,
-        "movement": stats.movement,
-        "peak_rank": stats.peak_rank,
-        "days_on_chart": stats.days_on_chart,
-        "first_seen": stats.first_seen,
-    }
+    return dict(vars(chart_stats(history, day, isrc, rank)))  # ChartStats's fields, in order
 
 
 def _chart(store: Store, playlist: Playlist) -> tuple[date, RankHistory]:
@@ -188,12 +181,7 @@ def _graph_rows(
         }
         graph.append(
             GraphTrack(
-                isrc=row.isrc,
-                rank=row.rank,
-                track_name=row.track_name,
-                artist_name=row.artist_name,
-                album_cover_url=row.album_cover_url,
-                youtube_url=row.youtube_url,
+                **row.listing(),
                 view_counts=GraphSeries(
                     spotify=series[ViewSource.SPOTIFY],
                     youtube_legacy=series[ViewSource.YOUTUBE],

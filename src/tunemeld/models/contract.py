@@ -244,6 +244,11 @@ class AggregateTrack(_PerService):
     _after: ClassVar[str] = "aggregate_service_name"
     _required: ClassVar[bool] = True
 
+    def listing(self) -> dict[str, Any]:
+        """The fields a graph or rising row repeats: rank, ISRC, names, cover and video."""
+        listed = {"rank", "isrc", "track_name", "artist_name", "album_cover_url", "youtube_url"}
+        return self.model_dump(include=listed)
+
     @classmethod
     def _keys(cls) -> list[str]:
         """Each service's `url_field`, in registry declaration order (`spotify_url` first)."""
@@ -374,7 +379,7 @@ class HeaderEntry(_Shape):
     playlist_name: str
     playlist_url: str
     playlist_cover_url: str = Field(
-        description="AppleMusic: the editorial video stream (.m3u8) when the page has one; "
+        description="The editorial video stream (.m3u8) when the playlist's page has one; "
         'else the cover image; "" when neither is known.'
     )
     playlist_cover_image_url: str | None = Field(description="The still cover image.")

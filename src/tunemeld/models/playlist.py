@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, Field
 
 from tunemeld.models.genre import AGGREGATE, Genre, Service
-from tunemeld.models.track import Isrc, RawTrack, TrackRank
+from tunemeld.models.track import Isrc, RawTrack, Record, TrackRank
 
 __all__ = ["Playlist", "PlaylistMeta", "Ranking", "RawPlaylist"]
 
@@ -19,10 +20,11 @@ def _playlist_name(value: str) -> str:
     return value
 
 
-class PlaylistMeta(BaseModel):
-    """A playlist's identity and header art: what `/header-art` serves."""
+_PlaylistName = Annotated[str, AfterValidator(_playlist_name)]
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+class PlaylistMeta(Record):
+    """A playlist's identity and header art: what `/header-art` serves."""
 
     service: Service
     genre: Genre
@@ -35,10 +37,8 @@ class PlaylistMeta(BaseModel):
     """An editorial video stream (Apple Music's `.m3u8`), served as the header's moving cover."""
 
 
-class RawPlaylist(BaseModel):
+class RawPlaylist(Record):
     """One fetch of a (service, genre) playlist, exactly as extracted."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: Service
     genre: Genre
@@ -48,21 +48,14 @@ class RawPlaylist(BaseModel):
     run_id: str
 
 
-class Playlist(BaseModel):
+class Playlist(Record):
     """A ranked list of ISRCs for one genre on one service, or the cross-service `Aggregate`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     genre: Genre
-    service_name: str
+    service_name: _PlaylistName
     tracks: list[TrackRank]
     updated_at: datetime
     run_id: str
-
-    @field_validator("service_name")
-    @classmethod
-    def _known_service_name(cls, value: str) -> str:
-        return _playlist_name(value)
 
     @property
     def isrcs(self) -> list[str]:
@@ -70,24 +63,17 @@ class Playlist(BaseModel):
         return [t.isrc for t in sorted(self.tracks, key=lambda t: t.rank)]
 
 
-class Ranking(BaseModel):
+class Ranking(Record):
     """One track's rank on one playlist on one day: a record of the chart history.
 
     `playlist` is a Service value or "Aggregate". A day's records of a playlist are written
     together, in the unit that stores the playlist, and replace that day's earlier set.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     genre: Genre
-    playlist: str
+    playlist: _PlaylistName
     day: date
     isrc: Isrc
     rank: int = Field(ge=1)
     run_id: str
     recorded_at: datetime
-
-    @field_validator("playlist")
-    @classmethod
-    def _known_playlist(cls, value: str) -> str:
-        return _playlist_name(value)

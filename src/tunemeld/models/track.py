@@ -14,6 +14,7 @@ __all__ = [
     "ISRC_PATTERN",
     "Isrc",
     "RawTrack",
+    "Record",
     "ServiceTrack",
     "Track",
     "TrackRank",
@@ -36,11 +37,13 @@ Isrc = Annotated[str, AfterValidator(normalize_isrc)]
 """A validated, normalised International Standard Recording Code."""
 
 
-class _Model(BaseModel):
+class Record(BaseModel):
+    """A value TuneMeld stores or reports: frozen, and refusing fields it does not declare."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RawTrack(_Model):
+class RawTrack(Record):
     """One entry of a service's playlist, as the provider listed it (ISRC may be unknown)."""
 
     service: Service
@@ -53,7 +56,7 @@ class RawTrack(_Model):
     service_id: str | None = None
 
 
-class ServiceTrack(_Model):
+class ServiceTrack(Record):
     """What one service says about a recording: its own title, links and id."""
 
     title: str
@@ -63,7 +66,7 @@ class ServiceTrack(_Model):
     service_id: str | None = None
 
 
-class Track(_Model):
+class Track(Record):
     """One recording, keyed by ISRC, with each service's data and its external ids."""
 
     isrc: Isrc
@@ -103,7 +106,7 @@ class Track(_Model):
         )
 
 
-class TrackRank(_Model):
+class TrackRank(Record):
     """A track's place in a ranked playlist; `sources` maps each listing service to its rank."""
 
     isrc: Isrc

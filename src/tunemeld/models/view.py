@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from tunemeld.models.contract import (
     GraphTrack,
@@ -24,7 +24,7 @@ from tunemeld.models.contract import (
     ServicePlaylistDocument,
 )
 from tunemeld.models.genre import Genre, Service, ViewSource
-from tunemeld.models.track import Isrc
+from tunemeld.models.track import Isrc, Record
 
 __all__ = [
     "GRAPH_DATA",
@@ -103,10 +103,8 @@ def view_title(name: str) -> str:
     return name
 
 
-class ViewSample(BaseModel):
+class ViewSample(Record):
     """One reading of a track's total plays or views; `delta` is against the previous day's."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     isrc: Isrc
     source: ViewSource
@@ -123,10 +121,8 @@ def view_version(data: Any) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
-class ViewDoc(BaseModel):
+class ViewDoc(Record):
     """A per-genre JSON document built by the ETL so API requests are a single read."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     genre: Genre
     name: str

@@ -111,12 +111,7 @@ def rising_rows(rows: Iterable[AggregateTrack]) -> list[RisingTrack]:
             continue
         rising.append(
             RisingTrack(
-                rank=row.rank,
-                isrc=row.isrc,
-                track_name=row.track_name,
-                artist_name=row.artist_name,
-                album_cover_url=row.album_cover_url,
-                youtube_url=row.youtube_url,
+                **row.listing(),
                 gain=gain,
                 previous_rank=row.previous_rank,
                 movement=row.movement,

@@ -11,19 +11,21 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import Field, computed_field
 
-from tunemeld.config import Settings, load_catalog
+from tunemeld.config import Catalog, Settings, load_catalog
 from tunemeld.exceptions import TunemeldError
 from tunemeld.models import AGGREGATE, Genre, RunStatus
+from tunemeld.models.track import Record
 from tunemeld.models.view import LAST_UPDATED
 from tunemeld.services.cache import Cache, NullCache, open_cache
 from tunemeld.services.http import QuotaBudget
@@ -31,6 +33,9 @@ from tunemeld.services.logging import SecretRedactor
 from tunemeld.services.providers.registry import PROVIDERS
 from tunemeld.services.store import RUN_LEASE, Store, open_store
 from tunemeld.services.store.lease import shown_status
+
+if TYPE_CHECKING:
+    from tunemeld.services.providers import Providers
 
 __all__ = [
     "CheckStatus",
@@ -43,7 +48,9 @@ __all__ = [
     "check_last_run",
     "check_providers",
     "check_store",
+    "error_row",
     "opened",
+    "row",
     "run_health",
     "store_folder",
 ]
@@ -62,10 +69,8 @@ class CheckStatus(str, Enum):
     SKIP = "skip"
 
 
-class HealthCheck(BaseModel):
+class HealthCheck(Record):
     """One row of the report; `hint` says what to do whenever the status is not `pass`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     group: str
@@ -81,10 +86,8 @@ class HealthCheck(BaseModel):
         return self.status is not CheckStatus.FAIL
 
 
-class HealthReport(BaseModel):
+class HealthReport(Record):
     """Every row, when they were checked, and the overall verdict (`ok`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     checked_at: datetime
     checks: list[HealthCheck]
@@ -123,7 +126,7 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _row(
+def row(
     name: str,
     group: str,
     status: CheckStatus,
@@ -146,15 +149,10 @@ def _row(
     )
 
 
-def _fail(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
-    return _row(
-        name,
-        group,
-        CheckStatus.FAIL,
-        error.message,
-        error.hint or "See the log for details.",
-        **details,
-    )
+def error_row(name: str, group: str, error: TunemeldError, **details: Any) -> HealthCheck:
+    """A failed row saying what `error` says, and its hint."""
+    hint = error.hint or "See the log for details."
+    return row(name, group, CheckStatus.FAIL, error.message, hint, **details)
 
 
 # -- store ------------------------------------------------------------------------------------
@@ -168,13 +166,13 @@ def check_store(store: Store) -> HealthCheck:
         latency = _ms(started)
         records = {status.name: status.count for status in store.status()}
     except TunemeldError as exc:
-        return _fail("store", "store", exc, url=store.url)
-    total = sum(records.values())
-    return _row(
+        return error_row("store", "store", exc, url=store.url)
+    summary = f"reachable in {latency:.2f} ms; {sum(records.values())} records"
+    return row(
         "store",
         "store",
         CheckStatus.PASS,
-        f"reachable in {latency:.2f} ms; {total} records",
+        summary,
         latency_ms=latency,
         url=store.url,
         records=records,
@@ -192,14 +190,10 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
     """
     before = cache.stats()
     details: dict[str, Any] = {"backend": cache.name, **before.counts()}
+    cache_row = partial(row, "cache", "cache")
     if isinstance(cache, NullCache):
-        return _row(
-            "cache",
-            "cache",
-            CheckStatus.PASS,
-            "none: caching is off, every answer is read from the store",
-            **details,
-        )
+        off = "none: caching is off, every answer is read from the store"
+        return cache_row(CheckStatus.PASS, off, **details)
     latency: float | None = None
     if round_trip:
         key = f"health:probe:{uuid.uuid4().hex}"
@@ -221,13 +215,11 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
             if latency is not None
             else (f"{cache.name}: in use")
         )
-        return _row("cache", "cache", CheckStatus.PASS, summary, latency_ms=latency, **details)
+        return cache_row(CheckStatus.PASS, summary, latency_ms=latency, **details)
     if last_error:
         details["last_error"] = last_error
     reason = f" ({last_error})" if last_error else ""
-    return _row(
-        "cache",
-        "cache",
+    return cache_row(
         CheckStatus.FAIL if round_trip else CheckStatus.WARN,
         f"{cache.name}: the cache does not answer{reason}; the API serves from the store",
         _cache_hint(cache.name),
@@ -254,46 +246,27 @@ def _credential_rows(settings: Settings) -> list[HealthCheck]:
     missing = set(cfg.missing_live_keys())
     rows = []
     for spec in PROVIDERS:
-        name, names = f"provider {spec.name}", spec.credentials
+        name, needs = f"provider {spec.name}", spec.credentials
+        absent = [n for n in needs if n in missing]
         if cfg.uses_sample:
             reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
+            summary = f"sample world in use ({reason}); no credentials needed"
             rows.append(
-                _row(
-                    name,
-                    "provider",
-                    CheckStatus.PASS,
-                    f"sample world in use ({reason}); no credentials needed",
-                    sample=True,
-                    needs=list(names),
-                )
+                row(name, "provider", CheckStatus.PASS, summary, sample=True, needs=list(needs))
             )
-            continue
-        absent = [n for n in names if n in missing]
-        if absent:
+        elif absent:
+            hint = (
+                f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
+                "or use TUNEMELD_PROVIDERS__MODE=sample."
+            )
+            summary = f"missing {', '.join(absent)}"
             rows.append(
-                _row(
-                    name,
-                    "provider",
-                    CheckStatus.FAIL,
-                    f"missing {', '.join(absent)}",
-                    (
-                        f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
-                        "or use TUNEMELD_PROVIDERS__MODE=sample."
-                    ),
-                    sample=False,
-                    missing=absent,
-                )
+                row(name, "provider", CheckStatus.FAIL, summary, hint, sample=False, missing=absent)
             )
         else:
+            summary = "credentials present (not called; --live tries one call)"
             rows.append(
-                _row(
-                    name,
-                    "provider",
-                    CheckStatus.PASS,
-                    "credentials present (not called; --live tries one call)",
-                    sample=False,
-                    needs=list(names),
-                )
+                row(name, "provider", CheckStatus.PASS, summary, sample=False, needs=list(needs))
             )
     return rows
 
@@ -332,50 +305,37 @@ def check_providers(
             )
             providers = opener(settings, as_of=day, budget=budget)
     except TunemeldError as exc:
-        return [_fail(row.name, "provider", exc) if row.passed else row for row in rows]
+        return [error_row(r.name, "provider", exc) if r.passed else r for r in rows]
     probes = {spec.name: spec.probe for spec in PROVIDERS}
-    live_rows = []
     with providers:
-        for row in rows:
-            provider = row.name.removeprefix("provider ")
-            if not row.passed:
-                live_rows.append(row)
-                continue
-            started = time.perf_counter()
-            before = providers.ledger.total_calls(provider)
-            try:
-                probes[provider](providers, catalog)
-            except TunemeldError as exc:
-                live_rows.append(_fail(row.name, "provider", exc, live=True))
-                continue
-            except Exception as exc:  # a parser bug must not hide the other rows
-                live_rows.append(
-                    _row(
-                        row.name,
-                        "provider",
-                        CheckStatus.FAIL,
-                        f"unexpected {type(exc).__name__} during the live call",
-                        "This is a bug in TuneMeld: please report it with the log.",
-                        live=True,
-                    )
-                )
-                continue
-            latency = _ms(started)
-            calls = providers.ledger.total_calls(provider) - before
-            where = "sample world" if providers.sample else "live API"
-            live_rows.append(
-                _row(
-                    row.name,
-                    "provider",
-                    CheckStatus.PASS,
-                    f"{where} answered in {latency:.0f} ms ({calls} call(s))",
-                    latency_ms=latency,
-                    **row.details,
-                    live=True,
-                    calls=calls,
-                )
-            )
-    return live_rows
+        return [_probed(r, providers, probes, catalog) if r.passed else r for r in rows]
+
+
+def _probed(
+    credentials: HealthCheck,
+    providers: Providers,
+    probes: Mapping[str, Callable[[Providers, Catalog], object]],
+    catalog: Catalog,
+) -> HealthCheck:
+    """A provider's row after its one live call (`credentials`: its passing credentials row)."""
+    name = credentials.name
+    provider = name.removeprefix("provider ")
+    started = time.perf_counter()
+    before = providers.ledger.total_calls(provider)
+    try:
+        probes[provider](providers, catalog)
+    except TunemeldError as exc:
+        return error_row(name, "provider", exc, live=True)
+    except Exception as exc:  # a parser bug must not hide the other rows
+        summary = f"unexpected {type(exc).__name__} during the live call"
+        bug = "This is a bug in TuneMeld: please report it with the log."
+        return row(name, "provider", CheckStatus.FAIL, summary, bug, live=True)
+    latency = _ms(started)
+    calls = providers.ledger.total_calls(provider) - before
+    where = "sample world" if providers.sample else "live API"
+    summary = f"{where} answered in {latency:.0f} ms ({calls} call(s))"
+    details = {**credentials.details, "live": True, "calls": calls}
+    return row(name, "provider", CheckStatus.PASS, summary, latency_ms=latency, **details)
 
 
 # -- disk -------------------------------------------------------------------------------------
@@ -405,14 +365,9 @@ def check_disk(
     try:
         usage = disk_usage(path)
     except OSError as exc:
-        return _row(
-            "disk",
-            "disk",
-            CheckStatus.FAIL,
-            f"cannot read the free space of {path}: {exc.strerror or exc}",
-            f"Check that {path} exists and is readable.",
-            path=str(path),
-        )
+        summary = f"cannot read the free space of {path}: {exc.strerror or exc}"
+        hint = f"Check that {path} exists and is readable."
+        return row("disk", "disk", CheckStatus.FAIL, summary, hint, path=str(path))
     free_mb = usage.free / 1024 / 1024
     details = {
         "path": str(path),
@@ -421,18 +376,13 @@ def check_disk(
         "min_free_mb": min_free_mb,
     }
     if free_mb < min_free_mb:
-        return _row(
-            "disk",
-            "disk",
-            CheckStatus.FAIL,
-            f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)",
-            (
-                "Free some space (old logs, exports), move the store to a larger disk, or lower "
-                "TUNEMELD_HEALTH__MIN_FREE_DISK_MB."
-            ),
-            **details,
+        summary = f"only {free_mb:.0f} MB free at {path} (minimum {min_free_mb} MB)"
+        hint = (
+            "Free some space (old logs, exports), move the store to a larger disk, or lower "
+            "TUNEMELD_HEALTH__MIN_FREE_DISK_MB."
         )
-    return _row("disk", "disk", CheckStatus.PASS, f"{free_mb:,.0f} MB free at {path}", **details)
+        return row("disk", "disk", CheckStatus.FAIL, summary, hint, **details)
+    return row("disk", "disk", CheckStatus.PASS, f"{free_mb:,.0f} MB free at {path}", **details)
 
 
 # -- ETL --------------------------------------------------------------------------------------
@@ -444,15 +394,11 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         runs = store.list_runs(1)
         lease = store.get_lease(RUN_LEASE)
     except TunemeldError as exc:
-        return _fail("last run", "etl", exc)
+        return error_row("last run", "etl", exc)
+    run_row = partial(row, "last run", "etl")
     if not runs:
-        return _row(
-            "last run",
-            "etl",
-            CheckStatus.FAIL,
-            "no ETL run recorded",
-            "Run `inv etl.run --stage full` (the sample world needs no keys).",
-        )
+        hint = "Run `inv etl.run --stage full` (the sample world needs no keys)."
+        return run_row(CheckStatus.FAIL, "no ETL run recorded", hint)
     run = runs[0]
     status, last_seen = shown_status(run, lease, now)
     failed = [unit.label for unit in run.failed_units]
@@ -471,9 +417,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
     when = (run.finished_at or run.started_at).strftime("%Y-%m-%d %H:%M UTC")
     if status is RunStatus.ABANDONED:
         seen = f", last seen alive {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
-        return _row(
-            "last run",
-            "etl",
+        return run_row(
             CheckStatus.WARN,
             f"run {run.run_id} abandoned: started {when}, ended without finishing{seen}",
             (
@@ -484,9 +428,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         )
     if status is RunStatus.RUNNING:
         too_long = now - run.started_at > _RUNNING_TOO_LONG
-        return _row(
-            "last run",
-            "etl",
+        return run_row(
             CheckStatus.WARN if too_long else CheckStatus.PASS,
             f"run {run.run_id} running since {when}",
             (
@@ -498,9 +440,7 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
         )
     if failed:
         shown = ", ".join(failed[:4]) + (f" and {len(failed) - 4} more" if len(failed) > 4 else "")
-        return _row(
-            "last run",
-            "etl",
+        return run_row(
             CheckStatus.FAIL,
             f"run {run.run_id} {run.status.value} at {when}: failed {shown}",
             (
@@ -509,13 +449,8 @@ def check_last_run(store: Store, *, now: datetime) -> HealthCheck:
             ),
             **details,
         )
-    return _row(
-        "last run",
-        "etl",
-        CheckStatus.PASS,
-        f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)",
-        **details,
-    )
+    summary = f"run {run.run_id} {run.status.value} at {when} ({len(run.units)} units)"
+    return run_row(CheckStatus.PASS, summary, **details)
 
 
 def _updated_at(store: Store, genre: Genre) -> datetime | None:
@@ -532,15 +467,15 @@ def check_freshness(
     """Per catalog genre: how old the served data is; stale past `stale_after_hours`."""
     rows = []
     for genre in genres:
-        name = f"freshness {genre.value}"
+        fresh_row = partial(row, f"freshness {genre.value}", "freshness")
         fix = f"Run `inv etl.run --stage full --genre {genre.value}` (schedule it daily)."
         try:
             updated = _updated_at(store, genre)
         except TunemeldError as exc:
-            rows.append(_fail(name, "freshness", exc))
+            rows.append(error_row(f"freshness {genre.value}", "freshness", exc))
             continue
         if updated is None:
-            rows.append(_row(name, "freshness", CheckStatus.FAIL, "no data yet", fix))
+            rows.append(fresh_row(CheckStatus.FAIL, "no data yet", fix))
             continue
         age_hours = max(0.0, (now - updated).total_seconds() / 3600)
         details: dict[str, Any] = {
@@ -549,33 +484,17 @@ def check_freshness(
             "stale_after_hours": stale_after_hours,
         }
         if age_hours > stale_after_hours:
-            rows.append(
-                _row(
-                    name,
-                    "freshness",
-                    CheckStatus.FAIL,
-                    f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)",
-                    fix,
-                    **details,
-                )
-            )
+            stale = f"stale: updated {age_hours:.0f} h ago (limit {stale_after_hours:g} h)"
+            rows.append(fresh_row(CheckStatus.FAIL, stale, fix, **details))
         else:
-            rows.append(
-                _row(
-                    name, "freshness", CheckStatus.PASS, f"updated {age_hours:.1f} h ago", **details
-                )
-            )
+            updated_ago = f"updated {age_hours:.1f} h ago"
+            rows.append(fresh_row(CheckStatus.PASS, updated_ago, **details))
     return rows
 
 
 def _skipped(name: str, group: str) -> HealthCheck:
-    return _row(
-        name,
-        group,
-        CheckStatus.SKIP,
-        "not checked: the store is unavailable",
-        "Fix the store first (see the store row).",
-    )
+    hint = "Fix the store first (see the store row)."
+    return row(name, group, CheckStatus.SKIP, "not checked: the store is unavailable", hint)
 
 
 # -- the whole report -------------------------------------------------------------------------
@@ -635,15 +554,17 @@ def run_health(
     checks: list[HealthCheck] = []
     with opened(store, lambda: open_store(settings)) as the_store:
         if isinstance(the_store, TunemeldError):
-            checks.append(_fail("store", "store", the_store))
+            checks.append(error_row("store", "store", the_store))
             healthy_store: Store | None = None
         else:
-            row = check_store(the_store)
-            checks.append(row)
-            healthy_store = the_store if row.passed else None
+            store_row = check_store(the_store)
+            checks.append(store_row)
+            healthy_store = the_store if store_row.passed else None
         with opened(cache, lambda: open_cache(settings)) as the_cache:
             if isinstance(the_cache, TunemeldError):
-                checks.append(_fail("cache", "cache", the_cache, backend=settings.cache.backend))
+                checks.append(
+                    error_row("cache", "cache", the_cache, backend=settings.cache.backend)
+                )
             else:
                 checks.append(check_cache(the_cache, round_trip=cache_round_trip))
         checks += check_providers(settings, live=live, opener=provider_opener, store=healthy_store)
@@ -653,7 +574,7 @@ def run_health(
         try:
             genres = load_catalog(settings.etl.catalog_path).genres
         except TunemeldError as exc:
-            checks.append(_fail("freshness", "freshness", exc))
+            checks.append(error_row("freshness", "freshness", exc))
             genres = ()
         if healthy_store is None:
             checks.append(_skipped("last run", "etl"))

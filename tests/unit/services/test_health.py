@@ -289,6 +289,31 @@ class TestProviders:
         assert rows["provider YouTube"].hint == "Check YOUTUBE_API_KEY."
         assert rows["provider Spotify"].status is CheckStatus.PASS
 
+    def test_live_check_when_a_call_fails_or_crashes_marks_that_row_live(
+        self, settings: Settings
+    ) -> None:
+        # etl.validate counts a failed live call as the provider's failure (exit 1), not set-up.
+        from tunemeld.services.providers import open_providers
+
+        def opener(settings: Settings, *, as_of: Any) -> Any:
+            providers = open_providers(settings, as_of=as_of)
+
+            def refused(*args: object) -> None:
+                raise ProviderAuthError("refused", service="YouTube", endpoint="videos", status=403)
+
+            def crashed(*args: object) -> None:
+                raise KeyError("items")
+
+            providers.youtube.view_counts = refused  # type: ignore[method-assign, assignment]
+            providers.spotify.find_by_isrc = crashed  # type: ignore[method-assign, assignment]
+            return providers
+
+        rows = {r.name: r for r in check_providers(settings, live=True, opener=opener)}
+        assert rows["provider YouTube"].details == {"live": True}
+        assert rows["provider Spotify"].status is CheckStatus.FAIL
+        assert rows["provider Spotify"].summary == "unexpected KeyError during the live call"
+        assert rows["provider Spotify"].details == {"live": True}
+
 
 class TestDisk:
     def test_disk_when_roomy_passes(self, tmp_path: Path) -> None:

@@ -22,24 +22,19 @@ from tunemeld.services.http import (
     QuotaBudget,
     build_session,
 )
-from tunemeld.services.providers.apple_music import AppleMusicClient
 from tunemeld.services.providers.registry import (
     PROVIDERS,
     SERVICES,
     ClientParts,
     PlaylistClient,
 )
-from tunemeld.services.providers.soundcloud import SoundCloudClient
 from tunemeld.services.providers.spotify import SpotifyClient, SpotifyMatch
 from tunemeld.services.providers.youtube import YouTubeClient
 
 __all__ = [
-    "DEFAULT_COSTS",
     "SAMPLE_CREDENTIAL",
-    "AppleMusicClient",
     "PlaylistClient",
     "Providers",
-    "SoundCloudClient",
     "SpotifyClient",
     "SpotifyMatch",
     "YouTubeClient",
@@ -60,10 +55,6 @@ def call_costs(settings: ProvidersSettings) -> dict[tuple[str, str], int]:
         for spec in PROVIDERS
         for endpoint in spec.endpoints
     }
-
-
-DEFAULT_COSTS: dict[tuple[str, str], int] = call_costs(ProvidersSettings())
-"""The default units per call (providers.md §7); the run uses `call_costs(settings)`."""
 
 
 @dataclass

@@ -5,12 +5,11 @@ Apple Music gives no ISRC: transform resolves its tracks with a Spotify search (
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from tunemeld.config import CatalogEntry
 from tunemeld.models import PlaylistMeta, RawTrack, Service
-from tunemeld.services.http import HttpClient
+from tunemeld.services.providers._client import RapidApiPlaylistClient
 from tunemeld.services.providers._html import PageHead, playlist_meta
 from tunemeld.services.providers._payload import Reader, query_param, rapidapi_headers, unescape
 
@@ -89,23 +88,11 @@ def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
     )
 
 
-class AppleMusicClient:
+class AppleMusicClient(RapidApiPlaylistClient):
     """Reads Apple Music playlists through the apple-music24 scraper (one call, no pages)."""
 
-    @property
-    def service(self) -> Service:
-        """The playlist service this client reads."""
-        return Service(PROVIDER)
-
-    def __init__(
-        self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]
-    ) -> None:
-        self.http = http
-        self._rapidapi_key = rapidapi_key
-        self._costs = costs
-
-    def _units(self, endpoint: str) -> int:
-        return self._costs.get((PROVIDER, endpoint), 0)
+    PROVIDER = PROVIDER
+    parse_meta = parse_meta
 
     def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
         """Every track of the playlist, in rank order."""
@@ -117,8 +104,3 @@ class AppleMusicClient:
             units=self._units("playlist"),
         )
         return parse_playlist(payload)
-
-    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
-        """Name, cover and description from the public playlist page."""
-        page = self.http.get_text("playlist_page", entry.url, units=self._units("playlist_page"))
-        return parse_meta(page, entry)

@@ -6,13 +6,9 @@ search in transform (providers.md §2.3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import structlog
-
 from tunemeld.config import CatalogEntry
 from tunemeld.models import PlaylistMeta, RawTrack, Service
-from tunemeld.services.http import HttpClient
+from tunemeld.services.providers._client import RapidApiPlaylistClient
 from tunemeld.services.providers._html import playlist_meta
 from tunemeld.services.providers._payload import Reader, optional_isrc, rapidapi_headers
 
@@ -25,12 +21,11 @@ __all__ = [
     "split_title",
 ]
 
-log = structlog.get_logger()
-
 PROVIDER = "SoundCloud"
 PLAYLIST_HOST = "soundcloud-scraper.p.rapidapi.com"
 PLAYLIST_URL = f"https://{PLAYLIST_HOST}/v1/playlist/tracks"
-MAX_PAGES = 10
+
+_Params = dict[str, str | int]
 
 
 def split_title(title: str) -> tuple[str, str] | None:
@@ -108,30 +103,17 @@ def parse_meta(page: str, entry: CatalogEntry) -> PlaylistMeta:
     )
 
 
-class SoundCloudClient:
+class SoundCloudClient(RapidApiPlaylistClient):
     """Reads SoundCloud playlists through soundcloud-scraper, following `nextOffset`."""
 
-    @property
-    def service(self) -> Service:
-        """The playlist service this client reads."""
-        return Service(PROVIDER)
-
-    def __init__(
-        self, http: HttpClient, *, rapidapi_key: str, costs: Mapping[tuple[str, str], int]
-    ) -> None:
-        self.http = http
-        self._rapidapi_key = rapidapi_key
-        self._costs = costs
-
-    def _units(self, endpoint: str) -> int:
-        return self._costs.get((PROVIDER, endpoint), 0)
+    PROVIDER = PROVIDER
+    parse_meta = parse_meta
 
     def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
         """Every track of the playlist across up to MAX_PAGES pages, ranked 1..n."""
         headers = rapidapi_headers(self._rapidapi_key, PLAYLIST_HOST)
-        tracks: list[RawTrack] = []
-        params: dict[str, str | int] = {"playlist": entry.url}
-        for _ in range(MAX_PAGES):
+
+        def read(params: _Params, first_rank: int) -> tuple[list[RawTrack], _Params | None]:
             payload = self.http.get_json(
                 "playlist_tracks",
                 PLAYLIST_URL,
@@ -139,15 +121,7 @@ class SoundCloudClient:
                 headers=headers,
                 units=self._units("playlist_tracks"),
             )
-            page, next_offset = parse_playlist_tracks(payload, first_rank=len(tracks) + 1)
-            tracks.extend(page)
-            if next_offset is None:
-                return tracks
-            params = {"playlist": entry.url, "offset": next_offset}
-        log.warning("playlist_truncated", provider=PROVIDER, pages=MAX_PAGES, tracks=len(tracks))
-        return tracks
+            page, offset = parse_playlist_tracks(payload, first_rank=first_rank)
+            return page, None if offset is None else {"playlist": entry.url, "offset": offset}
 
-    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
-        """Name, cover and description from the public playlist page."""
-        page = self.http.get_text("playlist_page", entry.url, units=self._units("playlist_page"))
-        return parse_meta(page, entry)
+        return self._paged(_Params(playlist=entry.url), read)

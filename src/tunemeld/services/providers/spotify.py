@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import structlog
-
 from tunemeld.config import CatalogEntry
 from tunemeld.exceptions import ProviderAuthError
 from tunemeld.models import PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import HttpClient
+from tunemeld.services.providers._client import RapidApiPlaylistClient
 from tunemeld.services.providers._html import playlist_meta
 from tunemeld.services.providers._payload import Reader, optional_isrc, rapidapi_headers
 
@@ -37,8 +36,6 @@ __all__ = [
     "search_queries",
 ]
 
-log = structlog.get_logger()
-
 PROVIDER = "Spotify"
 PLAYLIST_HOST = "spotify23.p.rapidapi.com"
 PLAYLIST_URL = f"https://{PLAYLIST_HOST}/playlist_tracks/"
@@ -47,7 +44,6 @@ SEARCH_URL = "https://api.spotify.com/v1/search"
 PLAY_COUNT_HOST = "spotify81.p.rapidapi.com"
 PLAY_COUNT_URL = f"https://{PLAY_COUNT_HOST}/partner/track/count"
 PAGE_SIZE = 100
-MAX_PAGES = 10
 TOKEN_MARGIN_S = 60.0
 """A cached token is renewed this long before Spotify says it expires."""
 
@@ -208,16 +204,14 @@ def search_queries(title: str, artist: str) -> list[str]:
     return list(dict.fromkeys(q.strip() for q in queries))
 
 
-class SpotifyClient:
+class SpotifyClient(RapidApiPlaylistClient):
     """Reads Spotify playlists, searches tracks (cached client-credentials token), counts plays.
 
     Thread-safe: the token cache is guarded by a lock, and HttpClient caps concurrency.
     """
 
-    @property
-    def service(self) -> Service:
-        """The playlist service this client reads."""
-        return Service(PROVIDER)
+    PROVIDER = PROVIDER
+    parse_meta = parse_meta
 
     def __init__(
         self,
@@ -229,25 +223,19 @@ class SpotifyClient:
         costs: Mapping[tuple[str, str], int],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.http = http
-        self._rapidapi_key = rapidapi_key
+        super().__init__(http, rapidapi_key=rapidapi_key, costs=costs)
         self._client_id = client_id
         self._client_secret = client_secret
-        self._costs = costs
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._token_expires = 0.0
 
-    def _units(self, endpoint: str) -> int:
-        return self._costs.get((PROVIDER, endpoint), 0)
-
     def fetch_playlist(self, entry: CatalogEntry) -> list[RawTrack]:
         """Every track of the playlist, following `next` for up to MAX_PAGES pages."""
         headers = rapidapi_headers(self._rapidapi_key, PLAYLIST_HOST)
-        tracks: list[RawTrack] = []
-        offset = 0
-        for _ in range(MAX_PAGES):
+
+        def read(offset: int, first_rank: int) -> tuple[list[RawTrack], int | None]:
             payload = self.http.get_json(
                 "playlist_tracks",
                 PLAYLIST_URL,
@@ -255,18 +243,10 @@ class SpotifyClient:
                 headers=headers,
                 units=self._units("playlist_tracks"),
             )
-            page, has_next = parse_playlist_tracks(payload, first_rank=len(tracks) + 1)
-            tracks.extend(page)
-            if not has_next:
-                return tracks
-            offset += PAGE_SIZE
-        log.warning("playlist_truncated", provider=PROVIDER, pages=MAX_PAGES, tracks=len(tracks))
-        return tracks
+            page, has_next = parse_playlist_tracks(payload, first_rank=first_rank)
+            return page, offset + PAGE_SIZE if has_next else None
 
-    def fetch_meta(self, entry: CatalogEntry) -> PlaylistMeta:
-        """Name, cover and description from the public playlist page."""
-        page = self.http.get_text("playlist_page", entry.url, units=self._units("playlist_page"))
-        return parse_meta(page, entry)
+        return self._paged(0, read)
 
     def search_track(self, title: str, artist: str) -> SpotifyMatch | None:
         """The best Spotify match for a title and artist, trying `search_queries` in order."""

@@ -19,7 +19,7 @@ from tunemeld.services.sandbox.exchange import (
     SandboxResponse,
     html_answer,
     json_answer,
-    rapidapi_guard,
+    rapidapi,
 )
 
 if TYPE_CHECKING:
@@ -114,10 +114,6 @@ def _album_html(rec: Recording) -> str:
     return _render.page(f"{rec.apple_album} - Apple Music", metas, body, site="Apple Music")
 
 
-def _scraper_host(world: SampleWorld, call: Call) -> SandboxResponse:
-    return rapidapi_guard(world, call, {"/playlist1": _playlist})
-
-
 def _playlist(world: SampleWorld, call: Call) -> SandboxResponse:
     url = call.query.get("url", "").strip()
     if not url:
@@ -155,7 +151,7 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
 
 
 HOSTS: Mapping[str, Endpoint] = {
-    "apple-music24.p.rapidapi.com": _scraper_host,
+    "apple-music24.p.rapidapi.com": rapidapi("/playlist1", _playlist),
     "music.apple.com": _pages,
 }
 """The hosts this module answers for, and the endpoint of each."""

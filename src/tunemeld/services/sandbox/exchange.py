@@ -28,7 +28,7 @@ __all__ = [
     "html_answer",
     "int_param",
     "json_answer",
-    "rapidapi_guard",
+    "rapidapi",
 ]
 
 JsonObject = dict[str, object]
@@ -126,15 +126,16 @@ def int_param(query: Mapping[str, str], name: str, default: int) -> int | None:
         return None
 
 
-def rapidapi_guard(
-    world: SampleWorld, call: Call, routes: Mapping[str, Endpoint]
-) -> SandboxResponse:
-    """RapidAPI's gateway in front of a scraper: key check, path lookup, GET only."""
-    if not call.headers.get("x-rapidapi-key", "").strip():
-        return json_answer(401, {"message": _RAPIDAPI_KEY_MESSAGE})
-    handler = routes.get(call.path)
-    if handler is None:
-        return json_answer(404, {"message": f"Endpoint '{call.path}' does not exist"})
-    if call.method != "GET":
-        return json_answer(405, {"message": f"Method {call.method} not allowed"})
-    return handler(world, call)
+def rapidapi(path: str, handler: Endpoint) -> Endpoint:
+    """A scraper's host behind RapidAPI's gateway: key check, its one path, GET only."""
+
+    def gateway(world: SampleWorld, call: Call) -> SandboxResponse:
+        if not call.headers.get("x-rapidapi-key", "").strip():
+            return json_answer(401, {"message": _RAPIDAPI_KEY_MESSAGE})
+        if call.path != path:
+            return json_answer(404, {"message": f"Endpoint '{call.path}' does not exist"})
+        if call.method != "GET":
+            return json_answer(405, {"message": f"Method {call.method} not allowed"})
+        return handler(world, call)
+
+    return gateway

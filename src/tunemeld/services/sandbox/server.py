@@ -298,16 +298,11 @@ class Simulator:
         if host not in self.world.hosts:
             first, _, rest = raw_path.lstrip("/").partition("/")
             if first.lower() not in self.world.hosts:
-                return self._answer(
-                    404,
-                    json.dumps(
-                        {
-                            "message": f"No provider host {host!r}: send the original host in "
-                            "the Host header or as the first path segment (/<host>/<path>)."
-                        }
-                    ).encode(),
-                    "application/json",
+                message = (
+                    f"No provider host {host!r}: send the original host in the Host header or "
+                    "as the first path segment (/<host>/<path>)."
                 )
+                return self._json(404, {"message": message})
             host, raw_path = first.lower(), "/" + rest
         headers = {
             key[5:].replace("_", "-").lower(): str(value)
@@ -395,9 +390,9 @@ class Simulator:
             body = body[: rng.randrange(1, len(body))]
         return answer.status, headers, body
 
-    def _answer(self, status: int, body: bytes, content_type: str) -> bottle.HTTPResponse:
-        response = bottle.HTTPResponse(body=body, status=status)
-        response.set_header("Content-Type", content_type)
+    def _json(self, status: int, payload: object) -> bottle.HTTPResponse:
+        response = bottle.HTTPResponse(body=json.dumps(payload).encode(), status=status)
+        response.set_header("Content-Type", "application/json")
         return response
 
     def _control(self, method: str, path: str, query: str) -> bottle.HTTPResponse:
@@ -414,17 +409,15 @@ class Simulator:
                 "total": sum(sum(o.values()) for o in snapshot.values()),
                 "endpoints": snapshot,
             }
-            return self._answer(200, json.dumps(body).encode(), "application/json")
+            return self._json(200, body)
         if path == "/__date" and method in ("GET", "POST", "PUT"):
             if method != "GET":
                 try:
                     self.as_of = date.fromisoformat(params.get("date", ""))
                 except ValueError:
-                    message = {"message": "date must be YYYY-MM-DD"}
-                    return self._answer(400, json.dumps(message).encode(), "application/json")
-            answer = {"as_of": self.today().isoformat()}
-            return self._answer(200, json.dumps(answer).encode(), "application/json")
-        return self._answer(404, b'{"message": "unknown control route"}', "application/json")
+                    return self._json(400, {"message": "date must be YYYY-MM-DD"})
+            return self._json(200, {"as_of": self.today().isoformat()})
+        return self._json(404, {"message": "unknown control route"})
 
 
 class SimulatorServer:

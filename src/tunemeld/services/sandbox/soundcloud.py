@@ -23,7 +23,7 @@ from tunemeld.services.sandbox.exchange import (
     html_answer,
     int_param,
     json_answer,
-    rapidapi_guard,
+    rapidapi,
 )
 
 if TYPE_CHECKING:
@@ -104,10 +104,6 @@ def _playlist_html(url: str, name: str, user: str, cover: str, tracks: int) -> s
     return _render.page(f"Stream {name} by {user} | SoundCloud", metas, body, site="SoundCloud")
 
 
-def _scraper_host(world: SampleWorld, call: Call) -> SandboxResponse:
-    return rapidapi_guard(world, call, {"/v1/playlist/tracks": _playlist})
-
-
 def _playlist(world: SampleWorld, call: Call) -> SandboxResponse:
     url = call.query.get("playlist", "").strip()
     if not url:
@@ -156,7 +152,7 @@ def _pages(world: SampleWorld, call: Call) -> SandboxResponse:
 
 
 HOSTS: Mapping[str, Endpoint] = {
-    "soundcloud-scraper.p.rapidapi.com": _scraper_host,
+    "soundcloud-scraper.p.rapidapi.com": rapidapi("/v1/playlist/tracks", _playlist),
     "soundcloud.com": _pages,
     "www.soundcloud.com": _pages,
     "m.soundcloud.com": _pages,

@@ -12,7 +12,7 @@ from tests.unit.services.fake_http import FakeAdapter, Reply, make_http, quick_s
 from tunemeld.config import ProvidersSettings, Settings, load_settings
 from tunemeld.exceptions import ConfigError, QuotaExhausted
 from tunemeld.services.http import CallLedger, QuotaBudget, route_url
-from tunemeld.services.providers import DEFAULT_COSTS, call_costs
+from tunemeld.services.providers import call_costs
 
 URL = "https://www.googleapis.com/youtube/v3/search"
 QUOTA_BODY = {
@@ -35,7 +35,7 @@ class TestQuotaSettings:
         assert config.bucket(config.cost("YouTube", "videos").bucket).limit == 10_000
         assert config.cost("Spotify", "playlist_page").units == 0
         assert config.cost("Nobody", "nothing").units == 0
-        assert DEFAULT_COSTS[("YouTube", "search")] == 1
+        assert call_costs(ProvidersSettings())[("YouTube", "search")] == 1
 
     def test_one_bucket_when_set_by_environment_keeps_the_other_defaults(
         self, monkeypatch: pytest.MonkeyPatch

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, fixture_text, make_http
-from tunemeld.config import CatalogEntry
+from tunemeld.config import CatalogEntry, ProvidersSettings
 from tunemeld.exceptions import ProviderPayloadError, QuotaExhausted
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
-from tunemeld.services.providers import DEFAULT_COSTS, AppleMusicClient
-from tunemeld.services.providers.apple_music import parse_meta, parse_playlist
+from tunemeld.services.providers import call_costs
+from tunemeld.services.providers.apple_music import AppleMusicClient, parse_meta, parse_playlist
 
 ENTRY = CatalogEntry(
     Service.APPLE_MUSIC,
@@ -63,7 +63,7 @@ def make_client(adapter: FakeAdapter, ledger: CallLedger | None = None) -> Apple
     return AppleMusicClient(
         make_http(adapter, "AppleMusic", ledger=ledger),
         rapidapi_key="rapid-key-123",
-        costs=DEFAULT_COSTS,
+        costs=call_costs(ProvidersSettings()),
     )
 
 

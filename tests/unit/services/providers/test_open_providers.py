@@ -15,12 +15,9 @@ from tunemeld.exceptions import ConfigError
 from tunemeld.models import Service
 from tunemeld.services import providers as providers_module
 from tunemeld.services.http import CallLedger, build_session
-from tunemeld.services.providers import (
-    AppleMusicClient,
-    Providers,
-    SoundCloudClient,
-    open_providers,
-)
+from tunemeld.services.providers import Providers, open_providers
+from tunemeld.services.providers.apple_music import AppleMusicClient
+from tunemeld.services.providers.soundcloud import SoundCloudClient
 
 AS_OF = datetime.date(2026, 3, 6)
 KEYS = {

@@ -136,10 +136,7 @@ SOURCE = Path(tunemeld.__file__).parent
 
 STILL_NAMING_SERVICES = {
     "models/genre.py": "declares Service.APPLE_MUSIC, ... for type checkers (registry-backed)",
-    "services/providers/__init__.py": "re-exports each client from its module",
     "services/sandbox/_pool.py": "the sample world's recordings carry each provider's ids",
-    "etl/_quota.py": "says which tracks a spent Spotify search bucket leaves unmatched",
-    "models/contract.py": "the legacy header field's description names AppleMusic's video",
 }
 """Modules outside the registry and a service's own modules that still name a playlist service
 (by its name or catalog table in code, not in docstrings), and why. Shrink it, never grow it."""

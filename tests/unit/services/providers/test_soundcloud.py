@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, fixture_text, make_http
-from tunemeld.config import CatalogEntry
+from tunemeld.config import CatalogEntry, ProvidersSettings
 from tunemeld.exceptions import ProviderPayloadError
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
-from tunemeld.services.providers import DEFAULT_COSTS, SoundCloudClient
-from tunemeld.services.providers.soundcloud import parse_playlist_tracks, split_title
+from tunemeld.services.providers import call_costs
+from tunemeld.services.providers.soundcloud import (
+    SoundCloudClient,
+    parse_playlist_tracks,
+    split_title,
+)
 
 ENTRY = CatalogEntry(
     Service.SOUNDCLOUD,
@@ -72,7 +76,7 @@ def make_client(adapter: FakeAdapter, ledger: CallLedger | None = None) -> Sound
     return SoundCloudClient(
         make_http(adapter, "SoundCloud", ledger=ledger),
         rapidapi_key="rapid-key-123",
-        costs=DEFAULT_COSTS,
+        costs=call_costs(ProvidersSettings()),
     )
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, fixture_text, make_http
-from tunemeld.config import CatalogEntry
+from tunemeld.config import CatalogEntry, ProvidersSettings
 from tunemeld.exceptions import ProviderAuthError, ProviderPayloadError, QuotaExhausted
 from tunemeld.models import Genre, PlaylistMeta, RawTrack, Service
 from tunemeld.services.http import CallLedger
-from tunemeld.services.providers import DEFAULT_COSTS, SpotifyClient, SpotifyMatch
+from tunemeld.services.providers import SpotifyClient, SpotifyMatch, call_costs
 from tunemeld.services.providers.spotify import (
     parse_play_count,
     parse_playlist_tracks,
@@ -115,7 +115,7 @@ def make_client(
         rapidapi_key="rapid-key-123",
         client_id="client-id",
         client_secret="client-secret",
-        costs=DEFAULT_COSTS,
+        costs=call_costs(ProvidersSettings()),
         clock=clock or Clock(),
     )
 

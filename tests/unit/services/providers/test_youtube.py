@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.services.fake_http import FakeAdapter, Reply, fixture_json, make_http
+from tunemeld.config import ProvidersSettings
 from tunemeld.exceptions import ProviderAuthError, ProviderPayloadError, QuotaExhausted
 from tunemeld.services.http import CallLedger
-from tunemeld.services.providers import DEFAULT_COSTS, YouTubeClient
+from tunemeld.services.providers import YouTubeClient, call_costs
 from tunemeld.services.providers.youtube import parse_search, parse_videos
 
 KEY = "AIzaSyTEST-key-never-shown-0123456789"
@@ -17,7 +18,9 @@ VIDEOS = "www.googleapis.com/youtube/v3/videos"
 
 def make_client(adapter: FakeAdapter, ledger: CallLedger | None = None) -> YouTubeClient:
     return YouTubeClient(
-        make_http(adapter, "YouTube", ledger=ledger), api_key=KEY, costs=DEFAULT_COSTS
+        make_http(adapter, "YouTube", ledger=ledger),
+        api_key=KEY,
+        costs=call_costs(ProvidersSettings()),
     )
 
 
