@@ -3,7 +3,8 @@
 Sources, highest precedence first: keyword arguments, `TUNEMELD_*` variables (`__` nests),
 the flat names of `.env.example` (`MONGODB_URL`, `RAPIDAPI_KEY`, ...), the same two kinds of
 names in `.env`, then legacy names (`X_RAPIDAPI_KEY`, the old `.env.dev` file) with a
-deprecation warning. Nothing is read at import time: call `load_settings()`.
+deprecation warning. Nothing is read at import time: call `load_settings()`. Longer than 500
+lines because every setting group, its defaults and its checks live here, in one place.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Rows: the store (reachable, latency, record counts), the answer cache (type, round trip), each
 provider (credentials present; `live=True` makes one cheap real call each), disk space beside
 the store, the last ETL run, and data freshness per genre. Every row that does not pass says how
-to fix it. Nothing here raises for an unhealthy system: failures become rows.
+to fix it. Nothing here raises for an unhealthy system: failures become rows. Longer than 500
+lines because each row is its own small check with its own fix; they share one row helper.
 """
 
 from __future__ import annotations
