@@ -55,6 +55,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="BaseStore")
+_M = TypeVar("_M", bound=BaseModel)
 
 RUN_LEASE = "etl"
 """The name of the lease every writing run takes (one writer at a time per store)."""
@@ -357,9 +358,10 @@ def key_text(value: str) -> str:
 
 
 class BaseStore:
-    """What every Store implementation shares: it is a context manager that closes itself, and
-    it reads view samples through `export_records` (keyset pages: no transaction or cursor
-    stays open while the consumer works, and the consumer may write meanwhile)."""
+    """What every Store implementation shares: it is a context manager that closes itself, it
+    reads records by natural key through `_find`, and it reads view samples through
+    `export_records` (keyset pages: no transaction or cursor stays open while the consumer
+    works, and the consumer may write meanwhile)."""
 
     def close(self) -> None:
         """Release connections (each store implements it)."""
@@ -368,6 +370,23 @@ class BaseStore:
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every record of one collection in natural-key order (each store implements it)."""
         raise NotImplementedError
+
+    def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
+        """The record of `collection` whose natural key is `key`, or None (each store)."""
+        raise NotImplementedError
+
+    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
+        key = {"genre": Genre(genre).value, "service_name": key_text(service_name)}
+        return self._find(Playlist, "playlists", **key)
+
+    def get_lookup(self, kind: str, key: str) -> Lookup | None:
+        return self._find(Lookup, "lookups", kind=key_text(kind), key=key_text(key))
+
+    def get_run(self, run_id: str) -> RunReport | None:
+        return self._find(RunReport, "runs", run_id=key_text(run_id))
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        return self._find(ViewDoc, "views", genre=Genre(genre).value, name=key_text(name))
 
     def iter_view_samples(self) -> Iterator[ViewSample]:
         """Every view sample in (isrc, source, day) order, read in pages."""
