@@ -45,7 +45,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, ReturnDocument
@@ -104,6 +105,7 @@ from tunemeld.services.store.mongo.errors import driver_errors
 
 __all__ = ["MongoStore"]
 
+_M = TypeVar("_M", bound=BaseModel)
 _UTC = timezone.utc
 _MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
 _PAGE = 1000
@@ -111,6 +113,21 @@ _MERGE_ATTEMPTS = 8
 _BSON_PRECISION = timedelta(milliseconds=1)  # BSON dates keep milliseconds
 
 _KEYED_BY_ID = frozenset({"leases"})  # one document per name: its `_id` is the natural key
+_FIELDS = {
+    "raw_playlists": ("service", "genre", "fetched_at", "run_id"),
+    "playlists": ("genre", "service_name", "updated_at"),
+    "rankings": ("genre", "playlist", "day", "isrc", "rank", "recorded_at"),
+    "view_counts": ("isrc", "source", "day", "timestamp"),
+    "lookups": ("kind", "key", "updated_at"),
+    "runs": ("run_id", "started_at", "status"),
+    "views": ("genre", "name", "version", "updated_at"),
+    "leases": ("token", "renewed_at"),
+}
+"""The fields a document keeps beside `doc`: its natural key and what queries filter and sort by
+(datetimes as BSON dates). Tracks (with a revision) and quota_usage (`$inc`) are shaped apart."""
+_IN_UTC = frozenset({"rankings", "view_counts", "lookups"})
+"""Collections whose `doc` holds its datetimes in UTC, as SQLite's column tables give them back,
+so that both stores export the same bytes."""
 
 
 def _index_models(spec: CollectionSpec) -> list[IndexModel]:
@@ -270,12 +287,9 @@ class MongoStore(BaseStore):
         coll = self._coll("raw_playlists")
         session = self._session()
         with self._errors():
-            key = {"service": service, "genre": genre, "fetched_at": utc(raw.fetched_at)}
+            document = _document("raw_playlists", raw)
             coll.replace_one(
-                key,
-                {**key, "run_id": raw.run_id, "doc": _doc(raw)},
-                upsert=True,
-                session=session,
+                _key("raw_playlists", document), document, upsert=True, session=session
             )
             stale = [
                 d["_id"]
@@ -286,7 +300,7 @@ class MongoStore(BaseStore):
                     skip=keep,
                     session=session,
                 )
-                if abs(d["fetched_at"] - key["fetched_at"]) >= _BSON_PRECISION  # not this one
+                if abs(d["fetched_at"] - document["fetched_at"]) >= _BSON_PRECISION  # not this one
             ]
             if stale:
                 coll.delete_many({"_id": {"$in": stale}}, session=session)
@@ -382,17 +396,7 @@ class MongoStore(BaseStore):
 
     def save_playlist(self, playlist: Playlist) -> None:
         require_aware(playlist, "Playlist")
-        key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
-        self._replace("playlists", key, {"updated_at": utc(playlist.updated_at)}, playlist)
-
-    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        with self._errors():
-            found = self._coll("playlists").find_one(
-                {"genre": Genre(genre).value, "service_name": key_text(service_name)},
-                {"doc": 1},
-                session=self._session(),
-            )
-        return None if found is None else Playlist.model_validate(found["doc"])
+        self._replace("playlists", playlist)
 
     # -- rankings -----------------------------------------------------------------------------
 
@@ -403,30 +407,13 @@ class MongoStore(BaseStore):
         may see both sets for a moment, never none."""
         check_rankings(genre, playlist, day, rankings)
         key = {"genre": Genre(genre).value, "playlist": key_text(playlist), "day": day.isoformat()}
-        ops: list[ReplaceOne[Document]] = []
-        for r in rankings:
-            utc_ranking = r.model_copy(update={"recorded_at": utc(r.recorded_at)})
-            fields = {**key, "isrc": r.isrc}
-            ops.append(
-                ReplaceOne(
-                    fields,
-                    {
-                        **fields,
-                        "rank": r.rank,
-                        "recorded_at": utc_ranking.recorded_at,
-                        "doc": _doc(utc_ranking),
-                    },
-                    upsert=True,
-                )
-            )
-        session = self._session()
+        self._replace_all("rankings", rankings, ordered=False)
         with self._errors():
-            coll = self._coll("rankings")
-            for chunk in chunks(ops, _PAGE):
-                coll.bulk_write(list(chunk), ordered=False, session=session)
             keep = [r.isrc for r in rankings]
-            coll.delete_many({**key, "isrc": {"$nin": keep}}, session=session)
-        return len(ops)
+            self._coll("rankings").delete_many(
+                {**key, "isrc": {"$nin": keep}}, session=self._session()
+            )
+        return len(rankings)
 
     def playlist_rankings(
         self,
@@ -473,24 +460,12 @@ class MongoStore(BaseStore):
 
     def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
         """Upsert samples keyed by (isrc, source, day) in one bulk write; returns the key count."""
-        ops: dict[tuple[str, str, str], ReplaceOne[Document]] = {}
+        latest: dict[tuple[str, str, date], ViewSample] = {}
         for sample in samples:
             require_aware(sample, f"ViewSample {sample.isrc}")
-            key = (sample.isrc, sample.source.value, sample.day.isoformat())
-            utc_sample = sample.model_copy(update={"timestamp": utc(sample.timestamp)})
-            fields = {"isrc": key[0], "source": key[1], "day": key[2]}
-            ops[key] = ReplaceOne(
-                fields,
-                {**fields, "timestamp": utc_sample.timestamp, "doc": _doc(utc_sample)},
-                upsert=True,
-            )
-        if not ops:
-            return 0
-        session = self._session()
-        with self._errors():
-            for chunk in chunks(list(ops.values()), _PAGE):
-                self._coll("view_counts").bulk_write(list(chunk), ordered=False, session=session)
-        return len(ops)
+            latest[(sample.isrc, sample.source.value, sample.day)] = sample
+        self._replace_all("view_counts", list(latest.values()), ordered=False)
+        return len(latest)
 
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
@@ -544,22 +519,8 @@ class MongoStore(BaseStore):
 
     # -- lookups ------------------------------------------------------------------------------
 
-    def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        with self._errors():
-            found = self._coll("lookups").find_one(
-                {"kind": key_text(kind), "key": key_text(key)}, {"doc": 1}, session=self._session()
-            )
-        return None if found is None else Lookup.model_validate(found["doc"])
-
     def put_lookup(self, lookup: Lookup) -> None:
-        utc_lookup = lookup.model_copy(
-            update={
-                "expires_at": utc(lookup.expires_at, "Lookup.expires_at"),
-                "updated_at": utc(lookup.updated_at, "Lookup.updated_at"),
-            }
-        )
-        key = {"kind": lookup.kind, "key": lookup.key}
-        self._replace("lookups", key, {"updated_at": utc_lookup.updated_at}, utc_lookup)
+        self._replace("lookups", lookup)
 
     # -- quota_usage --------------------------------------------------------------------------
 
@@ -661,12 +622,7 @@ class MongoStore(BaseStore):
         """Insert (when `expected` is None) or replace filtered on the expected token."""
         self._outside_unit("swap_lease")
         check_swap(new, expected)
-        document = {
-            "_id": new.name,
-            "token": new.token,
-            "renewed_at": utc(new.renewed_at),
-            "doc": _doc(new),
-        }
+        document = {"_id": new.name, **_document("leases", new)}
         coll = self._coll("leases")
         if expected is None:
             with self._errors():
@@ -690,15 +646,7 @@ class MongoStore(BaseStore):
 
     def save_run(self, report: RunReport) -> None:
         require_aware(report, f"RunReport {report.run_id}")
-        fields = {"started_at": utc(report.started_at), "status": report.status.value}
-        self._replace("runs", {"run_id": report.run_id}, fields, report)
-
-    def get_run(self, run_id: str) -> RunReport | None:
-        with self._errors():
-            found = self._coll("runs").find_one(
-                {"run_id": key_text(run_id)}, {"doc": 1}, session=self._session()
-            )
-        return None if found is None else RunReport.model_validate(found["doc"])
+        self._replace("runs", report)
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         """The newest run records first (by started_at, ties by run_id descending)."""
@@ -721,34 +669,7 @@ class MongoStore(BaseStore):
         """Replace per-genre API documents by (genre, name), in one bulk write."""
         for doc in docs:
             require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
-        ops = [
-            ReplaceOne(
-                {"genre": d.genre.value, "name": d.name},
-                {
-                    "genre": d.genre.value,
-                    "name": d.name,
-                    "version": d.version,
-                    "updated_at": utc(d.updated_at),
-                    "doc": _doc(d),
-                },
-                upsert=True,
-            )
-            for d in docs
-        ]
-        if not ops:
-            return
-        session = self._session()
-        with self._errors():
-            self._coll("views").bulk_write(ops, ordered=True, session=session)
-
-    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        with self._errors():
-            found = self._coll("views").find_one(
-                {"genre": Genre(genre).value, "name": key_text(name)},
-                {"doc": 1},
-                session=self._session(),
-            )
-        return None if found is None else ViewDoc.model_validate(found["doc"])
+        self._replace_all("views", docs, ordered=True)
 
     # -- administration -----------------------------------------------------------------------
 
@@ -809,12 +730,31 @@ class MongoStore(BaseStore):
         self._check_open()
         return self._db[name]
 
-    def _replace(self, name: str, key: Document, fields: Document, model: BaseModel) -> None:
-        """Write one record whole, by its natural key (an upsert): `key`, `fields` and `doc`."""
+    def _replace(self, collection: str, record: BaseModel) -> None:
+        """Write one record whole, by its natural key (an upsert)."""
+        document = _document(collection, record)
         with self._errors():
-            self._coll(name).replace_one(
-                key, {**key, **fields, "doc": _doc(model)}, upsert=True, session=self._session()
+            self._coll(collection).replace_one(
+                _key(collection, document), document, upsert=True, session=self._session()
             )
+
+    def _replace_all(self, collection: str, records: Sequence[BaseModel], *, ordered: bool) -> None:
+        """Write records whole by their natural keys, in bulk writes of at most `_PAGE`."""
+        ops = [
+            ReplaceOne(_key(collection, document), document, upsert=True)
+            for document in (_document(collection, record) for record in records)
+        ]
+        with self._errors():
+            for chunk in chunks(ops, _PAGE):
+                self._coll(collection).bulk_write(
+                    list(chunk), ordered=ordered, session=self._session()
+                )
+
+    def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
+        """The record of `collection` whose natural key is `key`, or None."""
+        with self._errors():
+            found = self._coll(collection).find_one(key, {"doc": 1}, session=self._session())
+        return None if found is None else model.model_validate(found["doc"])
 
     def _session(self) -> ClientSession | None:
         """This thread's unit session, or None outside a unit."""
@@ -868,6 +808,31 @@ def _newest(spec: CollectionSpec, d: Mapping[str, Any]) -> datetime:
     exact = d[field] if field == "at" else d["doc"][field]
     text = str(exact)
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_UTC)
+
+
+def _document(collection: str, record: BaseModel) -> Document:
+    """`record` as its collection's document: its `_FIELDS` and `doc`."""
+    if collection in _IN_UTC:
+        name = type(record).__name__
+        times = {f: utc(v, f"{name}.{f}") for f, v in record if isinstance(v, datetime)}
+        record = record.model_copy(update=times)
+    return {**{f: _value(getattr(record, f)) for f in _FIELDS[collection]}, "doc": _doc(record)}
+
+
+def _value(value: object) -> object:
+    """A field as a document holds it: times as BSON dates, days as ISO text, names as text."""
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value) if isinstance(value, str) else value
+
+
+def _key(collection: str, document: Document) -> Document:
+    """The natural-key filter of a document (`_document`)."""
+    return {field: document[field] for field in spec_for(collection).key}
 
 
 def _doc(model: BaseModel) -> Document:
