@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
 
@@ -51,7 +51,7 @@ from tunemeld.services.store.base import (
     require_aware,
     utc,
 )
-from tunemeld.services.store.collections import EXPORTED, SPECS, spec_for
+from tunemeld.services.store.collections import EXPORTED, SPECS, CollectionSpec, spec_for
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
@@ -62,94 +62,6 @@ _M = TypeVar("_M", bound=BaseModel)
 _URL_PREFIX = "sqlite:///"
 _MAX_PARAMS = 500  # per statement: far below SQLite's limit, and keeps query plans small
 _ITER_BATCH = 1000
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS raw_playlists (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        service TEXT NOT NULL,
-        genre TEXT NOT NULL,
-        fetched_at TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        doc TEXT NOT NULL
-    )""",
-    """CREATE UNIQUE INDEX IF NOT EXISTS raw_playlists_service_genre_fetched_at
-        ON raw_playlists (service, genre, fetched_at)""",
-    """CREATE TABLE IF NOT EXISTS tracks (
-        isrc TEXT PRIMARY KEY,
-        doc TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS playlists (
-        genre TEXT NOT NULL,
-        service_name TEXT NOT NULL,
-        doc TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (genre, service_name)
-    )""",
-    """CREATE TABLE IF NOT EXISTS rankings (
-        genre TEXT NOT NULL,
-        playlist TEXT NOT NULL,
-        day TEXT NOT NULL,
-        isrc TEXT NOT NULL,
-        rank INTEGER NOT NULL,
-        run_id TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (genre, playlist, day, isrc)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS view_counts (
-        isrc TEXT NOT NULL,
-        source TEXT NOT NULL,
-        day TEXT NOT NULL,
-        timestamp TEXT NOT NULL,
-        total INTEGER NOT NULL,
-        delta INTEGER NOT NULL,
-        run_id TEXT NOT NULL,
-        PRIMARY KEY (isrc, source, day)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS lookups (
-        kind TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT,
-        expires_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (kind, key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS runs (
-        run_id TEXT PRIMARY KEY,
-        started_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        doc TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS views (
-        genre TEXT NOT NULL,
-        name TEXT NOT NULL,
-        doc TEXT NOT NULL,
-        version TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (genre, name)
-    )""",
-    """CREATE TABLE IF NOT EXISTS quota_usage (
-        day TEXT NOT NULL,
-        bucket TEXT NOT NULL,
-        units INTEGER NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (day, bucket)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS leases (
-        name TEXT PRIMARY KEY,
-        token TEXT NOT NULL,
-        renewed_at TEXT NOT NULL,
-        doc TEXT NOT NULL
-    )""",
-)
-
-_INDEXES = tuple(
-    f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
-    f" ON {spec.name} ({', '.join(f.lstrip('-') for f in fields)})"
-    for spec in SPECS
-    for fields in spec.indexes
-)
-"""The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
 
 
 def _marks(chunk: Sequence[object]) -> str:
@@ -172,6 +84,43 @@ _COLUMNS = {
 without one keeps the whole record in its columns (datetimes as UTC text)."""
 _SELECT = {name: "doc" if "doc" in cols else ", ".join(cols) for name, cols in _COLUMNS.items()}
 """What a read selects to rebuild a record: its `doc`, or else every column."""
+
+_WITHOUT_ROWID = frozenset({"rankings", "view_counts", "quota_usage"})
+"""Tables of small records read by key ranges: stored clustered on their natural key."""
+
+
+def _column(spec: CollectionSpec, name: str) -> str:
+    """A column's definition: integers and text as its model's field is typed, NULL if optional."""
+    if name == "doc":
+        return "doc TEXT NOT NULL"
+    field = spec.model.model_fields[name].annotation
+    kind = "INTEGER" if field is int else "TEXT"
+    return f"{name} {kind}" if type(None) in get_args(field) else f"{name} {kind} NOT NULL"
+
+
+def _create(spec: CollectionSpec) -> tuple[str, ...]:
+    """The statements creating one collection's table and its natural-key index."""
+    name, key = spec.name, ", ".join(spec.key)
+    columns = ", ".join(_column(spec, column) for column in _COLUMNS[name])
+    if name == "raw_playlists":  # keyed by a row id, which the pruning of old snapshots uses
+        return (
+            f"CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY AUTOINCREMENT, {columns})",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_{'_'.join(spec.key)} ON {name} ({key})",
+        )
+    rowid = " WITHOUT ROWID" if name in _WITHOUT_ROWID else ""
+    return (f"CREATE TABLE IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({key})){rowid}",)
+
+
+_SCHEMA = tuple(statement for spec in SPECS for statement in _create(spec))
+"""The tables of `SPECS`, with `_COLUMNS` as their columns and the natural key as their key."""
+
+_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
+    f" ON {spec.name} ({', '.join(f.lstrip('-') for f in fields)})"
+    for spec in SPECS
+    for fields in spec.indexes
+)
+"""The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
 
 
 def _upsert_sql(name: str, key: tuple[str, ...]) -> str:
