@@ -428,18 +428,15 @@ class SQLiteStore(BaseStore):
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Add `units` spent from `bucket` on `day` in one statement; return the day's total."""
         check_units(units)
+        key = (day.isoformat(), key_text(bucket))
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (day, bucket) DO UPDATE SET"
                 " units = quota_usage.units + excluded.units, updated_at = excluded.updated_at",
-                (day.isoformat(), key_text(bucket), units, _ts(at, "quota_usage.at")),
+                (*key, units, _ts(at, "quota_usage.at")),
             )
-            row = conn.execute(  # same write transaction: no other writer can step in between
-                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?",
-                (day.isoformat(), key_text(bucket)),
-            ).fetchone()
-        return int(row[0])
+            return _units(conn, key) or 0  # same write transaction: no other writer in between
 
     def spend_quota(
         self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
@@ -455,19 +452,13 @@ class SQLiteStore(BaseStore):
                 (units, when, *key, limit, units, limit),
             )
             if updated.rowcount == 0:
-                exists = conn.execute(
-                    "SELECT 1 FROM quota_usage WHERE day = ? AND bucket = ?", key
-                ).fetchone()
-                if exists is not None or (limit is not None and units > limit):
+                if _units(conn, key) is not None or (limit is not None and units > limit):
                     return None  # spent: nothing recorded, the caller must not send
                 conn.execute(
                     "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)",
                     (*key, units, when),
                 )
-            row = conn.execute(
-                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key
-            ).fetchone()
-        return int(row[0])
+            return _units(conn, key)
 
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Subtract `units` (never below zero) in its own short write transaction."""
@@ -479,10 +470,7 @@ class SQLiteStore(BaseStore):
                 " WHERE day = ? AND bucket = ?",
                 (units, _ts(at, "quota_usage.at"), *key),
             )
-            row = conn.execute(
-                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key
-            ).fetchone()
-        return 0 if row is None else int(row[0])
+            return _units(conn, key) or 0
 
     def quota_usage(self, day: date) -> dict[str, int]:
         """Units spent per bucket on `day`."""
@@ -827,6 +815,12 @@ def _value(value: object, where: str) -> object:
     if isinstance(value, Enum):
         return value.value
     return str(value) if isinstance(value, str) else value
+
+
+def _units(conn: sqlite3.Connection, key: tuple[str, str]) -> int | None:
+    """The units recorded for (day, bucket), or None while it has no record."""
+    row = conn.execute("SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _upsert(conn: sqlite3.Connection, collection: str, records: Iterable[BaseModel]) -> None:
