@@ -220,7 +220,7 @@ class Store(Protocol):
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
-        """Samples per ISRC, oldest first; optionally one source only."""
+        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
         ...
 
     def previous_samples(
@@ -294,7 +294,7 @@ class Store(Protocol):
         ...
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
-        """The newest run records first."""
+        """The newest run records first (by started_at, ties by run_id descending)."""
         ...
 
     # views

@@ -364,7 +364,6 @@ class SQLiteStore(BaseStore):
     # -- view_counts --------------------------------------------------------------------------
 
     def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
-        """Upsert samples keyed by (isrc, source, day); returns how many keys were written."""
         latest: dict[tuple[str, str, date], ViewSample] = {}
         for sample in samples:
             require_aware(sample, f"ViewSample {sample.isrc}")
@@ -375,7 +374,6 @@ class SQLiteStore(BaseStore):
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
-        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
         wanted = sorted(set(isrcs))
         history: dict[str, list[ViewSample]] = {}
         if not wanted:
@@ -473,7 +471,6 @@ class SQLiteStore(BaseStore):
             return _units(conn, key) or 0
 
     def quota_usage(self, day: date) -> dict[str, int]:
-        """Units spent per bucket on `day`."""
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT bucket, units FROM quota_usage WHERE day = ? ORDER BY bucket",
@@ -484,7 +481,6 @@ class SQLiteStore(BaseStore):
     # -- leases -------------------------------------------------------------------------------
 
     def get_lease(self, name: str) -> Lease | None:
-        """The current holder of a lease, or None."""
         return self._find(Lease, "leases", name=name)
 
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
@@ -499,7 +495,6 @@ class SQLiteStore(BaseStore):
         return True
 
     def release_lease(self, name: str, token: str) -> bool:
-        """Delete the lease if it still holds `token`."""
         with self._errors(), self._own_write("release_lease") as conn:
             deleted = conn.execute(
                 "DELETE FROM leases WHERE name = ? AND token = ?", (name, token)
@@ -513,7 +508,6 @@ class SQLiteStore(BaseStore):
         self._write("runs", [report])
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
-        """The newest run records first (by started_at, ties by run_id descending)."""
         check_limit(limit)
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
@@ -582,7 +576,6 @@ class SQLiteStore(BaseStore):
                 _upsert(conn, collection, records)
 
     def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
-        """The record of `collection` whose natural key is `key`, or None."""
         where = " AND ".join(f"{field} = ?" for field in key)
         with self._errors(), self._transaction(write=False) as conn:
             row = conn.execute(

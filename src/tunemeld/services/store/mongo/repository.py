@@ -459,7 +459,6 @@ class MongoStore(BaseStore):
     # -- view_counts --------------------------------------------------------------------------
 
     def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
-        """Upsert samples keyed by (isrc, source, day) in one bulk write; returns the key count."""
         latest: dict[tuple[str, str, date], ViewSample] = {}
         for sample in samples:
             require_aware(sample, f"ViewSample {sample.isrc}")
@@ -470,7 +469,6 @@ class MongoStore(BaseStore):
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
-        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
         wanted = sorted(set(isrcs))
         history: dict[str, list[ViewSample]] = {}
         if not wanted:
@@ -600,7 +598,6 @@ class MongoStore(BaseStore):
         return int(found["units"])
 
     def quota_usage(self, day: date) -> dict[str, int]:
-        """Units spent per bucket on `day`."""
         with self._errors():
             found = self._coll("quota_usage").find(
                 {"day": day.isoformat()},
@@ -613,7 +610,6 @@ class MongoStore(BaseStore):
     # -- leases -------------------------------------------------------------------------------
 
     def get_lease(self, name: str) -> Lease | None:
-        """The current holder of a lease, or None."""
         with self._errors():
             found = self._coll("leases").find_one({"_id": name}, {"doc": 1})
         return None if found is None else Lease.model_validate(found["doc"])
@@ -636,7 +632,6 @@ class MongoStore(BaseStore):
         return result.matched_count == 1
 
     def release_lease(self, name: str, token: str) -> bool:
-        """Delete the lease if it still holds `token`."""
         self._outside_unit("release_lease")
         with self._errors():
             result = self._coll("leases").delete_one({"_id": name, "token": token})
@@ -649,7 +644,6 @@ class MongoStore(BaseStore):
         self._replace("runs", report)
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
-        """The newest run records first (by started_at, ties by run_id descending)."""
         check_limit(limit)
         if limit == 0:
             return []
@@ -751,7 +745,6 @@ class MongoStore(BaseStore):
                 )
 
     def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
-        """The record of `collection` whose natural key is `key`, or None."""
         with self._errors():
             found = self._coll(collection).find_one(key, {"doc": 1}, session=self._session())
         return None if found is None else model.model_validate(found["doc"])
