@@ -359,9 +359,10 @@ def key_text(value: str) -> str:
 
 class BaseStore:
     """What every Store implementation shares: it is a context manager that closes itself, it
-    reads records by natural key through `_find`, and it reads view samples through
-    `export_records` (keyset pages: no transaction or cursor stays open while the consumer
-    works, and the consumer may write meanwhile)."""
+    writes and reads whole records by natural key through `_put` and `_find` (each store's
+    primitives), and it reads view samples through `export_records` (keyset pages: no
+    transaction or cursor stays open while the consumer works, and the consumer may write
+    meanwhile)."""
 
     def close(self) -> None:
         """Release connections (each store implements it)."""
@@ -374,6 +375,34 @@ class BaseStore:
     def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
         """The record of `collection` whose natural key is `key`, or None (each store)."""
         raise NotImplementedError
+
+    def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
+        """Write whole records of `collection` by their natural keys (each store)."""
+        raise NotImplementedError
+
+    def save_playlist(self, playlist: Playlist) -> None:
+        require_aware(playlist, "Playlist")
+        self._put("playlists", [playlist])
+
+    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
+        latest: dict[tuple[str, str, date], ViewSample] = {}  # a repeated key: the last wins
+        for sample in samples:
+            require_aware(sample, f"ViewSample {sample.isrc}")
+            latest[(sample.isrc, sample.source.value, sample.day)] = sample
+        self._put("view_counts", list(latest.values()))
+        return len(latest)
+
+    def put_lookup(self, lookup: Lookup) -> None:
+        self._put("lookups", [lookup])
+
+    def save_run(self, report: RunReport) -> None:
+        require_aware(report, f"RunReport {report.run_id}")
+        self._put("runs", [report])
+
+    def save_views(self, docs: Sequence[ViewDoc]) -> None:
+        for doc in docs:
+            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
+        self._put("views", docs)
 
     def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
         key = {"genre": Genre(genre).value, "service_name": key_text(service_name)}

@@ -24,13 +24,11 @@ from pydantic import BaseModel
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
-    Playlist,
     Ranking,
     RawPlaylist,
     RunReport,
     Service,
     Track,
-    ViewDoc,
     ViewSample,
     ViewSource,
 )
@@ -38,7 +36,6 @@ from tunemeld.services.store.base import (
     BaseStore,
     CollectionStatus,
     Lease,
-    Lookup,
     check_keep,
     check_limit,
     check_rankings,
@@ -300,12 +297,6 @@ class SQLiteStore(BaseStore):
                 found[track.isrc] = track
         return found
 
-    # -- playlists ----------------------------------------------------------------------------
-
-    def save_playlist(self, playlist: Playlist) -> None:
-        require_aware(playlist, "Playlist")
-        self._write("playlists", [playlist])
-
     # -- rankings -----------------------------------------------------------------------------
 
     def save_rankings(
@@ -363,14 +354,6 @@ class SQLiteStore(BaseStore):
 
     # -- view_counts --------------------------------------------------------------------------
 
-    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
-        latest: dict[tuple[str, str, date], ViewSample] = {}
-        for sample in samples:
-            require_aware(sample, f"ViewSample {sample.isrc}")
-            latest[(sample.isrc, sample.source.value, sample.day)] = sample
-        self._write("view_counts", list(latest.values()))
-        return len(latest)
-
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
@@ -415,11 +398,6 @@ class SQLiteStore(BaseStore):
                     sample = _decode(ViewSample, "view_counts", row)
                     found[sample.isrc] = sample
         return found
-
-    # -- lookups ------------------------------------------------------------------------------
-
-    def put_lookup(self, lookup: Lookup) -> None:
-        self._write("lookups", [lookup])
 
     # -- quota_usage --------------------------------------------------------------------------
 
@@ -503,10 +481,6 @@ class SQLiteStore(BaseStore):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def save_run(self, report: RunReport) -> None:
-        require_aware(report, f"RunReport {report.run_id}")
-        self._write("runs", [report])
-
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         check_limit(limit)
         with self._errors(), self._transaction(write=False) as conn:
@@ -514,14 +488,6 @@ class SQLiteStore(BaseStore):
                 "SELECT doc FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,)
             ).fetchall()
         return [RunReport.model_validate_json(doc) for (doc,) in rows]
-
-    # -- views --------------------------------------------------------------------------------
-
-    def save_views(self, docs: Sequence[ViewDoc]) -> None:
-        """Replace per-genre API documents by (genre, name), all in one transaction."""
-        for doc in docs:
-            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
-        self._write("views", docs)
 
     # -- administration -----------------------------------------------------------------------
 
@@ -569,7 +535,7 @@ class SQLiteStore(BaseStore):
                 return
             after = tuple(rows[-1][: len(keys)])
 
-    def _write(self, collection: str, records: Sequence[BaseModel]) -> None:
+    def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
         """Upsert whole records of one collection in one transaction (none: no transaction)."""
         if records:
             with self._errors(), self._transaction(write=True) as conn:

@@ -64,13 +64,11 @@ from pymongo.write_concern import WriteConcern
 from tunemeld.exceptions import StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
-    Playlist,
     Ranking,
     RawPlaylist,
     RunReport,
     Service,
     Track,
-    ViewDoc,
     ViewSample,
     ViewSource,
 )
@@ -78,7 +76,6 @@ from tunemeld.services.store.base import (
     BaseStore,
     CollectionStatus,
     Lease,
-    Lookup,
     QuotaUsage,
     check_keep,
     check_limit,
@@ -392,12 +389,6 @@ class MongoStore(BaseStore):
                 found[track.isrc] = (int(d.get("rev", 0)), track)
         return found
 
-    # -- playlists ----------------------------------------------------------------------------
-
-    def save_playlist(self, playlist: Playlist) -> None:
-        require_aware(playlist, "Playlist")
-        self._replace("playlists", playlist)
-
     # -- rankings -----------------------------------------------------------------------------
 
     def save_rankings(
@@ -407,7 +398,7 @@ class MongoStore(BaseStore):
         may see both sets for a moment, never none."""
         check_rankings(genre, playlist, day, rankings)
         key = {"genre": Genre(genre).value, "playlist": key_text(playlist), "day": day.isoformat()}
-        self._replace_all("rankings", rankings, ordered=False)
+        self._put("rankings", rankings)
         with self._errors():
             keep = [r.isrc for r in rankings]
             self._coll("rankings").delete_many(
@@ -458,14 +449,6 @@ class MongoStore(BaseStore):
 
     # -- view_counts --------------------------------------------------------------------------
 
-    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
-        latest: dict[tuple[str, str, date], ViewSample] = {}
-        for sample in samples:
-            require_aware(sample, f"ViewSample {sample.isrc}")
-            latest[(sample.isrc, sample.source.value, sample.day)] = sample
-        self._replace_all("view_counts", list(latest.values()), ordered=False)
-        return len(latest)
-
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
@@ -514,11 +497,6 @@ class MongoStore(BaseStore):
                     sample = ViewSample.model_validate(d["doc"])
                     found[sample.isrc] = sample
         return found
-
-    # -- lookups ------------------------------------------------------------------------------
-
-    def put_lookup(self, lookup: Lookup) -> None:
-        self._replace("lookups", lookup)
 
     # -- quota_usage --------------------------------------------------------------------------
 
@@ -639,10 +617,6 @@ class MongoStore(BaseStore):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def save_run(self, report: RunReport) -> None:
-        require_aware(report, f"RunReport {report.run_id}")
-        self._replace("runs", report)
-
     def list_runs(self, limit: int = 20) -> list[RunReport]:
         check_limit(limit)
         if limit == 0:
@@ -656,14 +630,6 @@ class MongoStore(BaseStore):
                 session=self._session(),
             )
             return [RunReport.model_validate(d["doc"]) for d in found]
-
-    # -- views --------------------------------------------------------------------------------
-
-    def save_views(self, docs: Sequence[ViewDoc]) -> None:
-        """Replace per-genre API documents by (genre, name), in one bulk write."""
-        for doc in docs:
-            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
-        self._replace_all("views", docs, ordered=True)
 
     # -- administration -----------------------------------------------------------------------
 
@@ -724,25 +690,18 @@ class MongoStore(BaseStore):
         self._check_open()
         return self._db[name]
 
-    def _replace(self, collection: str, record: BaseModel) -> None:
-        """Write one record whole, by its natural key (an upsert)."""
-        document = _document(collection, record)
+    def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
+        """Write records whole by their natural keys (upserts, in order), `_PAGE` per command."""
+        documents = [_document(collection, record) for record in records]
         with self._errors():
-            self._coll(collection).replace_one(
-                _key(collection, document), document, upsert=True, session=self._session()
-            )
-
-    def _replace_all(self, collection: str, records: Sequence[BaseModel], *, ordered: bool) -> None:
-        """Write records whole by their natural keys, in bulk writes of at most `_PAGE`."""
-        ops = [
-            ReplaceOne(_key(collection, document), document, upsert=True)
-            for document in (_document(collection, record) for record in records)
-        ]
-        with self._errors():
+            coll = self._coll(collection)
+            if len(documents) == 1:  # a plain replace: a duplicate key is reported as one
+                key = _key(collection, documents[0])
+                coll.replace_one(key, documents[0], upsert=True, session=self._session())
+                return
+            ops = [ReplaceOne(_key(collection, d), d, upsert=True) for d in documents]
             for chunk in chunks(ops, _PAGE):
-                self._coll(collection).bulk_write(
-                    list(chunk), ordered=ordered, session=self._session()
-                )
+                coll.bulk_write(list(chunk), ordered=True, session=self._session())
 
     def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
         with self._errors():
