@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timezone
+from enum import Enum
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -47,6 +48,7 @@ __all__ = [
     "check_units",
     "chunks",
     "closed_error",
+    "field_value",
     "inside_unit_error",
     "key_text",
     "require_aware",
@@ -350,6 +352,18 @@ def utc(value: datetime, where: str = "datetime") -> datetime:
     """`value` in UTC; ValueError for a naive datetime (it has no defined instant)."""
     require_aware(value, where)
     return value.astimezone(timezone.utc)
+
+
+def field_value(value: object, where: str) -> object:
+    """A model field as the stores keep it outside the document: datetimes in UTC, days as ISO
+    text, names as plain text; ValueError for a naive datetime (`where` names the field)."""
+    if isinstance(value, datetime):
+        return utc(value, where)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value) if isinstance(value, str) else value
 
 
 def key_text(value: str) -> str:

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -43,6 +42,7 @@ from tunemeld.services.store.base import (
     check_units,
     chunks,
     closed_error,
+    field_value,
     inside_unit_error,
     key_text,
     require_aware,
@@ -766,14 +766,9 @@ def _row(collection: str, record: BaseModel) -> tuple[object, ...]:
 
 
 def _value(value: object, where: str) -> object:
-    """A field as its column holds it: times as UTC text, days as ISO text, names as text."""
-    if isinstance(value, datetime):
-        return _ts(value, where)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return str(value) if isinstance(value, str) else value
+    """A field as its column holds it: `field_value`, with datetimes as fixed-width text."""
+    value = field_value(value, where)
+    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
 
 
 def _units(conn: sqlite3.Connection, key: tuple[str, str]) -> int | None:

@@ -45,7 +45,6 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime, timedelta, timezone
-from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -84,6 +83,7 @@ from tunemeld.services.store.base import (
     check_units,
     chunks,
     closed_error,
+    field_value,
     inside_unit_error,
     key_text,
     require_aware,
@@ -768,18 +768,8 @@ def _document(collection: str, record: BaseModel) -> Document:
         name = type(record).__name__
         times = {f: utc(v, f"{name}.{f}") for f, v in record if isinstance(v, datetime)}
         record = record.model_copy(update=times)
-    return {**{f: _value(getattr(record, f)) for f in _FIELDS[collection]}, "doc": _doc(record)}
-
-
-def _value(value: object) -> object:
-    """A field as a document holds it: times as BSON dates, days as ISO text, names as text."""
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return str(value) if isinstance(value, str) else value
+    fields = {f: field_value(getattr(record, f), f"{collection}.{f}") for f in _FIELDS[collection]}
+    return {**fields, "doc": _doc(record)}
 
 
 def _key(collection: str, document: Document) -> Document:
