@@ -112,6 +112,7 @@ _BSON_PRECISION = timedelta(milliseconds=1)  # BSON dates keep milliseconds
 _KEYED_BY_ID = frozenset({"leases"})  # one document per name: its `_id` is the natural key
 _FIELDS = {
     "raw_playlists": ("service", "genre", "fetched_at", "run_id"),
+    "tracks": ("isrc", "updated_at"),  # and `rev`, the revision a merge writes over
     "playlists": ("genre", "service_name", "updated_at"),
     "rankings": ("genre", "playlist", "day", "isrc", "rank", "recorded_at"),
     "view_counts": ("isrc", "source", "day", "timestamp"),
@@ -121,7 +122,7 @@ _FIELDS = {
     "leases": ("token", "renewed_at"),
 }
 """The fields a document keeps beside `doc`: its natural key and what queries filter and sort by
-(datetimes as BSON dates). Tracks (with a revision) and quota_usage (`$inc`) are shaped apart."""
+(datetimes as BSON dates). quota_usage is kept in fields alone, written with `$inc`."""
 _IN_UTC = frozenset({"rankings", "view_counts", "lookups"})
 """Collections whose `doc` holds its datetimes in UTC, as SQLite's column tables give them back,
 so that both stores export the same bytes."""
@@ -343,18 +344,8 @@ class MongoStore(BaseStore):
                     for track in incoming[isrc]:
                         merged = track if merged is None else merged.merged(track)
                     assert merged is not None
-                    ops.append(
-                        ReplaceOne(
-                            {"isrc": isrc, "rev": revision},
-                            {
-                                "isrc": isrc,
-                                "rev": revision + 1,
-                                "updated_at": utc(merged.updated_at),
-                                "doc": _doc(merged),
-                            },
-                            upsert=True,
-                        )
-                    )
+                    document = {**_document("tracks", merged), "rev": revision + 1}
+                    ops.append(ReplaceOne({"isrc": isrc, "rev": revision}, document, upsert=True))
                 try:
                     coll.bulk_write(ops, ordered=False, session=session)
                 except BulkWriteError as exc:
