@@ -7,15 +7,18 @@ miss or an error and the caller reads the store instead.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from tunemeld.models import Genre
+from tunemeld.services.monitoring import Metrics
 
 __all__ = [
     "TRACK_CACHE_PREFIX",
     "Cache",
     "CacheStats",
+    "CountedLookups",
     "genre_cache_prefix",
     "track_cache_key",
     "view_cache_key",
@@ -73,6 +76,29 @@ class Cache(Protocol):
     def stats(self) -> CacheStats:
         """Hits, misses and errors so far, and whether the backend answers."""
         ...
+
+
+class CountedLookups:
+    """What every backend shares: it counts hits and misses, and reports them to `metrics`."""
+
+    name: str
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.hits = 0
+        self.misses = 0
+        self._metrics = metrics
+        self._lock = threading.Lock()
+
+    def _counted(self, value: bytes | None) -> bytes | None:
+        """Count one lookup's answer (None: a miss) and return it."""
+        with self._lock:
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        if self._metrics is not None:
+            self._metrics.record_cache_request(self.name, hit=value is not None)
+        return value
 
 
 def view_cache_key(genre: Genre, name: str) -> str:

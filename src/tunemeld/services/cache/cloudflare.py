@@ -15,7 +15,6 @@ the second).
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,7 +23,7 @@ from urllib.parse import quote
 import requests
 import structlog
 
-from tunemeld.services.cache.base import CacheStats
+from tunemeld.services.cache.base import CacheStats, CountedLookups
 from tunemeld.services.http.retry import Retrier, Retryable, RetryPolicy, retry_after
 from tunemeld.services.monitoring import Metrics
 
@@ -65,7 +64,7 @@ def _envelope_problem(response: requests.Response) -> str | None:
     return f"HTTP {response.status_code}, success is not true"
 
 
-class CloudflareKVCache:
+class CloudflareKVCache(CountedLookups):
     """The `cloudflare` cache backend: one KV namespace, keys under `key_prefix`."""
 
     name = "cloudflare"
@@ -102,17 +101,14 @@ class CloudflareKVCache:
             f"{base_url.rstrip('/')}/accounts/{quote(account_id, safe='')}"
             f"/storage/kv/namespaces/{quote(namespace_id, safe='')}"
         )
-        self.hits = 0
-        self.misses = 0
+        super().__init__(metrics)
         self.errors = 0
         self.skipped_writes = 0
         self.last_error: str | None = None
         self._token = api_token
-        self._metrics = metrics
         self._session = session if session is not None else requests.Session()
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
         self._failures = 0
         self._open_until = 0.0
         self._writes: dict[str, tuple[float, bytes]] = {}
@@ -140,14 +136,7 @@ class CloudflareKVCache:
                 value = response.content
             elif response.status_code != 404:
                 self._failed("get", f"HTTP {response.status_code} reading a value")
-        with self._lock:
-            if value is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-        if self._metrics is not None:
-            self._metrics.record_cache_request(self.name, hit=value is not None)
-        return value
+        return self._counted(value)
 
     def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
         """Write `value` with `expiration_ttl` (at least 60 s); a non-positive TTL deletes."""

@@ -6,18 +6,17 @@ process, otherwise its TTL bounds staleness (use the Cloudflare backend to share
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from tunemeld.services.cache.base import CacheStats
+from tunemeld.services.cache.base import CacheStats, CountedLookups
 from tunemeld.services.monitoring import Metrics
 
 __all__ = ["MemoryCache", "NullCache"]
 
 
-class MemoryCache:
+class MemoryCache(CountedLookups):
     """A thread-safe LRU of at most `max_entries` values, each living `ttl_seconds`.
 
     The clock is injectable so tests can expire entries without sleeping; `hits` and `misses`
@@ -38,14 +37,11 @@ class MemoryCache:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
         if ttl_seconds is not None and ttl_seconds <= 0:
             raise ValueError(f"ttl_seconds must be positive or None, got {ttl_seconds}")
+        super().__init__(metrics)
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
-        self.hits = 0
-        self.misses = 0
         self.evictions = 0
         self._clock = clock
-        self._metrics = metrics
-        self._lock = threading.Lock()
         # key -> (value, expires_at or None for never); the order is least recently used first.
         self._entries: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
 
@@ -66,13 +62,7 @@ class MemoryCache:
                 else:
                     self._entries.move_to_end(key)
                     value = stored
-            if value is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-        if self._metrics is not None:
-            self._metrics.record_cache_request(self.name, hit=value is not None)
-        return value
+        return self._counted(value)
 
     def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
         """Store a value, evicting the least recently used entries beyond `max_entries`.
@@ -117,23 +107,14 @@ class MemoryCache:
         return CacheStats(hits=self.hits, misses=self.misses)
 
 
-class NullCache:
+class NullCache(CountedLookups):
     """A cache that never stores: every lookup misses (`cache.backend = "none"`)."""
 
     name = "none"
 
-    def __init__(self, *, metrics: Metrics | None = None) -> None:
-        self.misses = 0
-        self._metrics = metrics
-        self._lock = threading.Lock()
-
     def get(self, key: str) -> bytes | None:
         """Always None."""
-        with self._lock:
-            self.misses += 1
-        if self._metrics is not None:
-            self._metrics.record_cache_request(self.name, hit=False)
-        return None
+        return self._counted(None)
 
     def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
         """Do nothing."""

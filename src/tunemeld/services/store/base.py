@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timezone
+from enum import Enum
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -47,6 +48,7 @@ __all__ = [
     "check_units",
     "chunks",
     "closed_error",
+    "field_value",
     "inside_unit_error",
     "key_text",
     "require_aware",
@@ -55,6 +57,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="BaseStore")
+_M = TypeVar("_M", bound=BaseModel)
 
 RUN_LEASE = "etl"
 """The name of the lease every writing run takes (one writer at a time per store)."""
@@ -219,7 +222,7 @@ class Store(Protocol):
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
-        """Samples per ISRC, oldest first; optionally one source only."""
+        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
         ...
 
     def previous_samples(
@@ -293,7 +296,7 @@ class Store(Protocol):
         ...
 
     def list_runs(self, limit: int = 20) -> list[RunReport]:
-        """The newest run records first."""
+        """The newest run records first (by started_at, ties by run_id descending)."""
         ...
 
     # views
@@ -351,15 +354,29 @@ def utc(value: datetime, where: str = "datetime") -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def field_value(value: object, where: str) -> object:
+    """A model field as the stores keep it outside the document: datetimes in UTC, days as ISO
+    text, names as plain text; ValueError for a naive datetime (`where` names the field)."""
+    if isinstance(value, datetime):
+        return utc(value, where)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value) if isinstance(value, str) else value
+
+
 def key_text(value: str) -> str:
     """The plain string of a str or str-enum key (`Service.SPOTIFY` -> "Spotify")."""
     return value.value if isinstance(value, (Service, ViewSource, Genre)) else str(value)
 
 
 class BaseStore:
-    """What every Store implementation shares: it is a context manager that closes itself, and
-    it reads view samples through `export_records` (keyset pages: no transaction or cursor
-    stays open while the consumer works, and the consumer may write meanwhile)."""
+    """What every Store implementation shares: it is a context manager that closes itself, it
+    writes and reads whole records by natural key through `_put` and `_find` (each store's
+    primitives), and it reads view samples through `export_records` (keyset pages: no
+    transaction or cursor stays open while the consumer works, and the consumer may write
+    meanwhile)."""
 
     def close(self) -> None:
         """Release connections (each store implements it)."""
@@ -368,6 +385,51 @@ class BaseStore:
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every record of one collection in natural-key order (each store implements it)."""
         raise NotImplementedError
+
+    def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
+        """The record of `collection` whose natural key is `key`, or None (each store)."""
+        raise NotImplementedError
+
+    def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
+        """Write whole records of `collection` by their natural keys (each store)."""
+        raise NotImplementedError
+
+    def save_playlist(self, playlist: Playlist) -> None:
+        require_aware(playlist, "Playlist")
+        self._put("playlists", [playlist])
+
+    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
+        latest: dict[tuple[str, str, date], ViewSample] = {}  # a repeated key: the last wins
+        for sample in samples:
+            require_aware(sample, f"ViewSample {sample.isrc}")
+            latest[(sample.isrc, sample.source.value, sample.day)] = sample
+        self._put("view_counts", list(latest.values()))
+        return len(latest)
+
+    def put_lookup(self, lookup: Lookup) -> None:
+        self._put("lookups", [lookup])
+
+    def save_run(self, report: RunReport) -> None:
+        require_aware(report, f"RunReport {report.run_id}")
+        self._put("runs", [report])
+
+    def save_views(self, docs: Sequence[ViewDoc]) -> None:
+        for doc in docs:
+            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
+        self._put("views", docs)
+
+    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
+        key = {"genre": Genre(genre).value, "service_name": key_text(service_name)}
+        return self._find(Playlist, "playlists", **key)
+
+    def get_lookup(self, kind: str, key: str) -> Lookup | None:
+        return self._find(Lookup, "lookups", kind=key_text(kind), key=key_text(key))
+
+    def get_run(self, run_id: str) -> RunReport | None:
+        return self._find(RunReport, "runs", run_id=key_text(run_id))
+
+    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
+        return self._find(ViewDoc, "views", genre=Genre(genre).value, name=key_text(name))
 
     def iter_view_samples(self) -> Iterator[ViewSample]:
         """Every view sample in (isrc, source, day) order, read in pages."""

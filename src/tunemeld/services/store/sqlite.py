@@ -16,18 +16,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel
 
 from tunemeld.exceptions import ConfigError, StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
-    Playlist,
     Ranking,
     RawPlaylist,
     RunReport,
     Service,
     Track,
-    ViewDoc,
     ViewSample,
     ViewSource,
 )
@@ -35,7 +35,6 @@ from tunemeld.services.store.base import (
     BaseStore,
     CollectionStatus,
     Lease,
-    Lookup,
     check_keep,
     check_limit,
     check_rankings,
@@ -43,101 +42,74 @@ from tunemeld.services.store.base import (
     check_units,
     chunks,
     closed_error,
+    field_value,
     inside_unit_error,
     key_text,
     require_aware,
     utc,
 )
-from tunemeld.services.store.collections import EXPORTED, SPECS, spec_for
+from tunemeld.services.store.collections import EXPORTED, SPECS, CollectionSpec, spec_for
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
 SCHEMA_VERSION = 2
 """The `PRAGMA user_version` this module writes and understands (2 added `rankings`)."""
 
+_M = TypeVar("_M", bound=BaseModel)
 _URL_PREFIX = "sqlite:///"
 _MAX_PARAMS = 500  # per statement: far below SQLite's limit, and keeps query plans small
 _ITER_BATCH = 1000
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS raw_playlists (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        service TEXT NOT NULL,
-        genre TEXT NOT NULL,
-        fetched_at TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        doc TEXT NOT NULL
-    )""",
-    """CREATE UNIQUE INDEX IF NOT EXISTS raw_playlists_service_genre_fetched_at
-        ON raw_playlists (service, genre, fetched_at)""",
-    """CREATE TABLE IF NOT EXISTS tracks (
-        isrc TEXT PRIMARY KEY,
-        doc TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS playlists (
-        genre TEXT NOT NULL,
-        service_name TEXT NOT NULL,
-        doc TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (genre, service_name)
-    )""",
-    """CREATE TABLE IF NOT EXISTS rankings (
-        genre TEXT NOT NULL,
-        playlist TEXT NOT NULL,
-        day TEXT NOT NULL,
-        isrc TEXT NOT NULL,
-        rank INTEGER NOT NULL,
-        run_id TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (genre, playlist, day, isrc)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS view_counts (
-        isrc TEXT NOT NULL,
-        source TEXT NOT NULL,
-        day TEXT NOT NULL,
-        timestamp TEXT NOT NULL,
-        total INTEGER NOT NULL,
-        delta INTEGER NOT NULL,
-        run_id TEXT NOT NULL,
-        PRIMARY KEY (isrc, source, day)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS lookups (
-        kind TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT,
-        expires_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (kind, key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS runs (
-        run_id TEXT PRIMARY KEY,
-        started_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        doc TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS views (
-        genre TEXT NOT NULL,
-        name TEXT NOT NULL,
-        doc TEXT NOT NULL,
-        version TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (genre, name)
-    )""",
-    """CREATE TABLE IF NOT EXISTS quota_usage (
-        day TEXT NOT NULL,
-        bucket TEXT NOT NULL,
-        units INTEGER NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (day, bucket)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS leases (
-        name TEXT PRIMARY KEY,
-        token TEXT NOT NULL,
-        renewed_at TEXT NOT NULL,
-        doc TEXT NOT NULL
-    )""",
-)
+
+def _marks(chunk: Sequence[object]) -> str:
+    return ", ".join("?" * len(chunk))
+
+
+_COLUMNS = {
+    "raw_playlists": ("service", "genre", "fetched_at", "run_id", "doc"),
+    "tracks": ("isrc", "doc", "updated_at"),
+    "playlists": ("genre", "service_name", "doc", "updated_at"),
+    "rankings": ("genre", "playlist", "day", "isrc", "rank", "run_id", "recorded_at"),
+    "view_counts": ("isrc", "source", "day", "timestamp", "total", "delta", "run_id"),
+    "lookups": ("kind", "key", "value", "expires_at", "updated_at"),
+    "runs": ("run_id", "started_at", "status", "doc"),
+    "views": ("genre", "name", "doc", "version", "updated_at"),
+    "quota_usage": ("day", "bucket", "units", "updated_at"),
+    "leases": ("name", "token", "renewed_at", "doc"),
+}
+"""Each table's columns, named as its model's fields: `doc` holds the model's JSON, and a table
+without one keeps the whole record in its columns (datetimes as UTC text)."""
+_SELECT = {name: "doc" if "doc" in cols else ", ".join(cols) for name, cols in _COLUMNS.items()}
+"""What a read selects to rebuild a record: its `doc`, or else every column."""
+
+_WITHOUT_ROWID = frozenset({"rankings", "view_counts", "quota_usage"})
+"""Tables of small records read by key ranges: stored clustered on their natural key."""
+
+
+def _column(spec: CollectionSpec, name: str) -> str:
+    """A column's definition: integers and text as its model's field is typed, NULL if optional."""
+    if name == "doc":
+        return "doc TEXT NOT NULL"
+    field = spec.model.model_fields[name].annotation
+    kind = "INTEGER" if field is int else "TEXT"
+    return f"{name} {kind}" if type(None) in get_args(field) else f"{name} {kind} NOT NULL"
+
+
+def _create(spec: CollectionSpec) -> tuple[str, ...]:
+    """The statements creating one collection's table and its natural-key index."""
+    name, key = spec.name, ", ".join(spec.key)
+    columns = ", ".join(_column(spec, column) for column in _COLUMNS[name])
+    if name == "raw_playlists":  # keyed by a row id, which the pruning of old snapshots uses
+        return (
+            f"CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY AUTOINCREMENT, {columns})",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_{'_'.join(spec.key)} ON {name} ({key})",
+        )
+    rowid = " WITHOUT ROWID" if name in _WITHOUT_ROWID else ""
+    return (f"CREATE TABLE IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({key})){rowid}",)
+
+
+_SCHEMA = tuple(statement for spec in SPECS for statement in _create(spec))
+"""The tables of `SPECS`, with `_COLUMNS` as their columns and the natural key as their key."""
 
 _INDEXES = tuple(
     f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
@@ -146,14 +118,20 @@ _INDEXES = tuple(
     for fields in spec.indexes
 )
 """The secondary indexes of `SPECS` (natural keys are the tables' primary or unique keys)."""
-_COLUMNS = {  # the tables keeping a record in columns named as its fields; others keep a `doc`
-    "rankings": ("genre", "playlist", "day", "isrc", "rank", "run_id", "recorded_at"),
-    "view_counts": ("isrc", "source", "day", "timestamp", "total", "delta", "run_id"),
-    "lookups": ("kind", "key", "value", "expires_at", "updated_at"),
-    "quota_usage": ("day", "bucket", "units", "updated_at"),
-}
-_SAMPLE_COLUMNS = ", ".join(_COLUMNS["view_counts"])
-_RANKING_COLUMNS = ", ".join(_COLUMNS["rankings"])
+
+
+def _upsert_sql(name: str, key: tuple[str, ...]) -> str:
+    columns = _COLUMNS[name]
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+    return (
+        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({_marks(columns)})"  # noqa: S608
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT = {spec.name: _upsert_sql(spec.name, spec.key) for spec in SPECS}
+"""Each table's statement writing a whole record by its natural key (`_row` gives the values);
+quota_usage adds to its units instead (`add_quota_usage`)."""
 
 
 class _ThreadState(threading.local):
@@ -255,13 +233,7 @@ class SQLiteStore(BaseStore):
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
         with self._errors(), self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO raw_playlists (service, genre, fetched_at, run_id, doc)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (service, genre, fetched_at)"
-                " DO UPDATE SET run_id = excluded.run_id, doc = excluded.doc",
-                (service, genre, _ts(raw.fetched_at), raw.run_id, raw.model_dump_json()),
-            )
+            conn.execute(_UPSERT["raw_playlists"], _row("raw_playlists", raw))
             conn.execute(
                 "DELETE FROM raw_playlists WHERE service = ? AND genre = ? AND fetched_at != ?"
                 " AND id NOT IN ("
@@ -303,12 +275,7 @@ class SQLiteStore(BaseStore):
                 merged[track.isrc] = written[track.isrc] = (
                     track if stored is None else stored.merged(track)
                 )
-            conn.executemany(
-                "INSERT INTO tracks (isrc, doc, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (isrc)"
-                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-                [(t.isrc, t.model_dump_json(), _ts(t.updated_at)) for t in written.values()],
-            )
+            _upsert(conn, "tracks", written.values())
         return len(written)
 
     def get_tracks(self, isrcs: Iterable[str]) -> dict[str, Track]:
@@ -330,31 +297,6 @@ class SQLiteStore(BaseStore):
                 found[track.isrc] = track
         return found
 
-    # -- playlists ----------------------------------------------------------------------------
-
-    def save_playlist(self, playlist: Playlist) -> None:
-        require_aware(playlist, "Playlist")
-        with self._errors(), self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO playlists (genre, service_name, doc, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (genre, service_name)"
-                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-                (
-                    playlist.genre.value,
-                    playlist.service_name,
-                    playlist.model_dump_json(),
-                    _ts(playlist.updated_at),
-                ),
-            )
-
-    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        with self._errors(), self._transaction(write=False) as conn:
-            row = conn.execute(
-                "SELECT doc FROM playlists WHERE genre = ? AND service_name = ?",
-                (Genre(genre).value, key_text(service_name)),
-            ).fetchone()
-        return None if row is None else Playlist.model_validate_json(row[0])
-
     # -- rankings -----------------------------------------------------------------------------
 
     def save_rankings(
@@ -363,17 +305,10 @@ class SQLiteStore(BaseStore):
         """Replace the day's ranking of one playlist: delete it and insert the new records."""
         check_rankings(genre, playlist, day, rankings)
         key = (Genre(genre).value, key_text(playlist), day.isoformat())
-        rows = [
-            (*key, r.isrc, r.rank, r.run_id, _ts(r.recorded_at, "Ranking.recorded_at"))
-            for r in rankings
-        ]
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute("DELETE FROM rankings WHERE genre = ? AND playlist = ? AND day = ?", key)
-            conn.executemany(
-                f"INSERT INTO rankings ({_RANKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                rows,
-            )
-        return len(rows)
+            _upsert(conn, "rankings", rankings)
+        return len(rankings)
 
     def playlist_rankings(
         self,
@@ -390,11 +325,11 @@ class SQLiteStore(BaseStore):
             where, extra = where + " AND day <= ?", [*extra, until.isoformat()]
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
-                f"SELECT {_RANKING_COLUMNS} FROM rankings"  # noqa: S608 (fixed text, only ?s)
+                f"SELECT {_SELECT['rankings']} FROM rankings"  # noqa: S608 (fixed text, only ?s)
                 f" WHERE genre = ? AND playlist = ?{where} ORDER BY day, rank, isrc",
                 (Genre(genre).value, key_text(playlist), *extra),
             ).fetchall()
-        return [Ranking.model_validate(_fields("rankings", row)) for row in rows]
+        return [_decode(Ranking, "rankings", row) for row in rows]
 
     def latest_ranking_day(
         self, genre: Genre, playlist: str, *, until: date | None = None
@@ -411,36 +346,17 @@ class SQLiteStore(BaseStore):
     def track_rankings(self, isrc: str) -> list[Ranking]:
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
-                f"SELECT {_RANKING_COLUMNS} FROM rankings WHERE isrc = ?"  # noqa: S608 (fixed)
+                f"SELECT {_SELECT['rankings']} FROM rankings WHERE isrc = ?"  # noqa: S608 (fixed)
                 " ORDER BY genre, playlist, day",
                 (key_text(isrc),),
             ).fetchall()
-        return [Ranking.model_validate(_fields("rankings", row)) for row in rows]
+        return [_decode(Ranking, "rankings", row) for row in rows]
 
     # -- view_counts --------------------------------------------------------------------------
-
-    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
-        """Upsert samples keyed by (isrc, source, day); returns how many keys were written."""
-        rows: dict[tuple[str, str, str], tuple[str, str, str, str, int, int, str]] = {}
-        for sample in samples:
-            require_aware(sample, f"ViewSample {sample.isrc}")
-            key = (sample.isrc, sample.source.value, sample.day.isoformat())
-            rows[key] = (*key, _ts(sample.timestamp), sample.total, sample.delta, sample.run_id)
-        if not rows:
-            return 0
-        with self._errors(), self._transaction(write=True) as conn:
-            conn.executemany(
-                f"INSERT INTO view_counts ({_SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
-                " ON CONFLICT (isrc, source, day) DO UPDATE SET timestamp = excluded.timestamp,"
-                " total = excluded.total, delta = excluded.delta, run_id = excluded.run_id",
-                list(rows.values()),
-            )
-        return len(rows)
 
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
-        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
         wanted = sorted(set(isrcs))
         history: dict[str, list[ViewSample]] = {}
         if not wanted:
@@ -450,12 +366,12 @@ class SQLiteStore(BaseStore):
         with self._errors(), self._transaction(write=False) as conn:
             for chunk in chunks(wanted, _MAX_PARAMS - len(extra)):
                 rows = conn.execute(
-                    f"SELECT {_SAMPLE_COLUMNS} FROM view_counts"  # noqa: S608 (only ?s)
+                    f"SELECT {_SELECT['view_counts']} FROM view_counts"  # noqa: S608 (only ?s)
                     f" WHERE isrc IN ({_marks(chunk)}){where} ORDER BY isrc, day, source",
                     [*chunk, *extra],
                 ).fetchall()
                 for row in rows:
-                    sample = _sample(row)
+                    sample = _decode(ViewSample, "view_counts", row)
                     history.setdefault(sample.isrc, []).append(sample)
         return history
 
@@ -472,63 +388,31 @@ class SQLiteStore(BaseStore):
         with self._errors(), self._transaction(write=False) as conn:
             for chunk in chunks(wanted, _MAX_PARAMS - 2):
                 rows = conn.execute(
-                    f"SELECT {_SAMPLE_COLUMNS} FROM view_counts AS v"  # noqa: S608 (only ?s)
+                    f"SELECT {_SELECT['view_counts']} FROM view_counts AS v"  # noqa: S608 (only ?s)
                     f" WHERE v.source = ? AND v.isrc IN ({_marks(chunk)}) AND v.day = ("
                     "  SELECT max(w.day) FROM view_counts AS w"
                     "  WHERE w.isrc = v.isrc AND w.source = v.source AND w.day < ?)",
                     [source_value, *chunk, before.isoformat()],
                 ).fetchall()
                 for row in rows:
-                    sample = _sample(row)
+                    sample = _decode(ViewSample, "view_counts", row)
                     found[sample.isrc] = sample
         return found
-
-    # -- lookups ------------------------------------------------------------------------------
-
-    def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        with self._errors(), self._transaction(write=False) as conn:
-            row = conn.execute(
-                f"SELECT {', '.join(_COLUMNS['lookups'])} FROM lookups"  # noqa: S608 (fixed)
-                " WHERE kind = ? AND key = ?",
-                (key_text(kind), key_text(key)),
-            ).fetchone()
-        if row is None:
-            return None
-        return Lookup.model_validate(_fields("lookups", row))
-
-    def put_lookup(self, lookup: Lookup) -> None:
-        with self._errors(), self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO lookups (kind, key, value, expires_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
-                " value = excluded.value, expires_at = excluded.expires_at,"
-                " updated_at = excluded.updated_at",
-                (
-                    lookup.kind,
-                    lookup.key,
-                    lookup.value,
-                    _ts(lookup.expires_at, "Lookup.expires_at"),
-                    _ts(lookup.updated_at, "Lookup.updated_at"),
-                ),
-            )
 
     # -- quota_usage --------------------------------------------------------------------------
 
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Add `units` spent from `bucket` on `day` in one statement; return the day's total."""
         check_units(units)
+        key = (day.isoformat(), key_text(bucket))
         with self._errors(), self._transaction(write=True) as conn:
             conn.execute(
                 "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (day, bucket) DO UPDATE SET"
                 " units = quota_usage.units + excluded.units, updated_at = excluded.updated_at",
-                (day.isoformat(), key_text(bucket), units, _ts(at, "quota_usage.at")),
+                (*key, units, _ts(at, "quota_usage.at")),
             )
-            row = conn.execute(  # same write transaction: no other writer can step in between
-                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?",
-                (day.isoformat(), key_text(bucket)),
-            ).fetchone()
-        return int(row[0])
+            return _units(conn, key) or 0  # same write transaction: no other writer in between
 
     def spend_quota(
         self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
@@ -544,19 +428,13 @@ class SQLiteStore(BaseStore):
                 (units, when, *key, limit, units, limit),
             )
             if updated.rowcount == 0:
-                exists = conn.execute(
-                    "SELECT 1 FROM quota_usage WHERE day = ? AND bucket = ?", key
-                ).fetchone()
-                if exists is not None or (limit is not None and units > limit):
+                if _units(conn, key) is not None or (limit is not None and units > limit):
                     return None  # spent: nothing recorded, the caller must not send
                 conn.execute(
                     "INSERT INTO quota_usage (day, bucket, units, updated_at) VALUES (?, ?, ?, ?)",
                     (*key, units, when),
                 )
-            row = conn.execute(
-                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key
-            ).fetchone()
-        return int(row[0])
+            return _units(conn, key)
 
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
         """Subtract `units` (never below zero) in its own short write transaction."""
@@ -568,13 +446,9 @@ class SQLiteStore(BaseStore):
                 " WHERE day = ? AND bucket = ?",
                 (units, _ts(at, "quota_usage.at"), *key),
             )
-            row = conn.execute(
-                "SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key
-            ).fetchone()
-        return 0 if row is None else int(row[0])
+            return _units(conn, key) or 0
 
     def quota_usage(self, day: date) -> dict[str, int]:
-        """Units spent per bucket on `day`."""
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT bucket, units FROM quota_usage WHERE day = ? ORDER BY bucket",
@@ -585,30 +459,20 @@ class SQLiteStore(BaseStore):
     # -- leases -------------------------------------------------------------------------------
 
     def get_lease(self, name: str) -> Lease | None:
-        """The current holder of a lease, or None."""
-        with self._errors(), self._transaction(write=False) as conn:
-            row = conn.execute("SELECT doc FROM leases WHERE name = ?", (name,)).fetchone()
-        return None if row is None else Lease.model_validate_json(row[0])
+        return self._find(Lease, "leases", name=name)
 
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
         """Compare tokens and write in one IMMEDIATE transaction: no other writer in between."""
         check_swap(new, expected)
-        row = (new.name, new.token, _ts(new.renewed_at), new.model_dump_json())
         with self._errors(), self._own_write("swap_lease") as conn:
             found = conn.execute("SELECT token FROM leases WHERE name = ?", (new.name,)).fetchone()
             current = None if found is None else str(found[0])
             if current != (None if expected is None else expected.token):
                 return False
-            conn.execute(
-                "INSERT INTO leases (name, token, renewed_at, doc) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET token = excluded.token,"
-                " renewed_at = excluded.renewed_at, doc = excluded.doc",
-                row,
-            )
+            conn.execute(_UPSERT["leases"], _row("leases", new))
         return True
 
     def release_lease(self, name: str, token: str) -> bool:
-        """Delete the lease if it still holds `token`."""
         with self._errors(), self._own_write("release_lease") as conn:
             deleted = conn.execute(
                 "DELETE FROM leases WHERE name = ? AND token = ?", (name, token)
@@ -617,63 +481,13 @@ class SQLiteStore(BaseStore):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def save_run(self, report: RunReport) -> None:
-        require_aware(report, f"RunReport {report.run_id}")
-        with self._errors(), self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO runs (run_id, started_at, status, doc) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at,"
-                " status = excluded.status, doc = excluded.doc",
-                (
-                    report.run_id,
-                    _ts(report.started_at),
-                    report.status.value,
-                    report.model_dump_json(),
-                ),
-            )
-
-    def get_run(self, run_id: str) -> RunReport | None:
-        with self._errors(), self._transaction(write=False) as conn:
-            row = conn.execute(
-                "SELECT doc FROM runs WHERE run_id = ?", (key_text(run_id),)
-            ).fetchone()
-        return None if row is None else RunReport.model_validate_json(row[0])
-
     def list_runs(self, limit: int = 20) -> list[RunReport]:
-        """The newest run records first (by started_at, ties by run_id descending)."""
         check_limit(limit)
         with self._errors(), self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT doc FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,)
             ).fetchall()
         return [RunReport.model_validate_json(doc) for (doc,) in rows]
-
-    # -- views --------------------------------------------------------------------------------
-
-    def save_views(self, docs: Sequence[ViewDoc]) -> None:
-        """Replace per-genre API documents by (genre, name), all in one transaction."""
-        for doc in docs:
-            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
-        rows = [
-            (d.genre.value, d.name, d.model_dump_json(), d.version, _ts(d.updated_at)) for d in docs
-        ]
-        if not rows:
-            return
-        with self._errors(), self._transaction(write=True) as conn:
-            conn.executemany(
-                "INSERT INTO views (genre, name, doc, version, updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (genre, name) DO UPDATE SET doc = excluded.doc,"
-                " version = excluded.version, updated_at = excluded.updated_at",
-                rows,
-            )
-
-    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        with self._errors(), self._transaction(write=False) as conn:
-            row = conn.execute(
-                "SELECT doc FROM views WHERE genre = ? AND name = ?",
-                (Genre(genre).value, key_text(name)),
-            ).fetchone()
-        return None if row is None else ViewDoc.model_validate_json(row[0])
 
     # -- administration -----------------------------------------------------------------------
 
@@ -705,7 +519,7 @@ class SQLiteStore(BaseStore):
         """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
         keys = spec_for(collection, exported=True).key
         key_list = ", ".join(keys)
-        columns = f"{key_list}, {', '.join(_COLUMNS.get(collection, ('doc',)))}"
+        columns = f"{key_list}, {_SELECT[collection]}"
         after: tuple[object, ...] | None = None
         while True:
             where = "" if after is None else f" WHERE ({key_list}) > ({_marks(keys)})"
@@ -720,6 +534,21 @@ class SQLiteStore(BaseStore):
             if len(rows) < _ITER_BATCH:
                 return
             after = tuple(rows[-1][: len(keys)])
+
+    def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
+        """Upsert whole records of one collection in one transaction (none: no transaction)."""
+        if records:
+            with self._errors(), self._transaction(write=True) as conn:
+                _upsert(conn, collection, records)
+
+    def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
+        where = " AND ".join(f"{field} = ?" for field in key)
+        with self._errors(), self._transaction(write=False) as conn:
+            row = conn.execute(
+                f"SELECT {_SELECT[collection]} FROM {collection} WHERE {where}",  # noqa: S608
+                tuple(key.values()),
+            ).fetchone()
+        return None if row is None else _decode(model, collection, row)
 
     # -- connections, transactions and errors -------------------------------------------------
 
@@ -925,23 +754,43 @@ def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
-def _sample(row: Sequence[Any]) -> ViewSample:
-    return ViewSample.model_validate(_fields("view_counts", row))
+def _row(collection: str, record: BaseModel) -> tuple[object, ...]:
+    """`record` as the values of its table's columns, in `_COLUMNS` order."""
+    name = type(record).__name__
+    return tuple(
+        record.model_dump_json()
+        if column == "doc"
+        else _value(getattr(record, column), f"{name}.{column}")
+        for column in _COLUMNS[collection]
+    )
+
+
+def _value(value: object, where: str) -> object:
+    """A field as its column holds it: `field_value`, with datetimes as fixed-width text."""
+    value = field_value(value, where)
+    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+
+
+def _units(conn: sqlite3.Connection, key: tuple[str, str]) -> int | None:
+    """The units recorded for (day, bucket), or None while it has no record."""
+    row = conn.execute("SELECT units FROM quota_usage WHERE day = ? AND bucket = ?", key).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _upsert(conn: sqlite3.Connection, collection: str, records: Iterable[BaseModel]) -> None:
+    conn.executemany(_UPSERT[collection], [_row(collection, record) for record in records])
+
+
+def _decode(model: type[_M], collection: str, row: Sequence[Any]) -> _M:
+    """The record a row of `_SELECT[collection]` holds."""
+    if "doc" in _COLUMNS[collection]:
+        return model.model_validate_json(row[0])
+    return model.model_validate(dict(zip(_COLUMNS[collection], row, strict=True)))
 
 
 def _export_record(collection: str, row: Sequence[Any]) -> dict[str, Any]:
-    """A row of `_COLUMNS[collection]` (or a `doc`) as its model's JSON-ready dict."""
-    if collection not in _COLUMNS:
+    """A row of `_SELECT[collection]` as its model's JSON-ready dict."""
+    if "doc" in _COLUMNS[collection]:
         record: dict[str, Any] = json.loads(row[0])
         return record
-    model = spec_for(collection).model.model_validate(_fields(collection, row))
-    return model.model_dump(mode="json")
-
-
-def _fields(collection: str, row: Sequence[Any]) -> dict[str, Any]:
-    """A row of `_COLUMNS[collection]` by field name, for its model to validate (and parse)."""
-    return dict(zip(_COLUMNS[collection], row, strict=True))
-
-
-def _marks(chunk: Sequence[object]) -> str:
-    return ", ".join("?" * len(chunk))
+    return _decode(spec_for(collection).model, collection, row).model_dump(mode="json")

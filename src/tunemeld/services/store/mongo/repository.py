@@ -45,7 +45,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, ReturnDocument
@@ -63,13 +63,11 @@ from pymongo.write_concern import WriteConcern
 from tunemeld.exceptions import StoreError, StoreUnavailable
 from tunemeld.models import (
     Genre,
-    Playlist,
     Ranking,
     RawPlaylist,
     RunReport,
     Service,
     Track,
-    ViewDoc,
     ViewSample,
     ViewSource,
 )
@@ -77,7 +75,6 @@ from tunemeld.services.store.base import (
     BaseStore,
     CollectionStatus,
     Lease,
-    Lookup,
     QuotaUsage,
     check_keep,
     check_limit,
@@ -86,6 +83,7 @@ from tunemeld.services.store.base import (
     check_units,
     chunks,
     closed_error,
+    field_value,
     inside_unit_error,
     key_text,
     require_aware,
@@ -104,6 +102,7 @@ from tunemeld.services.store.mongo.errors import driver_errors
 
 __all__ = ["MongoStore"]
 
+_M = TypeVar("_M", bound=BaseModel)
 _UTC = timezone.utc
 _MAX_IN = 5000  # ids per $in: keeps each command far below the 16 MB BSON limit
 _PAGE = 1000
@@ -111,6 +110,22 @@ _MERGE_ATTEMPTS = 8
 _BSON_PRECISION = timedelta(milliseconds=1)  # BSON dates keep milliseconds
 
 _KEYED_BY_ID = frozenset({"leases"})  # one document per name: its `_id` is the natural key
+_FIELDS = {
+    "raw_playlists": ("service", "genre", "fetched_at", "run_id"),
+    "tracks": ("isrc", "updated_at"),  # and `rev`, the revision a merge writes over
+    "playlists": ("genre", "service_name", "updated_at"),
+    "rankings": ("genre", "playlist", "day", "isrc", "rank", "recorded_at"),
+    "view_counts": ("isrc", "source", "day", "timestamp"),
+    "lookups": ("kind", "key", "updated_at"),
+    "runs": ("run_id", "started_at", "status"),
+    "views": ("genre", "name", "version", "updated_at"),
+    "leases": ("token", "renewed_at"),
+}
+"""The fields a document keeps beside `doc`: its natural key and what queries filter and sort by
+(datetimes as BSON dates). quota_usage is kept in fields alone, written with `$inc`."""
+_IN_UTC = frozenset({"rankings", "view_counts", "lookups"})
+"""Collections whose `doc` holds its datetimes in UTC, as SQLite's column tables give them back,
+so that both stores export the same bytes."""
 
 
 def _index_models(spec: CollectionSpec) -> list[IndexModel]:
@@ -270,12 +285,9 @@ class MongoStore(BaseStore):
         coll = self._coll("raw_playlists")
         session = self._session()
         with self._errors():
-            key = {"service": service, "genre": genre, "fetched_at": utc(raw.fetched_at)}
+            document = _document("raw_playlists", raw)
             coll.replace_one(
-                key,
-                {**key, "run_id": raw.run_id, "doc": _doc(raw)},
-                upsert=True,
-                session=session,
+                _key("raw_playlists", document), document, upsert=True, session=session
             )
             stale = [
                 d["_id"]
@@ -286,7 +298,7 @@ class MongoStore(BaseStore):
                     skip=keep,
                     session=session,
                 )
-                if abs(d["fetched_at"] - key["fetched_at"]) >= _BSON_PRECISION  # not this one
+                if abs(d["fetched_at"] - document["fetched_at"]) >= _BSON_PRECISION  # not this one
             ]
             if stale:
                 coll.delete_many({"_id": {"$in": stale}}, session=session)
@@ -332,18 +344,8 @@ class MongoStore(BaseStore):
                     for track in incoming[isrc]:
                         merged = track if merged is None else merged.merged(track)
                     assert merged is not None
-                    ops.append(
-                        ReplaceOne(
-                            {"isrc": isrc, "rev": revision},
-                            {
-                                "isrc": isrc,
-                                "rev": revision + 1,
-                                "updated_at": utc(merged.updated_at),
-                                "doc": _doc(merged),
-                            },
-                            upsert=True,
-                        )
-                    )
+                    document = {**_document("tracks", merged), "rev": revision + 1}
+                    ops.append(ReplaceOne({"isrc": isrc, "rev": revision}, document, upsert=True))
                 try:
                     coll.bulk_write(ops, ordered=False, session=session)
                 except BulkWriteError as exc:
@@ -378,22 +380,6 @@ class MongoStore(BaseStore):
                 found[track.isrc] = (int(d.get("rev", 0)), track)
         return found
 
-    # -- playlists ----------------------------------------------------------------------------
-
-    def save_playlist(self, playlist: Playlist) -> None:
-        require_aware(playlist, "Playlist")
-        key = {"genre": playlist.genre.value, "service_name": playlist.service_name}
-        self._replace("playlists", key, {"updated_at": utc(playlist.updated_at)}, playlist)
-
-    def get_playlist(self, genre: Genre, service_name: str) -> Playlist | None:
-        with self._errors():
-            found = self._coll("playlists").find_one(
-                {"genre": Genre(genre).value, "service_name": key_text(service_name)},
-                {"doc": 1},
-                session=self._session(),
-            )
-        return None if found is None else Playlist.model_validate(found["doc"])
-
     # -- rankings -----------------------------------------------------------------------------
 
     def save_rankings(
@@ -403,30 +389,13 @@ class MongoStore(BaseStore):
         may see both sets for a moment, never none."""
         check_rankings(genre, playlist, day, rankings)
         key = {"genre": Genre(genre).value, "playlist": key_text(playlist), "day": day.isoformat()}
-        ops: list[ReplaceOne[Document]] = []
-        for r in rankings:
-            utc_ranking = r.model_copy(update={"recorded_at": utc(r.recorded_at)})
-            fields = {**key, "isrc": r.isrc}
-            ops.append(
-                ReplaceOne(
-                    fields,
-                    {
-                        **fields,
-                        "rank": r.rank,
-                        "recorded_at": utc_ranking.recorded_at,
-                        "doc": _doc(utc_ranking),
-                    },
-                    upsert=True,
-                )
-            )
-        session = self._session()
+        self._put("rankings", rankings)
         with self._errors():
-            coll = self._coll("rankings")
-            for chunk in chunks(ops, _PAGE):
-                coll.bulk_write(list(chunk), ordered=False, session=session)
             keep = [r.isrc for r in rankings]
-            coll.delete_many({**key, "isrc": {"$nin": keep}}, session=session)
-        return len(ops)
+            self._coll("rankings").delete_many(
+                {**key, "isrc": {"$nin": keep}}, session=self._session()
+            )
+        return len(rankings)
 
     def playlist_rankings(
         self,
@@ -471,31 +440,9 @@ class MongoStore(BaseStore):
 
     # -- view_counts --------------------------------------------------------------------------
 
-    def save_view_samples(self, samples: Iterable[ViewSample]) -> int:
-        """Upsert samples keyed by (isrc, source, day) in one bulk write; returns the key count."""
-        ops: dict[tuple[str, str, str], ReplaceOne[Document]] = {}
-        for sample in samples:
-            require_aware(sample, f"ViewSample {sample.isrc}")
-            key = (sample.isrc, sample.source.value, sample.day.isoformat())
-            utc_sample = sample.model_copy(update={"timestamp": utc(sample.timestamp)})
-            fields = {"isrc": key[0], "source": key[1], "day": key[2]}
-            ops[key] = ReplaceOne(
-                fields,
-                {**fields, "timestamp": utc_sample.timestamp, "doc": _doc(utc_sample)},
-                upsert=True,
-            )
-        if not ops:
-            return 0
-        session = self._session()
-        with self._errors():
-            for chunk in chunks(list(ops.values()), _PAGE):
-                self._coll("view_counts").bulk_write(list(chunk), ordered=False, session=session)
-        return len(ops)
-
     def view_history(
         self, isrcs: Iterable[str], source: ViewSource | None = None
     ) -> dict[str, list[ViewSample]]:
-        """Samples per ISRC, oldest first (by day, then source); optionally one source only."""
         wanted = sorted(set(isrcs))
         history: dict[str, list[ViewSample]] = {}
         if not wanted:
@@ -541,25 +488,6 @@ class MongoStore(BaseStore):
                     sample = ViewSample.model_validate(d["doc"])
                     found[sample.isrc] = sample
         return found
-
-    # -- lookups ------------------------------------------------------------------------------
-
-    def get_lookup(self, kind: str, key: str) -> Lookup | None:
-        with self._errors():
-            found = self._coll("lookups").find_one(
-                {"kind": key_text(kind), "key": key_text(key)}, {"doc": 1}, session=self._session()
-            )
-        return None if found is None else Lookup.model_validate(found["doc"])
-
-    def put_lookup(self, lookup: Lookup) -> None:
-        utc_lookup = lookup.model_copy(
-            update={
-                "expires_at": utc(lookup.expires_at, "Lookup.expires_at"),
-                "updated_at": utc(lookup.updated_at, "Lookup.updated_at"),
-            }
-        )
-        key = {"kind": lookup.kind, "key": lookup.key}
-        self._replace("lookups", key, {"updated_at": utc_lookup.updated_at}, utc_lookup)
 
     # -- quota_usage --------------------------------------------------------------------------
 
@@ -639,7 +567,6 @@ class MongoStore(BaseStore):
         return int(found["units"])
 
     def quota_usage(self, day: date) -> dict[str, int]:
-        """Units spent per bucket on `day`."""
         with self._errors():
             found = self._coll("quota_usage").find(
                 {"day": day.isoformat()},
@@ -652,7 +579,6 @@ class MongoStore(BaseStore):
     # -- leases -------------------------------------------------------------------------------
 
     def get_lease(self, name: str) -> Lease | None:
-        """The current holder of a lease, or None."""
         with self._errors():
             found = self._coll("leases").find_one({"_id": name}, {"doc": 1})
         return None if found is None else Lease.model_validate(found["doc"])
@@ -661,12 +587,7 @@ class MongoStore(BaseStore):
         """Insert (when `expected` is None) or replace filtered on the expected token."""
         self._outside_unit("swap_lease")
         check_swap(new, expected)
-        document = {
-            "_id": new.name,
-            "token": new.token,
-            "renewed_at": utc(new.renewed_at),
-            "doc": _doc(new),
-        }
+        document = {"_id": new.name, **_document("leases", new)}
         coll = self._coll("leases")
         if expected is None:
             with self._errors():
@@ -680,7 +601,6 @@ class MongoStore(BaseStore):
         return result.matched_count == 1
 
     def release_lease(self, name: str, token: str) -> bool:
-        """Delete the lease if it still holds `token`."""
         self._outside_unit("release_lease")
         with self._errors():
             result = self._coll("leases").delete_one({"_id": name, "token": token})
@@ -688,20 +608,7 @@ class MongoStore(BaseStore):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def save_run(self, report: RunReport) -> None:
-        require_aware(report, f"RunReport {report.run_id}")
-        fields = {"started_at": utc(report.started_at), "status": report.status.value}
-        self._replace("runs", {"run_id": report.run_id}, fields, report)
-
-    def get_run(self, run_id: str) -> RunReport | None:
-        with self._errors():
-            found = self._coll("runs").find_one(
-                {"run_id": key_text(run_id)}, {"doc": 1}, session=self._session()
-            )
-        return None if found is None else RunReport.model_validate(found["doc"])
-
     def list_runs(self, limit: int = 20) -> list[RunReport]:
-        """The newest run records first (by started_at, ties by run_id descending)."""
         check_limit(limit)
         if limit == 0:
             return []
@@ -714,41 +621,6 @@ class MongoStore(BaseStore):
                 session=self._session(),
             )
             return [RunReport.model_validate(d["doc"]) for d in found]
-
-    # -- views --------------------------------------------------------------------------------
-
-    def save_views(self, docs: Sequence[ViewDoc]) -> None:
-        """Replace per-genre API documents by (genre, name), in one bulk write."""
-        for doc in docs:
-            require_aware(doc, f"ViewDoc {doc.genre.value}/{doc.name}")
-        ops = [
-            ReplaceOne(
-                {"genre": d.genre.value, "name": d.name},
-                {
-                    "genre": d.genre.value,
-                    "name": d.name,
-                    "version": d.version,
-                    "updated_at": utc(d.updated_at),
-                    "doc": _doc(d),
-                },
-                upsert=True,
-            )
-            for d in docs
-        ]
-        if not ops:
-            return
-        session = self._session()
-        with self._errors():
-            self._coll("views").bulk_write(ops, ordered=True, session=session)
-
-    def get_view(self, genre: Genre, name: str) -> ViewDoc | None:
-        with self._errors():
-            found = self._coll("views").find_one(
-                {"genre": Genre(genre).value, "name": key_text(name)},
-                {"doc": 1},
-                session=self._session(),
-            )
-        return None if found is None else ViewDoc.model_validate(found["doc"])
 
     # -- administration -----------------------------------------------------------------------
 
@@ -809,12 +681,23 @@ class MongoStore(BaseStore):
         self._check_open()
         return self._db[name]
 
-    def _replace(self, name: str, key: Document, fields: Document, model: BaseModel) -> None:
-        """Write one record whole, by its natural key (an upsert): `key`, `fields` and `doc`."""
+    def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
+        """Write records whole by their natural keys (upserts, in order), `_PAGE` per command."""
+        documents = [_document(collection, record) for record in records]
         with self._errors():
-            self._coll(name).replace_one(
-                key, {**key, **fields, "doc": _doc(model)}, upsert=True, session=self._session()
-            )
+            coll = self._coll(collection)
+            if len(documents) == 1:  # a plain replace: a duplicate key is reported as one
+                key = _key(collection, documents[0])
+                coll.replace_one(key, documents[0], upsert=True, session=self._session())
+                return
+            ops = [ReplaceOne(_key(collection, d), d, upsert=True) for d in documents]
+            for chunk in chunks(ops, _PAGE):
+                coll.bulk_write(list(chunk), ordered=True, session=self._session())
+
+    def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
+        with self._errors():
+            found = self._coll(collection).find_one(key, {"doc": 1}, session=self._session())
+        return None if found is None else model.model_validate(found["doc"])
 
     def _session(self) -> ClientSession | None:
         """This thread's unit session, or None outside a unit."""
@@ -868,6 +751,21 @@ def _newest(spec: CollectionSpec, d: Mapping[str, Any]) -> datetime:
     exact = d[field] if field == "at" else d["doc"][field]
     text = str(exact)
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_UTC)
+
+
+def _document(collection: str, record: BaseModel) -> Document:
+    """`record` as its collection's document: its `_FIELDS` and `doc`."""
+    if collection in _IN_UTC:
+        name = type(record).__name__
+        times = {f: utc(v, f"{name}.{f}") for f, v in record if isinstance(v, datetime)}
+        record = record.model_copy(update=times)
+    fields = {f: field_value(getattr(record, f), f"{collection}.{f}") for f in _FIELDS[collection]}
+    return {**fields, "doc": _doc(record)}
+
+
+def _key(collection: str, document: Document) -> Document:
+    """The natural-key filter of a document (`_document`)."""
+    return {field: document[field] for field in spec_for(collection).key}
 
 
 def _doc(model: BaseModel) -> Document:
