@@ -32,13 +32,15 @@ from tunemeld.api.answers import (
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
+    FastAnswer,
+    FastPath,
     FixedResponse,
     PreparedAnswer,
     json_response,
     raw_header,
 )
 from tunemeld.config import Settings
-from tunemeld.exceptions import BadRequest, NotFound
+from tunemeld.exceptions import BadRequest, NotFound, TunemeldError
 from tunemeld.models import Genre, Service, normalize_isrc, view_version
 from tunemeld.models.contract import (
     RouteIndex,
@@ -72,6 +74,7 @@ __all__ = [
     "answer_track",
     "answer_view",
     "etag_matches",
+    "fast_path",
     "load_answer",
     "parse_genre",
     "parse_isrc",
@@ -407,6 +410,78 @@ def answer_view(
     return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
 
 
+_FAST_FAILURE = "tunemeld.fast_failure"
+"""The WSGI environ key of the error the fast path met loading a view (its route raises it)."""
+
+
+def fast_path(ctx: ApiContext) -> FastPath:
+    """Answers GETs of a cached view's canonical path in front of bottle's routing.
+
+    The paths are made from ROUTES, the catalog's genres and the service registry: exactly the
+    ones bottle routes to a view route whose parts parse to themselves (`/playlist-data/pop`,
+    `/service-playlist/pop/Spotify`). The answer is `load_answer`'s, sent as bottle would send
+    it (`PreparedAnswer.wsgi`). Anything else (other methods, other spellings, other paths, a
+    service no longer registered) gets None: bottle answers it. When loading fails (no data
+    yet, the store down), the error is handed to the route's callback in the environ, which
+    raises it: bottle answers the error as always, without reading the cache and store twice.
+    """
+    table: dict[str, tuple[str, Genre, str, str | None]] = {}
+    for route in ROUTES:
+        if route.kind != "view" or route.view is None:
+            continue
+        for genre in ctx.genres:
+            try:
+                if parse_genre(genre.value, ctx.genres) is not genre:
+                    continue
+            except TunemeldError:  # a catalog name the route would refuse (too long)
+                continue
+            path = route.rule.replace("<genre>", genre.value)
+            if not route.view.per_service:
+                table[path] = (route.rule, genre, route.view.name, None)
+                continue
+            for service in Service:
+                try:
+                    if parse_service(service.value) is not service:
+                        continue
+                except TunemeldError:
+                    continue
+                name = service_playlist_view(service)
+                table[path.replace("<service>", service.value)] = (
+                    route.rule,
+                    genre,
+                    name,
+                    service.value,
+                )
+
+    def answer(environ: dict[str, object]) -> FastAnswer | None:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        path = environ.get("PATH_INFO")
+        entry = table.get(path) if isinstance(path, str) else None
+        if entry is None:
+            return None
+        rule, genre, name, service = entry
+        if service is not None:
+            Service.parse(service)  # still registered (else NotFound: bottle answers it)
+        try:
+            _, prepared = load_answer(ctx, genre, name)
+        except Exception as exc:  # handed over: the route raises it
+            environ[_FAST_FAILURE] = exc
+            return None
+        sent = environ.get("HTTP_IF_NONE_MATCH")
+        fresh = etag_matches(sent if isinstance(sent, str) else None, prepared.etag)
+        return rule, prepared.wsgi(not_modified=fresh)
+
+    return answer
+
+
+def _fast_failure() -> None:
+    """Raise the error the fast path met loading this request's view, if it met one."""
+    failure = bottle.request.environ.pop(_FAST_FAILURE, None)
+    if isinstance(failure, Exception):
+        raise failure
+
+
 def _send(
     ctx: ApiContext, etag: str, body: bytes, if_none_match: str | None
 ) -> bottle.HTTPResponse:
@@ -511,6 +586,7 @@ def add_routes(
         def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
             parsed_genre = parse_genre(genre, ctx.genres)
             name = _view_name(route, parse_service(service) if service is not None else None)
+            _fast_failure()
             return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
 
         return handler
