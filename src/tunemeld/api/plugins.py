@@ -121,13 +121,16 @@ def wsgi_answer(fixed: FixedResponse) -> WsgiAnswer:
     """The status line, header list and body bottle's WSGI call sends for `fixed` to a GET.
 
     Read from bottle's own response (`headerlist` adds the default Content-Type and drops what
-    a 304 must not carry), so a request answered without bottle gets the very same bytes.
+    a 304 must not carry; the Content-Length is added as bottle adds it to a bytes body), so a
+    request answered without bottle gets the very same bytes.
     """
     response = fixed.response()
+    body = response.body
+    if "Content-Length" not in response:  # what bottle's `_cast` adds to a bytes body
+        response["Content-Length"] = len(body)
     status = response._wsgi_status_line()
     headers = tuple(response.headerlist)
-    body = b"" if response.status_code in _BODILESS else response.body
-    return status, headers, body
+    return status, headers, b"" if response.status_code in _BODILESS else body
 
 
 class PreparedAnswer:

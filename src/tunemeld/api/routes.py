@@ -36,8 +36,10 @@ from tunemeld.api.plugins import (
     FastPath,
     FixedResponse,
     PreparedAnswer,
+    WsgiAnswer,
     json_response,
     raw_header,
+    wsgi_answer,
 )
 from tunemeld.config import Settings
 from tunemeld.exceptions import BadRequest, NotFound, TunemeldError
@@ -224,7 +226,7 @@ class HealthMemo:
         self._lock = threading.Lock()
         self._report: HealthReport | None = None
         self._at = 0.0
-        self._answer: tuple[HealthReport, FixedResponse] | None = None
+        self._answer: tuple[HealthReport, FixedResponse, WsgiAnswer] | None = None
 
     def get(self, compute: Callable[[], HealthReport]) -> HealthReport:
         """The remembered report while fresh, else a new one from `compute`."""
@@ -242,12 +244,28 @@ class HealthMemo:
         render: Callable[[HealthReport], bottle.HTTPResponse],
     ) -> bottle.HTTPResponse:
         """A copy of the remembered report's answer (`render`ed once per report)."""
+        return self._memo(compute, render)[1].response()
+
+    def wsgi(
+        self,
+        compute: Callable[[], HealthReport],
+        render: Callable[[HealthReport], bottle.HTTPResponse],
+    ) -> WsgiAnswer:
+        """What bottle would send for `answer(...)` to a GET (made once per report)."""
+        return self._memo(compute, render)[2]
+
+    def _memo(
+        self,
+        compute: Callable[[], HealthReport],
+        render: Callable[[HealthReport], bottle.HTTPResponse],
+    ) -> tuple[HealthReport, FixedResponse, WsgiAnswer]:
         report = self.get(compute)
         memo = self._answer
         if memo is None or memo[0] is not report:
-            memo = (report, FixedResponse(render(report)))
+            fixed = FixedResponse(render(report))
+            memo = (report, fixed, wsgi_answer(fixed))
             self._answer = memo  # one tuple: threads never see half of it
-        return memo[1].response()
+        return memo
 
 
 class PlainAnswers:
@@ -415,13 +433,14 @@ _FAST_FAILURE = "tunemeld.fast_failure"
 
 
 def fast_path(ctx: ApiContext) -> FastPath:
-    """Answers GETs of a cached view's canonical path in front of bottle's routing.
+    """Answers GETs of a cached view's canonical path, and of `/health`, in front of bottle.
 
     The paths are made from ROUTES, the catalog's genres and the service registry: exactly the
     ones bottle routes to a view route whose parts parse to themselves (`/playlist-data/pop`,
     `/service-playlist/pop/Spotify`). The answer is `load_answer`'s, sent as bottle would send
-    it (`PreparedAnswer.wsgi`). Anything else (other methods, other spellings, other paths, a
-    service no longer registered) gets None: bottle answers it. When loading fails (no data
+    it (`PreparedAnswer.wsgi`); `/health` is answered from its memoised report the same way.
+    Anything else (other methods, other spellings, other paths, a service no longer registered)
+    gets None: bottle answers it. When loading fails (no data
     yet, the store down), the error is handed to the route's callback in the environ, which
     raises it: bottle answers the error as always, without reading the cache and store twice.
     """
@@ -453,10 +472,14 @@ def fast_path(ctx: ApiContext) -> FastPath:
                     service.value,
                 )
 
+    health = next(route.rule for route in ROUTES if route.kind == "health")
+
     def answer(environ: dict[str, object]) -> FastAnswer | None:
         if environ.get("REQUEST_METHOD") != "GET":
             return None
         path = environ.get("PATH_INFO")
+        if path == health:
+            return health, _health_wsgi(ctx)
         entry = table.get(path) if isinstance(path, str) else None
         if entry is None:
             return None
@@ -512,10 +535,16 @@ def _query_param(name: str) -> str:
 
 def _health(ctx: ApiContext) -> bottle.HTTPResponse:
     """The health report (no provider calls, no cache writes), reused for a few seconds."""
-    return ctx.health.answer(
-        lambda: run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False),
-        _health_response,
-    )
+    return ctx.health.answer(lambda: _health_report(ctx), _health_response)
+
+
+def _health_wsgi(ctx: ApiContext) -> WsgiAnswer:
+    """`_health`'s answer as bottle would send it (for the fast path)."""
+    return ctx.health.wsgi(lambda: _health_report(ctx), _health_response)
+
+
+def _health_report(ctx: ApiContext) -> HealthReport:
+    return run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False)
 
 
 def _health_response(report: HealthReport) -> bottle.HTTPResponse:

@@ -127,7 +127,12 @@ def _metrics() -> Metrics:
 
 @pytest.fixture(name="twin")
 def _twin(counting_store: CountingStore, metrics: Metrics) -> Twin:
-    settings = Settings(_env_file=None, env="testing", api={"cors_origins": [LISTED]})
+    settings = Settings(
+        _env_file=None,
+        env="testing",
+        api={"cors_origins": [LISTED]},
+        health={"cache_seconds": 3600},  # one report for both paths: the same body
+    )
     cache = MemoryCache(max_entries=64, ttl_seconds=60, metrics=metrics)
     app = create_app(settings, cast(Store, counting_store), cache, metrics=metrics)
     assert isinstance(app, ObservedBottle)
@@ -177,6 +182,26 @@ class TestSameBytes:
             assert_same_headers(fast, slow, headers)
             assert fast.header("Content-Length") is None
 
+    @pytest.mark.parametrize("case", list(HEADER_CASES))
+    def test_health_when_fast_is_bottles(self, twin: Twin, case: str) -> None:
+        """`/health` from its memoised report: the same 200, with bottle's Content-Length."""
+        headers = HEADER_CASES[case]
+        fast, slow = twin.both("/health", headers)
+        assert not answered_by_bottle(fast)
+        assert fast.status == slow.status == "200 OK"
+        assert fast.body == slow.body
+        assert fast.header("Content-Length") == str(len(fast.body))
+        assert_same_headers(fast, slow, headers)
+
+    def test_store_down_when_fast_health_is_bottles_503(
+        self, twin: Twin, counting_store: CountingStore
+    ) -> None:
+        counting_store.fail_with = StoreUnavailable("The store is down.", hint="Start it.")
+        fast, slow = twin.both("/health", {"X-Request-ID": "h1"})
+        assert not answered_by_bottle(fast)
+        assert fast.status == slow.status == "503 Service Unavailable"
+        assert (fast.headers, fast.body) == (slow.headers, slow.body)
+
     def test_stale_etag_when_fast_gets_the_full_answer(self, twin: Twin) -> None:
         fast, slow = twin.both("/playlist-data/pop", {"If-None-Match": '"not-it"'})
         assert not answered_by_bottle(fast)
@@ -196,7 +221,8 @@ class TestSameBytes:
             ("GET", "/playlist-data/jazz"),
             ("GET", "/service-playlist/pop/spotify"),
             ("GET", "/api/main-playlist"),
-            ("GET", "/health"),
+            ("HEAD", "/health"),
+            ("GET", "/health/"),
         ],
     )
     def test_other_requests_when_fast_path_is_on_go_to_bottle(
