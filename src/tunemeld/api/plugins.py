@@ -378,10 +378,11 @@ class RequestObserver:
                 except Exception:  # a fault of the shortcut: bottle answers as it always did
                     found = None
             if found is not None:
-                route, (status, headers, body) = found
+                rule, (status, headers, body) = found
                 kept = [header for header in headers if header[0] not in replaced]
                 kept.extend(extra)
                 statuses.append(status)
+                route = rule
                 start_response(status, kept)
                 return [body] if body else []
 
@@ -397,20 +398,21 @@ class RequestObserver:
         finally:
             seconds = time.perf_counter() - started
             try:
-                self._record(environ, route, statuses, seconds)
+                if route is None:
+                    self._record(environ, statuses, seconds)
+                else:  # the fast path's: a GET of a path it knows (nothing to normalise)
+                    path = environ["PATH_INFO"]
+                    assert isinstance(path, str)  # the fast path only knows str paths
+                    status_code = int(statuses[-1][:3])
+                    self._metrics.record_api_request(route, "GET", status_code, seconds)
+                    duration_ms = round(seconds * 1000, 3)
+                    self._log.record("GET", route, path, status_code, duration_ms)
             finally:
                 self._request_id.reset(token)
 
-    def _record(
-        self,
-        environ: Mapping[str, object],
-        route: str | None,
-        statuses: list[str],
-        seconds: float,
-    ) -> None:
-        if route is None:  # answered by bottle: the rule of the route it matched
-            rule = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
-            route = rule if isinstance(rule, str) else UNMATCHED_ROUTE
+    def _record(self, environ: Mapping[str, object], statuses: list[str], seconds: float) -> None:
+        rule = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
+        route = rule if isinstance(rule, str) else UNMATCHED_ROUTE
         method = environ.get("REQUEST_METHOD", "GET")
         method = method.upper() if isinstance(method, str) else str(method).upper()
         status = int(statuses[-1][:3]) if statuses else 500
