@@ -440,9 +440,9 @@ def fast_path(ctx: ApiContext) -> FastPath:
     `/service-playlist/pop/Spotify`). The answer is `load_answer`'s, sent as bottle would send
     it (`PreparedAnswer.wsgi`); `/health` is answered from its memoised report the same way.
     Anything else (other methods, other spellings, other paths, a service no longer registered)
-    gets None: bottle answers it. When loading fails (no data
-    yet, the store down), the error is handed to the route's callback in the environ, which
-    raises it: bottle answers the error as always, without reading the cache and store twice.
+    gets None: bottle answers it. When loading a view fails (no data yet, the store down), the
+    error is handed to the route's callback in the environ, which raises it: bottle answers the
+    error as always, without reading the cache and store twice.
     """
     table: dict[str, tuple[str, Genre, str, str | None]] = {}
     for route in ROUTES:
