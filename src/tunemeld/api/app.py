@@ -12,7 +12,7 @@ from tunemeld.api.plugins import (
     install_error_pages,
     install_request_hooks,
 )
-from tunemeld.api.routes import ApiContext, HealthMemo, add_routes
+from tunemeld.api.routes import ApiContext, HealthMemo, add_routes, fast_path
 from tunemeld.config import Settings, load_catalog
 from tunemeld.models import RunReport
 from tunemeld.services.cache import Cache
@@ -43,10 +43,12 @@ def create_app(
     app.uninstall(True)  # bottle's JSON and template plugins: routes build their own responses
     app.install(ErrorEnvelopePlugin(debug_context=lambda: debug_context(settings)))
     install_error_pages(app)
-    install_request_hooks(app, metrics=metrics, cors_origins=settings.api.cors_origins)
     health = HealthMemo(settings.health.cache_seconds)
     genres = load_catalog(settings.etl.catalog_path).genres  # a bad catalog stops the start
     context = ApiContext(settings, store, cache, metrics, health, genres)
+    install_request_hooks(
+        app, metrics=metrics, cors_origins=settings.api.cors_origins, fast=fast_path(context)
+    )
     add_routes(app, context, openapi=lambda: document_bytes(__version__, genres))
     return app
 

@@ -26,10 +26,13 @@ __all__ = [
     "JSON_CONTENT_TYPE",
     "REQUEST_ID_HEADER",
     "ErrorEnvelopePlugin",
+    "FastAnswer",
+    "FastPath",
     "FixedResponse",
     "ObservedBottle",
     "PreparedAnswer",
     "RequestObserver",
+    "WsgiAnswer",
     "cors_headers",
     "error_message",
     "install_error_pages",
@@ -107,8 +110,35 @@ class FixedResponse:
         return _Prebuilt(self._body, self._status, self._headers)
 
 
+WsgiAnswer = tuple[str, tuple[tuple[str, str], ...], bytes]
+"""What bottle's WSGI call sends for a response: its status line, header list and body."""
+
+_BODILESS = frozenset({100, 101, 204, 304})
+"""Statuses bottle sends without a body (RFC 9110), whatever the response holds."""
+
+
+def wsgi_answer(fixed: FixedResponse) -> WsgiAnswer:
+    """The status line, header list and body bottle's WSGI call sends for `fixed` to a GET.
+
+    Read from bottle's own response (`headerlist` adds the default Content-Type and drops what
+    a 304 must not carry; the Content-Length is added as bottle adds it to a bytes body), so a
+    request answered without bottle gets the very same bytes.
+    """
+    response = fixed.response()
+    body = response.body
+    if "Content-Length" not in response:  # what bottle's `_cast` adds to a bytes body
+        response["Content-Length"] = len(body)
+    status = response._wsgi_status_line()
+    headers = tuple(response.headerlist)
+    return status, headers, b"" if response.status_code in _BODILESS else body
+
+
 class PreparedAnswer:
-    """One cached answer's 200 and 304 responses: headers built once per cache fill."""
+    """One cached answer's 200 and 304 responses: headers built once per cache fill.
+
+    Both as bottle responses (for routes answered through bottle) and as what bottle's WSGI
+    call sends for them (`wsgi`, for the fast path in front of bottle's routing).
+    """
 
     def __init__(self, answer: CachedAnswer, *, max_age: int) -> None:
         self.etag = answer.etag
@@ -117,10 +147,16 @@ class PreparedAnswer:
         length = {"Content-Length": str(len(answer.body))}
         self._ok = FixedResponse(json_response(200, answer.body, {**headers, **length}))
         self._not_modified = FixedResponse(bottle.HTTPResponse(b"", status=304, headers=headers))
+        self._wsgi_ok = wsgi_answer(self._ok)
+        self._wsgi_not_modified = wsgi_answer(self._not_modified)
 
     def response(self, *, not_modified: bool) -> bottle.HTTPResponse:
         """A fresh response for one request: 304 without a body, else 200 with it."""
         return (self._not_modified if not_modified else self._ok).response()
+
+    def wsgi(self, *, not_modified: bool) -> WsgiAnswer:
+        """What bottle's WSGI call would send for `response(not_modified=...)` to a GET."""
+        return self._wsgi_not_modified if not_modified else self._wsgi_ok
 
 
 def _error_response(status_code: int, message: str) -> bottle.HTTPResponse:
@@ -272,6 +308,12 @@ def new_request_id() -> str:
 StartResponse = Callable[..., object]
 WsgiCall = Callable[[dict[str, object], StartResponse], Iterable[bytes]]
 
+FastAnswer = tuple[str, WsgiAnswer]
+"""A request answered in front of bottle: its route rule (the metrics label) and the answer."""
+
+FastPath = Callable[[dict[str, object]], FastAnswer | None]
+"""Answers the requests it knows from a WSGI environ, without bottle; None for any other."""
+
 
 class RequestObserver:
     """Gives every request an id, CORS headers, a metrics sample and one `api_request_handled` line.
@@ -282,6 +324,9 @@ class RequestObserver:
     CORS answer per origin) is computed once here; per request it only adds a few prebuilt
     header tuples, one metrics sample and one log line.
     """
+
+    fast: FastPath | None = None
+    """Answers the requests it knows in front of bottle (see `routes.fast_path`); None: bottle."""
 
     def __init__(self, *, metrics: Metrics, cors_origins: Sequence[str]) -> None:
         origins = tuple(cors_origins)
@@ -311,7 +356,8 @@ class RequestObserver:
     def __call__(
         self, environ: dict[str, object], start_response: StartResponse, app: WsgiCall
     ) -> Iterable[bytes]:
-        """Answer through `app` (the bottle app's own WSGI call), observing the request."""
+        """Answer through `fast` when it knows the request, else through `app` (bottle's own
+        WSGI call), observing the request either way."""
         started = time.perf_counter()
         sent = environ.get("HTTP_X_REQUEST_ID")
         if isinstance(sent, str) and _REQUEST_ID.fullmatch(sent):
@@ -323,28 +369,50 @@ class RequestObserver:
         extra = ((self._id_header, request_id), *self._extra_headers(environ.get("HTTP_ORIGIN")))
         replaced = self._replaced
         statuses: list[str] = []
-
-        def observed_start(
-            status: str, headers: list[tuple[str, str]], exc_info: object = None
-        ) -> object:
-            statuses.append(status)
-            kept = [header for header in headers if header[0] not in replaced]
-            kept.extend(extra)
-            return start_response(status, kept, exc_info)
-
+        route: str | None = None
         try:
+            found = None
+            if self.fast is not None:
+                try:
+                    found = self.fast(environ)
+                except Exception:  # a fault of the shortcut: bottle answers as it always did
+                    found = None
+            if found is not None:
+                rule, (status, headers, body) = found
+                kept = [header for header in headers if header[0] not in replaced]
+                kept.extend(extra)
+                statuses.append(status)
+                route = rule
+                start_response(status, kept)
+                return [body] if body else []
+
+            def observed_start(
+                status: str, headers: list[tuple[str, str]], exc_info: object = None
+            ) -> object:
+                statuses.append(status)
+                kept = [header for header in headers if header[0] not in replaced]
+                kept.extend(extra)
+                return start_response(status, kept, exc_info)
+
             return app(environ, observed_start)
         finally:
             seconds = time.perf_counter() - started
             try:
-                self._record(environ, statuses, seconds)
+                if route is None:
+                    self._record(environ, statuses, seconds)
+                else:  # the fast path's: a GET of a path it knows (nothing to normalise)
+                    path = environ["PATH_INFO"]
+                    assert isinstance(path, str)  # the fast path only knows str paths
+                    status_code = int(statuses[-1][:3])
+                    self._metrics.record_api_request(route, "GET", status_code, seconds)
+                    duration_ms = round(seconds * 1000, 3)
+                    self._log.record("GET", route, path, status_code, duration_ms)
             finally:
                 self._request_id.reset(token)
 
     def _record(self, environ: Mapping[str, object], statuses: list[str], seconds: float) -> None:
-        route = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
-        if not isinstance(route, str):
-            route = UNMATCHED_ROUTE
+        rule = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
+        route = rule if isinstance(rule, str) else UNMATCHED_ROUTE
         method = environ.get("REQUEST_METHOD", "GET")
         method = method.upper() if isinstance(method, str) else str(method).upper()
         status = int(statuses[-1][:3]) if statuses else 500
@@ -375,7 +443,16 @@ class ObservedBottle(bottle.Bottle):  # type: ignore[misc]  # bottle is untyped
 
 
 def install_request_hooks(
-    app: ObservedBottle, *, metrics: Metrics, cors_origins: Sequence[str]
+    app: ObservedBottle,
+    *,
+    metrics: Metrics,
+    cors_origins: Sequence[str],
+    fast: FastPath | None = None,
 ) -> None:
-    """Give every request of `app` an id, CORS headers, a metrics sample and a log line."""
-    app.observer = RequestObserver(metrics=metrics, cors_origins=cors_origins)
+    """Give every request of `app` an id, CORS headers, a metrics sample and a log line.
+
+    `fast` answers the requests it knows (the cached views) in front of bottle's routing.
+    """
+    observer = RequestObserver(metrics=metrics, cors_origins=cors_origins)
+    observer.fast = fast
+    app.observer = observer

@@ -32,13 +32,17 @@ from tunemeld.api.answers import (
 from tunemeld.api.page import PAGE_FILE, STATIC_PREFIX, asset_response, load_assets, wants_html
 from tunemeld.api.plugins import (
     REQUEST_ID_HEADER,
+    FastAnswer,
+    FastPath,
     FixedResponse,
     PreparedAnswer,
+    WsgiAnswer,
     json_response,
     raw_header,
+    wsgi_answer,
 )
 from tunemeld.config import Settings
-from tunemeld.exceptions import BadRequest, NotFound
+from tunemeld.exceptions import BadRequest, NotFound, TunemeldError
 from tunemeld.models import Genre, Service, normalize_isrc, view_version
 from tunemeld.models.contract import (
     RouteIndex,
@@ -72,6 +76,7 @@ __all__ = [
     "answer_track",
     "answer_view",
     "etag_matches",
+    "fast_path",
     "load_answer",
     "parse_genre",
     "parse_isrc",
@@ -221,7 +226,7 @@ class HealthMemo:
         self._lock = threading.Lock()
         self._report: HealthReport | None = None
         self._at = 0.0
-        self._answer: tuple[HealthReport, FixedResponse] | None = None
+        self._answer: tuple[HealthReport, FixedResponse, WsgiAnswer] | None = None
 
     def get(self, compute: Callable[[], HealthReport]) -> HealthReport:
         """The remembered report while fresh, else a new one from `compute`."""
@@ -239,12 +244,28 @@ class HealthMemo:
         render: Callable[[HealthReport], bottle.HTTPResponse],
     ) -> bottle.HTTPResponse:
         """A copy of the remembered report's answer (`render`ed once per report)."""
+        return self._memo(compute, render)[1].response()
+
+    def wsgi(
+        self,
+        compute: Callable[[], HealthReport],
+        render: Callable[[HealthReport], bottle.HTTPResponse],
+    ) -> WsgiAnswer:
+        """What bottle would send for `answer(...)` to a GET (made once per report)."""
+        return self._memo(compute, render)[2]
+
+    def _memo(
+        self,
+        compute: Callable[[], HealthReport],
+        render: Callable[[HealthReport], bottle.HTTPResponse],
+    ) -> tuple[HealthReport, FixedResponse, WsgiAnswer]:
         report = self.get(compute)
         memo = self._answer
         if memo is None or memo[0] is not report:
-            memo = (report, FixedResponse(render(report)))
+            fixed = FixedResponse(render(report))
+            memo = (report, fixed, wsgi_answer(fixed))
             self._answer = memo  # one tuple: threads never see half of it
-        return memo[1].response()
+        return memo
 
 
 class PlainAnswers:
@@ -407,6 +428,83 @@ def answer_view(
     return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
 
 
+_FAST_FAILURE = "tunemeld.fast_failure"
+"""The WSGI environ key of the error the fast path met loading a view (its route raises it)."""
+
+
+def fast_path(ctx: ApiContext) -> FastPath:
+    """Answers GETs of a cached view's canonical path, and of `/health`, in front of bottle.
+
+    The paths are made from ROUTES, the catalog's genres and the service registry: exactly the
+    ones bottle routes to a view route whose parts parse to themselves (`/playlist-data/pop`,
+    `/service-playlist/pop/Spotify`). The answer is `load_answer`'s, sent as bottle would send
+    it (`PreparedAnswer.wsgi`); `/health` is answered from its memoised report the same way.
+    Anything else (other methods, other spellings, other paths, a service no longer registered)
+    gets None: bottle answers it. When loading a view fails (no data yet, the store down), the
+    error is handed to the route's callback in the environ, which raises it: bottle answers the
+    error as always, without reading the cache and store twice.
+    """
+    table: dict[str, tuple[str, Genre, str, str | None]] = {}
+    for route in ROUTES:
+        if route.kind != "view" or route.view is None:
+            continue
+        for genre in ctx.genres:
+            try:
+                if parse_genre(genre.value, ctx.genres) is not genre:
+                    continue
+            except TunemeldError:  # a catalog name the route would refuse (too long)
+                continue
+            path = route.rule.replace("<genre>", genre.value)
+            if not route.view.per_service:
+                table[path] = (route.rule, genre, route.view.name, None)
+                continue
+            for service in Service:
+                try:
+                    if parse_service(service.value) is not service:
+                        continue
+                except TunemeldError:
+                    continue
+                name = service_playlist_view(service)
+                table[path.replace("<service>", service.value)] = (
+                    route.rule,
+                    genre,
+                    name,
+                    service.value,
+                )
+
+    health = next(route.rule for route in ROUTES if route.kind == "health")
+
+    def answer(environ: dict[str, object]) -> FastAnswer | None:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        path = environ.get("PATH_INFO")
+        if path == health:
+            return health, _health_wsgi(ctx)
+        entry = table.get(path) if isinstance(path, str) else None
+        if entry is None:
+            return None
+        rule, genre, name, service = entry
+        if service is not None:
+            Service.parse(service)  # still registered (else NotFound: bottle answers it)
+        try:
+            _, prepared = load_answer(ctx, genre, name)
+        except Exception as exc:  # handed over: the route raises it
+            environ[_FAST_FAILURE] = exc
+            return None
+        sent = environ.get("HTTP_IF_NONE_MATCH")
+        fresh = etag_matches(sent if isinstance(sent, str) else None, prepared.etag)
+        return rule, prepared.wsgi(not_modified=fresh)
+
+    return answer
+
+
+def _fast_failure() -> None:
+    """Raise the error the fast path met loading this request's view, if it met one."""
+    failure = bottle.request.environ.pop(_FAST_FAILURE, None)
+    if isinstance(failure, Exception):
+        raise failure
+
+
 def _send(
     ctx: ApiContext, etag: str, body: bytes, if_none_match: str | None
 ) -> bottle.HTTPResponse:
@@ -437,10 +535,16 @@ def _query_param(name: str) -> str:
 
 def _health(ctx: ApiContext) -> bottle.HTTPResponse:
     """The health report (no provider calls, no cache writes), reused for a few seconds."""
-    return ctx.health.answer(
-        lambda: run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False),
-        _health_response,
-    )
+    return ctx.health.answer(lambda: _health_report(ctx), _health_response)
+
+
+def _health_wsgi(ctx: ApiContext) -> WsgiAnswer:
+    """`_health`'s answer as bottle would send it (for the fast path)."""
+    return ctx.health.wsgi(lambda: _health_report(ctx), _health_response)
+
+
+def _health_report(ctx: ApiContext) -> HealthReport:
+    return run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False)
 
 
 def _health_response(report: HealthReport) -> bottle.HTTPResponse:
@@ -511,6 +615,7 @@ def add_routes(
         def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
             parsed_genre = parse_genre(genre, ctx.genres)
             name = _view_name(route, parse_service(service) if service is not None else None)
+            _fast_failure()
             return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
 
         return handler
