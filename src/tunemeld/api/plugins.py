@@ -375,7 +375,8 @@ class RequestObserver:
             if self.fast is not None:
                 try:
                     found = self.fast(environ)
-                except Exception:  # a fault of the shortcut: bottle answers as it always did
+                except Exception:  # a fault of the shortcut: logged, and bottle answers as always
+                    log.exception("api_fast_path_failed")
                     found = None
             if found is not None:
                 rule, (status, headers, body) = found

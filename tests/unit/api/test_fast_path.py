@@ -270,8 +270,10 @@ class TestFailures:
             raise RuntimeError("fast path fault")
 
         twin.fast = broken
-        fast = twin.call("/graph-data/pop", {"X-Request-ID": "r3"}, fast=True)
+        with capture_logs() as logs:
+            fast = twin.call("/graph-data/pop", {"X-Request-ID": "r3"}, fast=True)
         slow = twin.call("/graph-data/pop", {"X-Request-ID": "r3"}, fast=False)
+        assert [e["event"] for e in logs if e["log_level"] == "error"] == ["api_fast_path_failed"]
         assert answered_by_bottle(fast)
         assert fast.status == "200 OK"
         assert (fast.headers, fast.body) == (slow.headers, slow.body)
