@@ -147,16 +147,22 @@ class PreparedAnswer:
         length = {"Content-Length": str(len(answer.body))}
         self._ok = FixedResponse(json_response(200, answer.body, {**headers, **length}))
         self._not_modified = FixedResponse(bottle.HTTPResponse(b"", status=304, headers=headers))
-        self._wsgi_ok = wsgi_answer(self._ok)
-        self._wsgi_not_modified = wsgi_answer(self._not_modified)
 
     def response(self, *, not_modified: bool) -> bottle.HTTPResponse:
         """A fresh response for one request: 304 without a body, else 200 with it."""
         return (self._not_modified if not_modified else self._ok).response()
 
+    @functools.cached_property
+    def _wsgi_answers(self) -> tuple[WsgiAnswer, WsgiAnswer]:
+        """Made on the fast path's first use: answers bottle serves (`/track`) never pay for it.
+
+        Two threads may both make it once; they make the same tuple, and either is kept.
+        """
+        return wsgi_answer(self._ok), wsgi_answer(self._not_modified)
+
     def wsgi(self, *, not_modified: bool) -> WsgiAnswer:
         """What bottle's WSGI call would send for `response(not_modified=...)` to a GET."""
-        return self._wsgi_not_modified if not_modified else self._wsgi_ok
+        return self._wsgi_answers[1 if not_modified else 0]
 
 
 def _error_response(status_code: int, message: str) -> bottle.HTTPResponse:
