@@ -53,8 +53,7 @@ def build_session(adapter: BaseAdapter | None = None) -> requests.Session:
 def route_url(url: str, settings: ProvidersSettings) -> tuple[str, str | None]:
     """(URL to send to, Host header to send) under the `base_url` / `base_urls` overrides.
 
-    Only the scheme and host[:port] change; path and query stay and the Host header carries the
-    original host, so a simulator or proxy routes by host like the real internet does.
+    Path and query stay and the Host header keeps the original, so a proxy can route by host.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""

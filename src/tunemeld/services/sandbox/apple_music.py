@@ -1,7 +1,6 @@
 """Apple Music's fake endpoints: the RapidAPI apple-music24 playlist scraper and music.apple.com.
 
-Each function answers one host's requests from the `SampleWorld`, in the shapes of
-reference/providers.md (§2.2 apple-music24, §6 pages).
+Shapes: reference/providers.md §2.2 and §6.
 """
 
 from __future__ import annotations

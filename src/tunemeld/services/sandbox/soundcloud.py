@@ -1,7 +1,6 @@
 """SoundCloud's fake endpoints: the RapidAPI soundcloud-scraper playlist and soundcloud.com pages.
 
-Each function answers one host's requests from the `SampleWorld`, in the shapes of
-reference/providers.md (§2.3 soundcloud-scraper, §6 pages).
+Shapes: reference/providers.md §2.3 and §6.
 """
 
 from __future__ import annotations

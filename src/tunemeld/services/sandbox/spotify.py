@@ -1,7 +1,6 @@
 """Spotify's fake endpoints: the RapidAPI playlist and play-count scrapers, the Web API, pages.
 
-Each function answers one host's requests from the `SampleWorld`, in the shapes of
-reference/providers.md (§1 Web API, §2.1 spotify23, §2.4 spotify81, §6 open.spotify.com).
+Shapes: reference/providers.md §1 (Web API), §2.1 (spotify23), §2.4 (spotify81) and §6.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """The sample world: a deterministic simulation of the streaming providers, for offline runs.
 
-`SampleWorld` holds the simulation: every genre's pool of fictional recordings, each service's
-playlist on a date, play and view counts, search. Everything is a pure function of (seed, date):
-playlists churn a little from day to day and play/view counts grow, so consecutive runs see
-realistic deltas. `handle` routes a request by host to the provider's endpoint module
-(`sandbox/spotify.py`, `apple_music.py`, `soundcloud.py`, `youtube.py`; the service registry
-names each provider's hosts), which answers in the documented JSON shapes (reference/providers.md),
-so the real client code runs without network or keys. Routing is independent of transport:
-`SandboxAdapter` mounts it into `requests`, and the HTTP simulator reuses it.
+Everything is a pure function of (seed, date): playlists churn a little from day to day and
+counts grow, so consecutive runs see realistic deltas. `handle` routes a request by host (the
+registry names each provider's hosts) to the provider's endpoint module, which answers in the
+documented JSON shapes; both `SandboxAdapter` and the HTTP simulator reuse that routing.
 """
 
 from __future__ import annotations
@@ -238,8 +234,7 @@ class SampleWorld:
     def _match_text(self, words: tuple[str, ...]) -> list[Recording]:
         """Recordings whose title and an artist make up the text ("<title> <artist>" or reverse).
 
-        Extra words may follow ("... official video"); a title alone matches too, after the
-        matches that also name an artist.
+        Extra words may follow ("... official video"); a title alone matches last.
         """
         with_artist: list[Recording] = []
         title_only: list[Recording] = []

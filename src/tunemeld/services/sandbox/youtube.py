@@ -1,7 +1,6 @@
-"""YouTube's fake endpoints: the Data API v3 `search` and `videos` lists.
+"""YouTube's fake endpoints: the Data API v3 `search` and `videos` lists (providers.md §3).
 
-Answers from the `SampleWorld` in the shapes of reference/providers.md (§3), with Google's
-error envelope for a missing or empty key, an unknown path and a bad parameter.
+Google's error envelope answers a missing or empty key, an unknown path and a bad parameter.
 """
 
 from __future__ import annotations
