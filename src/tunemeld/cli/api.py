@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
@@ -26,7 +25,7 @@ from tunemeld.config import Settings
 from tunemeld.services.logging import DEFAULT_LOG_FILE
 from tunemeld.services.store import open_store
 
-__all__ = ["collection"]
+__all__ = ["health", "logs", "start"]
 
 
 @task(
@@ -192,8 +191,3 @@ def _print_log(path: Path, n: int, follow: bool, seconds: float) -> None:
     ):
         out.write(line + "\n")
         out.flush()
-
-
-def collection() -> Collection:
-    """The `api` tasks."""
-    return Collection("api", start, health, logs)

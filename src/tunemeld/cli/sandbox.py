@@ -8,7 +8,6 @@ import threading
 import urllib.request
 from collections.abc import Mapping
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
@@ -22,7 +21,7 @@ from tunemeld.cli._common import (
 )
 from tunemeld.exceptions import TunemeldError
 
-__all__ = ["collection"]
+__all__ = ["serve", "stats"]
 
 DEFAULT_PORT = 8765
 
@@ -137,8 +136,3 @@ def stats(c: Context, url: str = f"http://127.0.0.1:{DEFAULT_PORT}") -> None:
         body.get("endpoints", {}),
         f"{body.get('total', 0)} requests (faults {body.get('faults')}, day {body.get('as_of')})",
     )
-
-
-def collection() -> Collection:
-    """The `sandbox` tasks."""
-    return Collection("sandbox", serve, stats)

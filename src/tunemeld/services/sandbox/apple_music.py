@@ -153,14 +153,11 @@ HOSTS: Mapping[str, Endpoint] = {
     "apple-music24.p.rapidapi.com": rapidapi("/playlist1", _playlist),
     "music.apple.com": _pages,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint (`playlist`, `playlist_page`)."""
     return "playlist_page" if host == "music.apple.com" else "playlist"
 
 
 def carries(rec: Recording) -> bool:
-    """Apple Music has every recording of the world."""
     return True

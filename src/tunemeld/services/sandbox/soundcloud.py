@@ -156,14 +156,11 @@ HOSTS: Mapping[str, Endpoint] = {
     "www.soundcloud.com": _pages,
     "m.soundcloud.com": _pages,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint (`playlist_tracks`, `playlist_page`)."""
     return "playlist_tracks" if host == "soundcloud-scraper.p.rapidapi.com" else "playlist_page"
 
 
 def carries(rec: Recording) -> bool:
-    """SoundCloud has every recording of the world."""
     return True

@@ -175,9 +175,7 @@ HOSTS: Mapping[str, Endpoint] = {
     "www.googleapis.com": _data_api,
     "youtube.googleapis.com": _data_api,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint: the Data API list (`search`, `videos`)."""
     return path.rstrip("/").rsplit("/", 1)[-1] or "?"
