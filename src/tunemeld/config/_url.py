@@ -81,9 +81,8 @@ def url_passwords(url: str) -> list[str]:
 def unencoded_userinfo(url: str) -> bool:
     """True when the user name or password holds a character a driver would misread.
 
-    `@`, `/`, `?`, `#`, a second `:` or a `%` not starting an escape must be percent-encoded
-    (`urllib.parse.quote(password, safe="")`); drivers split such a URL in the wrong place
-    and may quote the pieces, password included, in their errors.
+    `@`, `/`, `?`, `#`, a second `:` or a `%` not starting an escape must be percent-encoded:
+    drivers split such a URL in the wrong place and may quote the password in their errors.
     """
     parts = _split(url)
     if parts is None or not parts[3]:

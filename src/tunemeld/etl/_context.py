@@ -95,8 +95,7 @@ class RunContext:
 
     def remember(self, kind: str, key: str, value: str | None) -> None:
         """Keep a search answer for this run and in `lookups`; misses expire sooner."""
-        with self._lock:
-            self.memo[(kind, key)] = value
+        self.memo_set(kind, key, value)
         etl = self.settings.etl
         ttl = (
             timedelta(days=etl.lookup_ttl_days)

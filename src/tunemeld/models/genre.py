@@ -130,9 +130,8 @@ class _Services(type):
 class Service(_Name, metaclass=_Services):
     """A streaming service whose playlists TuneMeld reads: a name the service registry holds.
 
-    The registry (`services/providers/registry.py`), not this module, says which services exist
-    and in which order; `Service(name)` checks the exact name against it, `Service.parse(text)`
-    reads user input loosely, and each service is one interned instance (compared by identity).
+    The registry says which exist and in which order; `Service(name)` checks the exact name,
+    `Service.parse(text)` reads input loosely; each is one instance, compared by identity.
     """
 
     __slots__ = ()

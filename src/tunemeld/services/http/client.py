@@ -153,7 +153,6 @@ class HttpClient:
         return response.text
 
     def close(self) -> None:
-        """Close the session and its connection pools."""
         self._session.close()
 
     def _decode(self, endpoint: str, response: requests.Response) -> object:

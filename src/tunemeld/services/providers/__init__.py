@@ -70,11 +70,9 @@ class Providers:
     """True when the offline sample world answers instead of the real APIs."""
 
     def playlist_client(self, service: Service) -> PlaylistClient:
-        """The client that reads `service`'s playlists."""
         return self.playlists[service]
 
     def close(self) -> None:
-        """Close every provider's session."""
         for client in self.playlists.values():
             client.http.close()
         self.youtube.http.close()

@@ -40,7 +40,6 @@ class RapidApiPlaylistClient:
 
     @property
     def service(self) -> Service:
-        """The playlist service this client reads."""
         return Service(self.PROVIDER)
 
     def _units(self, endpoint: str) -> int:

@@ -256,7 +256,6 @@ class SpotifyClient(RapidApiPlaylistClient):
         return None
 
     def find_by_isrc(self, isrc: str) -> SpotifyMatch | None:
-        """The Spotify track with this ISRC, or None."""
         return self._search(f"isrc:{isrc}")
 
     def play_count(self, track_id: str, isrc: str) -> int:

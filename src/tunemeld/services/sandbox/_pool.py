@@ -1,7 +1,6 @@
 """The sample world's recordings: one fixed pool per genre, a pure function of the seed.
 
-Everything about a recording that does not change with the date lives here (ids, names, flags,
-popularity parameters); the date-dependent parts (ranks, counts) are computed by `world.py`.
+The date-dependent parts (ranks, counts) are computed by `world.py`.
 """
 
 from __future__ import annotations

@@ -110,7 +110,6 @@ def json_answer(status: int, payload: object) -> SandboxResponse:
 
 
 def html_answer(status: int, text: str) -> SandboxResponse:
-    """An HTML page answer."""
     return SandboxResponse(status, {"Content-Type": "text/html; charset=utf-8"}, text.encode())
 
 

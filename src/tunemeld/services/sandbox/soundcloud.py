@@ -44,7 +44,6 @@ def genre_label(genre: Genre) -> str:
 
 
 def _plays(rec: Recording, as_of: datetime.date) -> int:
-    """The recording's SoundCloud play count on a date."""
     day = as_of.toordinal() - COUNT_EPOCH
     return max(0, rec.soundcloud_base_plays + rec.soundcloud_daily_plays * day)
 

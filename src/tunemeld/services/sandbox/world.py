@@ -54,10 +54,8 @@ def _parse_search(query: str) -> tuple[dict[str, str], str]:
 
 
 class SampleWorld:
-    """A deterministic simulation of Spotify, Apple Music, SoundCloud and YouTube.
-
-    Each genre has a fixed pool of fictional recordings; each service's playlist on a date is
-    the top of a score shared across services plus a per-service bias and a little daily noise.
+    """The simulation: a service's playlist on a date is the top of a genre's pool by a score
+    shared across services, plus a per-service bias and a little daily noise.
     """
 
     def __init__(self, seed: int = 2026, catalog: Catalog | None = None) -> None:
@@ -210,7 +208,6 @@ class SampleWorld:
         return max(0, base + daily * day + noise)
 
     def video_view_count(self, video: Video, as_of: datetime.date) -> int:
-        """A video's view count on a date."""
         return self._count(video.base_views, video.daily_views, video.video_id, as_of)
 
     def _words_of(self, rec: Recording) -> set[str]:
