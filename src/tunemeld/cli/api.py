@@ -11,7 +11,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from tunemeld._console import err_console, out_console
+from tunemeld._console import err_console, make_table, out_console
 from tunemeld.cli._common import (
     FAILED,
     catalog_genres,
@@ -120,17 +120,13 @@ def _log_path(settings: Settings, flag: str | bool) -> Path | None:
 @task(help={"url": "base URL of a running server (default http://<api.host>:<api.port>)"})
 def health(c: Context, url: str = "") -> None:
     """Check a running API server: /health and every data route of every genre."""
-    from rich.table import Table
-
     from tunemeld.api.check import check_server
 
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
         base = url or f"http://{settings.api.host}:{settings.api.port}"
         checks = check_server(base, catalog_genres(settings))
-    table = Table(title=f"API health of {base}")
-    for name in ("route", "status", "latency ms", "result"):
-        table.add_column(name)
+    table = make_table(f"API health of {base}", "route", "status", "latency ms", "result")
     for check in checks:
         table.add_row(
             check.path,

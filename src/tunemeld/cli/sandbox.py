@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from invoke.context import Context
 from invoke.tasks import task
 
-from tunemeld._console import err_console, out_console
+from tunemeld._console import err_console, make_table, out_console
 from tunemeld.cli._common import (
     errors_to_exit,
     load_cli_settings,
@@ -27,12 +27,7 @@ DEFAULT_PORT = 8765
 
 
 def _print_counts(counts: Mapping[str, Mapping[str, int]], title: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("endpoint")
-    table.add_column("requests", justify="right")
-    table.add_column("outcomes")
+    table = make_table(title, "endpoint", "requests", "outcomes", right=["requests"])
     for label, outcomes in sorted(counts.items()):
         table.add_row(
             label,
