@@ -38,10 +38,7 @@ _AUTH_REASONS = frozenset({"keyInvalid", "invalid_client", "unauthorized_client"
 
 
 def build_session(adapter: BaseAdapter | None = None) -> requests.Session:
-    """A fresh Session for one provider; `adapter` (the offline sample world) answers every URL.
-
-    A session per provider keeps connection pools and their failures apart.
-    """
+    """A fresh Session per provider (pools and failures stay apart); `adapter` answers every URL."""
     session = requests.Session()
     session.headers["User-Agent"] = _USER_AGENT
     if adapter is not None:
