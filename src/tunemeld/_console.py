@@ -20,6 +20,7 @@ from tunemeld.services.store import CollectionStatus
 __all__ = [
     "RichProgress",
     "err_console",
+    "make_table",
     "out_console",
     "print_health",
     "print_provider_usage",
@@ -82,7 +83,7 @@ class RichProgress:
         self._progress.stop()
 
 
-def _table(title: str, *columns: str, right: Sequence[str] = ()) -> Table:
+def make_table(title: str, *columns: str, right: Sequence[str] = ()) -> Table:
     """A table with these columns, those named in `right` right-aligned (numbers)."""
     table = Table(title=title)
     for name in columns:
@@ -105,7 +106,7 @@ def print_report(report: RunReport, console: Console) -> None:
     """The end-of-run summary: per genre, per provider, failures and duration."""
     if report.dry_run:
         title = f"Dry run plan ({len(report.units)} units, as of {report.as_of})"
-        table = _table(title, "unit", "calls it would make")
+        table = make_table(title, "unit", "calls it would make")
         for unit in report.units:
             table.add_row(unit.label, "\n".join(unit.planned_calls))
         console.print(table)
@@ -113,7 +114,7 @@ def print_report(report: RunReport, console: Console) -> None:
     title = f"Run {report.run_id} as of {report.as_of}: {report.status.value}"
     counts = [f"{name} tracks" for name in [*(s.value for s in Service), AGGREGATE]]
     counts.append("view samples")
-    table = _table(title, "genre", *counts, right=counts)
+    table = make_table(title, "genre", *counts, right=counts)
     for genre in report.genres:
         cells = [
             _count(report.units, Stage.TRANSFORM, genre, service, "tracks")
@@ -162,7 +163,7 @@ def print_provider_usage(report: RunReport, console: Console) -> None:
     if not report.calls:
         return
     numbers = ("calls", "quota units", "retries")
-    calls = _table(
+    calls = make_table(
         "Provider calls", "provider", "endpoint", *numbers, "other outcomes", right=numbers
     )
     for provider, endpoints in sorted(report.calls.items()):
@@ -188,7 +189,7 @@ def print_provider_usage(report: RunReport, console: Console) -> None:
     console.print(calls)
     if report.buckets:
         amounts = ("this run", "this period", "limit", "state")
-        buckets = _table("Quota buckets", "bucket", *amounts, right=amounts)
+        buckets = make_table("Quota buckets", "bucket", *amounts, right=amounts)
         for name, use in sorted(report.buckets.items()):
             limit = f"{use.limit}/{use.period}" if use.limit is not None else "none"
             state = f"[yellow]spent[/yellow]: {use.spent}" if use.spent else "ok"
@@ -202,7 +203,7 @@ def print_unit_states(states: Sequence[UnitState], console: Console) -> None:
         console.print("No runs recorded yet: run `inv etl.run --stage full`.")
         return
     columns = ("stage", "service", "genre", "status", "as of", "run", "started (UTC)", "counts")
-    table = _table("Last run per stage, service and genre", *columns, "error")
+    table = make_table("Last run per stage, service and genre", *columns, "error")
     for state in states:
         unit = state.result
         colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(
@@ -224,7 +225,7 @@ def print_unit_states(states: Sequence[UnitState], console: Console) -> None:
 
 def print_store_status(url: str, statuses: Sequence[CollectionStatus], console: Console) -> None:
     """`inv db.status`: one row per collection."""
-    table = _table(f"Store {url}", "collection", "records", "newest (UTC)", right=["records"])
+    table = make_table(f"Store {url}", "collection", "records", "newest (UTC)", right=["records"])
     for status in statuses:
         newest = status.newest.strftime("%Y-%m-%d %H:%M:%S") if status.newest else "-"
         table.add_row(status.name, str(status.count), newest)
@@ -235,7 +236,7 @@ def print_health(report: HealthReport, console: Console) -> None:
     """`inv system.health`: one row per check, with the fix under every row that did not pass."""
     verdict = "[green]healthy[/green]" if report.ok else "[red]unhealthy[/red]"
     title = f"TuneMeld health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC: {verdict}"
-    table = _table(title, "check", "status", "ms", "result", right=["ms"])
+    table = make_table(title, "check", "status", "ms", "result", right=["ms"])
     for check in report.checks:
         status, text = _check_cells(check)
         ms = f"{check.latency_ms:.2f}" if check.latency_ms is not None else "-"
@@ -257,7 +258,7 @@ def _check_cells(check: HealthCheck) -> tuple[str, str]:
 def print_validation(report: ValidationReport, console: Console) -> None:
     """`inv etl.validate`: one row per check, the fix under each row that did not pass."""
     verdict = "[green]ready[/green]" if report.ok else f"[red]{len(report.failed)} problem(s)[/red]"
-    table = _table(
+    table = make_table(
         f"TuneMeld set-up ({report.profile} profile): {verdict}", "check", "status", "result"
     )
     for check in report.checks:

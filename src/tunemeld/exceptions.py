@@ -123,8 +123,7 @@ class QuotaExhausted(ProviderError):
 class ProviderPayloadError(ProviderError, ValueError):
     """The provider answered, but not in the documented shape; `problem` says what was wrong.
 
-    `provider` (the same as `service`) and `endpoint` say which answer it was, e.g.
-    `problem="tracks.items[3].name is null, expected a string"`.
+    For example `problem="tracks.items[3].name is null, expected a string"`.
     """
 
     def __init__(

@@ -2,8 +2,8 @@
 
 Each task parses flags, calls one library function, prints, and maps errors to exit codes:
 0 ok, 1 failed or partial work, 2 configuration or usage error (never a traceback for those).
-One module per task group; each exposes `collection()`, and its docstring's first line (after
-"`inv group.*`: ") is the group's line in `tunemeld --help`.
+One module per task group: its tasks are the group (`Collection.from_module`), and its docstring's
+first line (after "`inv group.*`: ") is the group's line in `tunemeld --help`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def build_namespace() -> Collection:
     """A fresh collection of every operations task (tasks.py adds the repo-only `dev` tasks)."""
     namespace = Collection(setup)
     for module in _GROUPS:
-        group = module.collection()
+        group = Collection.from_module(module)
         if group.tasks:
             group.__doc__ = group_help(module)  # what `--list --list-format nested` shows too
             namespace.add_collection(group)

@@ -1,7 +1,4 @@
-"""What every task module shares: settings loading, the sample-world notice, errors to exit codes.
-
-Exit codes: 0 ok, 1 failed or partial work, 2 configuration or usage error (never a traceback).
-"""
+"""What every task module shares: settings, the sample-world notice, errors to exit codes."""
 
 from __future__ import annotations
 
@@ -62,10 +59,7 @@ def _show_warning(
 
 @contextmanager
 def errors_to_exit() -> Iterator[None]:
-    """Bad settings or names, an unreachable store, a store another run is writing: exit 2.
-
-    Other TuneMeld errors exit 1.
-    """
+    """Bad settings or names, an unreachable or busy store: exit 2; other TuneMeld errors: 1."""
     try:
         yield
     except (ConfigError, NotFound, StoreUnavailable, RunLeaseHeld) as exc:
@@ -84,10 +78,7 @@ def print_error(exc: TunemeldError) -> None:
 
 
 def load_cli_settings(*, logs: bool = True, **overrides: Any) -> Settings:
-    """Load settings (deprecations shown once, briefly) and set up logging.
-
-    `overrides` go to `load_settings`, e.g. `env=...` for another profile.
-    """
+    """`load_settings(**overrides)` with deprecations shown briefly, then logging set up."""
     warnings.showwarning = _show_warning
     with warnings.catch_warnings():
         warnings.simplefilter("always", TunemeldDeprecationWarning)
@@ -111,10 +102,8 @@ def sample_notice(settings: Settings) -> None:
         )
 
 
-# -- task arguments: validated like settings, one clear line each (ConfigError -> exit 2) ------
-#
-# Numeric flags are declared `str` in the task signatures: invoke casts `int` flags itself and
-# ends a bad value in a traceback, so each task reads its text through one of these instead.
+# Task arguments fail as a ConfigError (exit 2). Numeric flags are declared `str`: invoke casts
+# `int` flags itself and ends a bad value in a traceback.
 
 
 def _flag(name: str) -> str:

@@ -7,12 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from tunemeld._console import err_console, out_console
+from tunemeld._console import err_console, make_table, out_console
 from tunemeld.cli._common import (
     FAILED,
     catalog_genres,
@@ -26,7 +25,7 @@ from tunemeld.config import Settings
 from tunemeld.services.logging import DEFAULT_LOG_FILE
 from tunemeld.services.store import open_store
 
-__all__ = ["collection"]
+__all__ = ["health", "logs", "start"]
 
 
 @task(
@@ -121,17 +120,13 @@ def _log_path(settings: Settings, flag: str | bool) -> Path | None:
 @task(help={"url": "base URL of a running server (default http://<api.host>:<api.port>)"})
 def health(c: Context, url: str = "") -> None:
     """Check a running API server: /health and every data route of every genre."""
-    from rich.table import Table
-
     from tunemeld.api.check import check_server
 
     with errors_to_exit():
         settings = load_cli_settings(logs=False)
         base = url or f"http://{settings.api.host}:{settings.api.port}"
         checks = check_server(base, catalog_genres(settings))
-    table = Table(title=f"API health of {base}")
-    for name in ("route", "status", "latency ms", "result"):
-        table.add_column(name)
+    table = make_table(f"API health of {base}", "route", "status", "latency ms", "result")
     for check in checks:
         table.add_row(
             check.path,
@@ -192,8 +187,3 @@ def _print_log(path: Path, n: int, follow: bool, seconds: float) -> None:
     ):
         out.write(line + "\n")
         out.flush()
-
-
-def collection() -> Collection:
-    """The `api` tasks."""
-    return Collection("api", start, health, logs)

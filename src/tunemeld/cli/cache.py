@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
@@ -19,7 +18,7 @@ from tunemeld.config import Settings
 from tunemeld.models import Genre
 from tunemeld.services.store import open_store
 
-__all__ = ["collection"]
+__all__ = ["clear", "warm"]
 
 
 def _genres(settings: Settings, names: list[str] | None) -> list[Genre]:
@@ -92,8 +91,3 @@ def warm(c: Context, genre: list[str] | None = None) -> None:
             f"[red]Some writes failed[/red]: {cache.stats().last_error or 'see the log'}."
         )
         raise Exit(code=FAILED)
-
-
-def collection() -> Collection:
-    """The `cache` tasks."""
-    return Collection("cache", clear, warm)

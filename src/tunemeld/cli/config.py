@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
@@ -17,7 +16,7 @@ from tunemeld.cli._common import USAGE, errors_to_exit, load_cli_settings, print
 from tunemeld.config import Environment, Settings, migrate_env_file
 from tunemeld.exceptions import ConfigError
 
-__all__ = ["collection"]
+__all__ = ["migrate_env", "show", "validate"]
 
 
 _ENV_HELP = "the profile to show: development, testing or production (default: the current one)"
@@ -96,8 +95,3 @@ def migrate_env(
     if result.backup:
         console.print(f"Kept a copy of the old {result.target} as {result.backup}.")
     console.print(f"Wrote {result.target}.")
-
-
-def collection() -> Collection:
-    """The `config` tasks."""
-    return Collection("config", show, validate, migrate_env)

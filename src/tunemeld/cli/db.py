@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,7 +28,7 @@ from tunemeld.services.store.transfer import (
     import_store,
 )
 
-__all__ = ["collection"]
+__all__ = ["copy", "export", "import_", "init", "reset", "status"]
 
 
 @task(name="status")
@@ -168,8 +167,3 @@ def _writing(store: Store, task: str, settings: Settings) -> RunLease:
 
 def _total(counts: dict[str, int]) -> int:
     return sum(counts.values())
-
-
-def collection() -> Collection:
-    """The `db` tasks."""
-    return Collection("db", status, init, reset, export, import_, copy)

@@ -1,8 +1,7 @@
 """What `inv dev.start` runs: `api.start` in a worker process that restarts on code changes.
 
-The repo-only `dev` tasks live in tasks.py; this module holds the logic so the task stays one
-call. hupper (a dev dependency) watches every imported module plus the package's data files
-(the page's assets, the catalog) and restarts the worker when one changes.
+Here so the repo-only task in tasks.py stays one call; hupper (a dev dependency) watches every
+imported module and the package's data files (the page's assets, the catalog).
 """
 
 from __future__ import annotations

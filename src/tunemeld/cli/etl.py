@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
@@ -39,7 +38,7 @@ from tunemeld.models import RunReport, RunStatus, Service
 from tunemeld.services.logging import configure_logging
 from tunemeld.services.store import open_store
 
-__all__ = ["collection"]
+__all__ = ["run", "status", "validate"]
 
 
 @task(
@@ -161,8 +160,3 @@ def validate(c: Context, live: bool = False) -> None:
     print_validation(report, out_console())
     if report.exit_code:
         raise Exit(code=report.exit_code)
-
-
-def collection() -> Collection:
-    """The `etl` tasks."""
-    return Collection("etl", run, status, validate)

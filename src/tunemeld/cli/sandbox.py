@@ -8,11 +8,10 @@ import threading
 import urllib.request
 from collections.abc import Mapping
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
-from tunemeld._console import err_console, out_console
+from tunemeld._console import err_console, make_table, out_console
 from tunemeld.cli._common import (
     errors_to_exit,
     load_cli_settings,
@@ -22,18 +21,13 @@ from tunemeld.cli._common import (
 )
 from tunemeld.exceptions import TunemeldError
 
-__all__ = ["collection"]
+__all__ = ["serve", "stats"]
 
 DEFAULT_PORT = 8765
 
 
 def _print_counts(counts: Mapping[str, Mapping[str, int]], title: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("endpoint")
-    table.add_column("requests", justify="right")
-    table.add_column("outcomes")
+    table = make_table(title, "endpoint", "requests", "outcomes", right=["requests"])
     for label, outcomes in sorted(counts.items()):
         table.add_row(
             label,
@@ -137,8 +131,3 @@ def stats(c: Context, url: str = f"http://127.0.0.1:{DEFAULT_PORT}") -> None:
         body.get("endpoints", {}),
         f"{body.get('total', 0)} requests (faults {body.get('faults')}, day {body.get('as_of')})",
     )
-
-
-def collection() -> Collection:
-    """The `sandbox` tasks."""
-    return Collection("sandbox", serve, stats)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 
-from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
@@ -13,7 +12,7 @@ from invoke.tasks import task
 from tunemeld._console import out_console, print_health
 from tunemeld.cli._common import FAILED, errors_to_exit, load_cli_settings
 
-__all__ = ["collection"]
+__all__ = ["health"]
 
 
 @task(
@@ -35,8 +34,3 @@ def health(c: Context, live: bool = False, json_: bool = False) -> None:
         print_health(report, out_console())
     if not report.ok:
         raise Exit(code=FAILED)
-
-
-def collection() -> Collection:
-    """The `system` tasks."""
-    return Collection("system", health)

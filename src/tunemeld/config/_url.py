@@ -1,13 +1,8 @@
 """The one URL masker: every URL TuneMeld prints, logs or reports passes through `mask_url`.
 
-`urllib.parse.urlsplit` cannot be used: it raises on several hosts (`db1:27017,db2:27017`, a
-replica set) as soon as the port is read. So the URL is split by hand, and never raises:
-
-- the user-info ends at the URL's **last** `@`, so a password whose `@`, `/`, `?` or `#` was
-  not percent-encoded is still masked whole (a wrong guess can only hide more, never less);
-- the password (after the user-info's first `:`) becomes `REDACTED`, the user name stays;
-- a query option whose name looks secret (`password`, `token`, `key`, `secret`, ...) keeps
-  its name and loses its value; the scheme, hosts, path and other options are kept as written.
+It splits by hand, because `urlsplit` raises on several hosts (`db1:27017,db2:27017`). The
+user-info ends at the URL's **last** `@`, so a password whose `@`, `/`, `?` or `#` was not
+percent-encoded is still masked whole (a wrong guess can only hide more, never less).
 """
 
 from __future__ import annotations
@@ -53,8 +48,7 @@ def _mask_query(tail: str) -> str:
 def mask_url(url: str) -> str:
     """`url` with its password and secret-looking query values replaced by `REDACTED`.
 
-    Handles several hosts, `mongodb+srv://`, query strings and passwords with special
-    characters, percent-encoded or not. Safe on any text: it never raises.
+    Safe on any text: it never raises.
     """
     parts = _split(url)
     if parts is None:
@@ -87,9 +81,8 @@ def url_passwords(url: str) -> list[str]:
 def unencoded_userinfo(url: str) -> bool:
     """True when the user name or password holds a character a driver would misread.
 
-    `@`, `/`, `?`, `#`, a second `:` or a `%` not starting an escape must be percent-encoded
-    (`urllib.parse.quote(password, safe="")`); drivers split such a URL in the wrong place
-    and may quote the pieces, password included, in their errors.
+    `@`, `/`, `?`, `#`, a second `:` or a `%` not starting an escape must be percent-encoded:
+    drivers split such a URL in the wrong place and may quote the password in their errors.
     """
     parts = _split(url)
     if parts is None or not parts[3]:

@@ -1,7 +1,6 @@
 """The playlist catalog: the genres, and each one's flagship playlist on each service.
 
-The one home of the genre list: adding a genre is adding its lines to the catalog file. Each
-registered playlist service has a table (its `ServiceSpec.table`), whose ids its pattern checks.
+The one home of the genre list: adding a genre is adding its lines to the catalog file.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ def migrate_env_file(
 ) -> MigrationResult:
     """Copy `source` to `target` with legacy names renamed; keep comments and unknown lines.
 
-    A legacy name whose new name is also set is dropped (the new one wins). An existing
-    `target` is only replaced with `overwrite`, after a `.bak` copy, so nothing is lost.
+    A legacy name whose new name is also set is dropped. An existing `target` is only replaced
+    with `overwrite`, after a `.bak` copy, so nothing is lost.
     """
     if not source.is_file():
         raise ConfigError(

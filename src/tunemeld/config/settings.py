@@ -448,12 +448,10 @@ def _set_path(target: dict[str, Any], path: tuple[str, str], value: str) -> None
 
 
 class _FlatNamesSource(PydanticBaseSettingsSource):
-    """Reads the flat names (and, with a warning, the legacy names) from the environment, or
-    from the dotenv files (`env_files`, after the legacy file).
+    """The flat names (and, warning, the legacy ones) from the environment or the dotenv files.
 
-    Two instances sit in the source order, one after each `TUNEMELD_*` source of the same
-    origin, so any environment variable beats any file: `MONGODB_URL` exported by the
-    devcontainer wins over the `TUNEMELD_DATABASE__URL` line `inv setup` copies into `.env`.
+    One instance follows each `TUNEMELD_*` source of the same origin, so any environment variable
+    beats any file (an exported `MONGODB_URL` beats `TUNEMELD_DATABASE__URL` in `.env`).
     """
 
     def __init__(

@@ -25,11 +25,7 @@ R = TypeVar("R")
 
 @dataclass
 class RunContext:
-    """One run's settings, store, providers and the memo that stops repeated calls within it.
-
-    `search_once` runs each search at most once per run, even when threads ask for the same key at
-    the same moment; `defer` counts lookups a spent quota bucket pushed to the next run.
-    """
+    """One run's settings, store, providers and the memo that stops repeated calls within it."""
 
     settings: Settings
     store: Store
@@ -72,9 +68,8 @@ class RunContext:
     def search_once(self, kind: str, key: str, search: Callable[[], str | None]) -> str | None:
         """`search()` at most once per run for (kind, key), its answer remembered in `lookups`.
 
-        Call `cached_lookup` first. Concurrent callers of one key wait for the first and share
-        its answer; an error from `search` (a spent quota, a timeout) is not remembered, so a
-        later caller or run asks again.
+        Call `cached_lookup` first. Concurrent callers of one key share the first one's answer;
+        an error from `search` is not remembered, so a later caller or run asks again.
         """
         with self._lock:
             gate = self._gates.setdefault((kind, key), threading.Lock())
@@ -100,8 +95,7 @@ class RunContext:
 
     def remember(self, kind: str, key: str, value: str | None) -> None:
         """Keep a search answer for this run and in `lookups`; misses expire sooner."""
-        with self._lock:
-            self.memo[(kind, key)] = value
+        self.memo_set(kind, key, value)
         etl = self.settings.etl
         ttl = (
             timedelta(days=etl.lookup_ttl_days)
@@ -115,8 +109,8 @@ class RunContext:
     def each(self, work: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
         """`work(item)` for every item, `providers.max_concurrency` at a time, in item order.
 
-        Each result is the return value or the exception raised; log context (run, stage,
-        genre) follows the work into its thread. The provider clients cap calls per provider.
+        Each result is the return value or the exception raised; log context follows the work
+        into its thread.
         """
         workers = min(self.settings.providers.max_concurrency, len(items))
 
@@ -135,8 +129,7 @@ class RunContext:
     def fair_share(self, provider: str, endpoint: str, *, takers_left: int) -> int | None:
         """The calls one of `takers_left` remaining units may make so each gets an equal part.
 
-        None when the bucket is unlimited. Rounds up: a bucket of 100 over 4 genres gives 25
-        each, and a genre that needs fewer leaves the rest to the units after it.
+        None when unlimited. Rounds up; a unit that needs fewer leaves the rest to those after it.
         """
         if self.budget is None:
             return None

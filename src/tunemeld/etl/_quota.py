@@ -1,9 +1,8 @@
 """The run's quota budget: opened on the store's `quota_usage`, and reported.
 
-Every unit is recorded in `quota_usage` before the call that spends it, by the store's atomic
-conditional increment (`Store.spend_quota`), so a killed run never leaves units unrecorded and
-runs or health checks sharing the store never pass a bucket's limit together. A run stops
-spending on a bucket once it is spent and says so in its notes.
+Units are recorded before the call that spends them, by the store's atomic conditional
+increment, so a killed run never leaves units unrecorded and processes sharing the store never
+pass a bucket's limit together.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Recording a playlist's day: its ranking kept for history, the current playlist only if newest.
 
-Every run records the day's ranking of each playlist it builds (a service's in transform, the
-Aggregate in aggregate), in the same unit as the playlist. The current playlist (what the API
-serves) is replaced only when the run's day is the newest day that playlist has a ranking for:
-a run for an older `--date` (a backfill) adds to the history without turning the API back.
+The current playlist (what the API serves) is replaced only when the run's day is the newest
+that playlist has a ranking for: a backfill adds to the history without turning the API back.
 """
 
 from __future__ import annotations

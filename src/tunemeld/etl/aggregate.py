@@ -1,11 +1,8 @@
 """Stage 3: the cross-service `Aggregate` playlist of one genre (DESIGN.md §5).
 
-A track enters when at least two services list it. Its `raw_aggregate_rank` is its rank on the
-highest-priority service listing it (Apple Music > SoundCloud > Spotify), recorded as
-`aggregate_service_name`; tracks sort by (raw rank, that service's priority, ISRC), numbered from 1.
-
-Then the aggregate tracks get their YouTube videos first, in rank order: they are what the API
-shows, and the search bucket is small (view_count resolves the other tracks afterwards).
+A track enters when at least two services list it, ranked by its rank on the highest-priority
+service listing it. Its YouTube video is searched here, before view_count's: the aggregate is
+what the API shows, and the search bucket is small.
 """
 
 from __future__ import annotations

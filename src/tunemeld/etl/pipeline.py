@@ -1,9 +1,7 @@
 """Plan and run ETL stages unit by unit; one failing unit never stops the others.
 
-`run(...)` returns the RunReport it also stores in `runs`: per-unit status, counts, errors with
-hints, calls and quota units per provider, and durations. A run that writes holds the store's
-run lease (`tunemeld.services.store.lease`) from before its record is first saved until after
-its last save; a dry run never takes it.
+`run(...)` returns the RunReport it also stores in `runs`. A run that writes holds the store's
+run lease from before its record is first saved until after its last save; a dry run never does.
 """
 
 from __future__ import annotations
@@ -53,8 +51,7 @@ class Unit:
     @property
     def label(self) -> str:
         """`stage service genre`."""
-        parts = [self.stage.value, self.service.value if self.service else None, self.genre.value]
-        return " ".join(p for p in parts if p)
+        return " ".join(filter(None, (self.stage.value, self.service, self.genre)))
 
     def result(self, status: UnitStatus, started_at: datetime, **fields: Any) -> UnitResult:
         """A result of this unit (`fields`: its error, hint, planned calls...)."""

@@ -1,13 +1,10 @@
 """Stage 2: normalise a raw snapshot into `tracks` and the service's ranked playlist.
 
-Spotify lists ISRCs; SoundCloud sometimes does; Apple Music never does, so its tracks are resolved
-by a Spotify search on title and artist. Every search is answered from `lookups` when it can be,
-and each answer (a miss included) is remembered, so no search runs twice.
-
-YouTube video ids are scarce (search.list has its own bucket of 100 calls a day), so transform
-only reads known ids; `resolve_videos` searches for the rest, called by aggregate for the
-aggregate tracks first and by view_count for the others. A lookup a spent bucket cannot make is
-deferred (never cached as a miss), and a failed search leaves only its track unresolved.
+A track listed without an ISRC is resolved by a Spotify search on title and artist; each answer
+(a miss included) is remembered in `lookups`, so no search runs twice. YouTube searches are
+scarce (a small bucket of their own), so transform only reads known video ids; `resolve_videos`,
+called by aggregate and view_count, searches for the rest. A lookup a spent bucket cannot make
+is deferred (never cached as a miss), and a failed search leaves only its track unresolved.
 """
 
 from __future__ import annotations
@@ -259,9 +256,8 @@ def resolve_videos(
 ) -> dict[str, int]:
     """Find YouTube videos for the stored tracks among `isrcs` that have none, in that order.
 
-    Callers pass the most visible tracks first: with a spent search bucket, the rest are
-    deferred (not cached as misses) and served without a YouTube link until a later run.
-    `max_searches` caps this call's searches; tracks past it are left for a later stage.
+    Callers pass the most visible tracks first: with a spent search bucket (or past
+    `max_searches`), the rest are deferred and served without a YouTube link until later.
     """
     tracks = ctx.store.get_tracks(isrcs)
     found: list[Track] = []

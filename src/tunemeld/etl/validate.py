@@ -1,12 +1,8 @@
 """Is this checkout ready for a full ETL run? One report that `inv etl.validate` prints.
 
-Rows, in order: the configuration (the profile's rules, production's included), the playlist
-catalog (every genre on every service, ids well-formed), the store (reachable, schema current,
-writable), each provider's credentials for the current mode (`live=True`: one cheap real call
-each, through the health probes), today's quota state per bucket against what a full run would
-spend, and the packages a full run imports. Rows are `HealthCheck`s, so every row that does not
-pass carries its fix. A configuration that cannot be read still yields a report: the rows that
-need settings are skipped with a pointer to the configuration row.
+Rows are `HealthCheck`s, so every row that does not pass carries its fix. A configuration that
+cannot be read still yields a report: the rows that need settings are skipped with a pointer to
+the configuration row.
 """
 
 from __future__ import annotations
@@ -57,10 +53,7 @@ class _RolledBack(Exception):
 
 
 class ValidationReport(HealthReport):
-    """Every row of `inv etl.validate`, the profile checked, and the exit code the rows add up to.
-
-    A HealthReport (`ok`, `failed`, `row`) whose rows are the set-up checks.
-    """
+    """Every row of `inv etl.validate`, the profile checked, and the exit code they add up to."""
 
     profile: str
 
@@ -83,9 +76,6 @@ def _skipped(name: str, group: str, because: str) -> HealthCheck:
     )
 
 
-# -- configuration ----------------------------------------------------------------------------
-
-
 def _load(overrides: Mapping[str, Any]) -> tuple[Settings | None, HealthCheck]:
     """The settings to check the rest with, and the configuration row.
 
@@ -105,16 +95,10 @@ def _load(overrides: Mapping[str, Any]) -> tuple[Settings | None, HealthCheck]:
     return settings, row("configuration", "config", CheckStatus.PASS, summary)
 
 
-# -- catalog ----------------------------------------------------------------------------------
-
-
 def check_catalog(catalog: Catalog) -> HealthCheck:
     """The catalog's row: loading it already checked every entry (`load_catalog` refuses gaps)."""
     summary = f"{catalog.source}: {len(catalog.genres)} genres x {len(Service)} services"
     return row("catalog", "catalog", CheckStatus.PASS, f"{summary}, ids well-formed")
-
-
-# -- store ------------------------------------------------------------------------------------
 
 
 def check_store_writable(store: Store, *, now: datetime | None = None) -> HealthCheck:
@@ -150,16 +134,12 @@ def _store_rows(store: Store | TunemeldError) -> list[HealthCheck]:
     return [current, check_store_writable(store)]
 
 
-# -- credentials ------------------------------------------------------------------------------
-
-
 def _credential_rows(
     settings: Settings, *, live: bool, as_of: date, opener: Callable[..., Any] | None
 ) -> list[HealthCheck]:
     """The health probes' provider rows, judged for the mode a run would use.
 
-    Production never falls back to the sample world for lack of keys, so there `auto` is
-    checked as `live`.
+    Production never falls back to the sample world, so there `auto` is checked as `live`.
     """
     checked = settings
     if settings.env is Environment.PRODUCTION and settings.providers.mode == "auto":
@@ -172,9 +152,6 @@ def _credential_rows(
         group = "credentials" if not check.details.get("live") else "provider"
         regrouped.append(check.model_copy(update={"group": group}))
     return regrouped
-
-
-# -- quota ------------------------------------------------------------------------------------
 
 
 def _minimum_units(settings: Settings, genres: Sequence[Genre]) -> dict[str, int]:
@@ -254,9 +231,6 @@ def check_quota(settings: Settings, store: Store, day: date) -> list[HealthCheck
     return rows
 
 
-# -- packages ---------------------------------------------------------------------------------
-
-
 def check_packages(
     distribution: str = "tunemeld",
     *,
@@ -294,9 +268,6 @@ def check_packages(
         hint = f"python -m pip install {wanted}  (or reinstall: python -m pip install -e .)"
         return row("packages", "packages", CheckStatus.FAIL, summary, hint)
     return row("packages", "packages", CheckStatus.PASS, f"{checked} required packages installed")
-
-
-# -- the whole report -------------------------------------------------------------------------
 
 
 def validate(

@@ -1,11 +1,8 @@
 """Stage 4: a play/view-count sample for every track of a genre, then the API's views rebuilt.
 
-One sample per (ISRC, source, day): re-running a day replaces its sample (idempotent);
-`delta` is the growth since the newest sample of an earlier day (0 for the first).
-
-Tracks still without a YouTube video get one searched first (aggregate tracks were served by
-the aggregate stage). videos.list takes 50 ids a call: a genre's last, partial batch is topped
-up with ids of the run's other genres, so the whole run needs about ceil(videos / 50) calls.
+One sample per (ISRC, source, day), so re-running a day replaces it; `delta` is the growth since
+the newest sample of an earlier day. videos.list takes 50 ids a call: a genre's last, partial
+batch is topped up with the run's other genres' ids, so a run needs about ceil(videos / 50).
 """
 
 from __future__ import annotations
@@ -73,11 +70,7 @@ def _genre_isrcs(ctx: RunContext, genre: Genre) -> list[str]:
 def redo_later_deltas(
     samples: Iterable[ViewSample], history: Mapping[str, list[ViewSample]]
 ) -> list[ViewSample]:
-    """The samples right after each new one whose delta it changes (a backfilled day).
-
-    A sample's delta is its growth since the newest earlier day; a sample added before a later
-    one becomes that one's earlier day, so the later one's delta is taken against it.
-    """
+    """The samples right after each new one (a backfilled day), their delta taken against it."""
     changed = []
     for sample in samples:
         later = [

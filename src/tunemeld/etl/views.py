@@ -1,9 +1,7 @@
 """The per-genre documents the API serves, built from the store after each view_count unit.
 
-Precomputing them keeps every API request a single keyed read, whatever the store. Their names
-are `models.view.VIEWS`. Nothing in them depends on when they are rebuilt: their moment is the
-newest time in the data they show (see `build_views`), so rebuilding from the same data (a
-re-run of a past day) gives the same bytes.
+Precomputing them keeps every API request a single keyed read, whatever the store. Their moment
+is the newest time in the data they show, so rebuilding from the same data gives the same bytes.
 """
 
 from __future__ import annotations
@@ -252,11 +250,9 @@ def _doc(genre: Genre, name: str, data: Any, now: datetime) -> ViewDoc:
 def build_views(store: Store, genre: Genre, *, now: datetime) -> list[ViewDoc]:
     """Every API document of one genre that the stored data allows (shapes: models.contract).
 
-    Their moment (`last_updated`, the 7-day window's end, the documents' `updated_at`) is the
-    newest time in the data they show: the current playlists' `updated_at` (the newest day's
-    run wrote them) or a newer sample of the aggregate's tracks (a later view_count-only run).
-    A backfill or a re-run of a past day writes nothing newer, so it cannot move it. `now` only
-    stands in while the genre has no playlist yet.
+    Their moment (`last_updated`, the 7-day window's end) is the newest time in the data they
+    show: the current playlists' `updated_at` or a newer sample of the aggregate's tracks, so a
+    backfill cannot move it. `now` only stands in while the genre has no playlist yet.
     """
     docs: list[ViewDoc] = []
     playlists = {

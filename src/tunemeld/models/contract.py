@@ -1,13 +1,8 @@
 """The shapes of the API's data: what the ETL precomputes and what /openapi.json documents.
 
-These models are the one home of the contract the existing TuneMeld front end reads (lists of
-playlist documents, `view_count_data_json`, the `Youtube` series key) plus TuneMeld's own
-fields. The ETL builds its views through them and the OpenAPI document takes their JSON
-schemas, so the served data and its documentation cannot drift apart.
-
-Legacy blocks keep the old client's conventions (a count not known yet is 0 there, because the
-old client cannot render a missing one); TuneMeld's own fields say `null` for "not known yet".
-Timestamps are epoch milliseconds, except `last_updated` (ISO 8601): the client reads both.
+The one home of the contract the old front end reads plus TuneMeld's own fields, so the served
+data and its documentation cannot drift apart. Legacy blocks say 0 for a count not known yet
+(the old client cannot render a missing one); TuneMeld's own fields say `null`.
 """
 
 from __future__ import annotations
@@ -74,9 +69,8 @@ class _Shape(BaseModel):
 class _PerService(_Shape):
     """A shape with one key per registered playlist service, read from the registry when used.
 
-    The keys are typed extras (`__pydantic_extra__` in the subclass), so a service registered
-    after import has its key too; unknown keys are refused and the JSON schema lists each key
-    as a property. `_keys` names them in registry order, dumped right after the field `_after`.
+    The keys are typed extras, so a service registered after import has its key too; `_keys`
+    names them, dumped and documented right after the field `_after`.
     """
 
     model_config = ConfigDict(extra="allow")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -21,6 +21,18 @@ AGGREGATE = "Aggregate"
 
 def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+_N = TypeVar("_N", bound=str)
+
+
+def _loose_match(text: str, names: Sequence[_N], kind: str) -> _N:
+    """The name `text` spells, ignoring case, spaces and punctuation; NotFound lists the names."""
+    wanted = _key(text)
+    for name in names:
+        if _key(name) == wanted:
+            return name
+    raise NotFound(f"Unknown {kind} {text!r}.", hint=f"Use one of: {', '.join(names)}.")
 
 
 GENRE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -81,12 +93,7 @@ class Genre(_Name):
         genres = tuple(known)
         if text in genres:  # the common case (an API path part) is one comparison per genre
             return cls(text)
-        wanted = _key(text)
-        for genre in genres:
-            if _key(genre) == wanted:
-                return genre
-        valid = ", ".join(genres)
-        raise NotFound(f"Unknown genre {text!r}.", hint=f"Use one of: {valid}.")
+        return _loose_match(text, genres, "genre")
 
 
 _INTERNED: dict[str, Genre] = {}
@@ -123,9 +130,8 @@ class _Services(type):
 class Service(_Name, metaclass=_Services):
     """A streaming service whose playlists TuneMeld reads: a name the service registry holds.
 
-    The registry (`services/providers/registry.py`), not this module, says which services exist
-    and in which order; `Service(name)` checks the exact name against it, `Service.parse(text)`
-    reads user input loosely, and each service is one interned instance (compared by identity).
+    The registry says which exist and in which order; `Service(name)` checks the exact name,
+    `Service.parse(text)` reads input loosely; each is one instance, compared by identity.
     """
 
     __slots__ = ()
@@ -160,13 +166,8 @@ class Service(_Name, metaclass=_Services):
         known = _SERVICES.get(text)  # the common case (an API path part): the exact name
         if known is not None:
             return known
-        services = list(cls)  # read from the registry now: services may be registered later
-        wanted = _key(text)
-        for service in services:
-            if _key(service) == wanted:
-                return service
-        valid = ", ".join(services)
-        raise NotFound(f"Unknown service {text!r}.", hint=f"Use one of: {valid}.")
+        # Read from the registry now: services may be registered later.
+        return _loose_match(text, list(cls), "service")
 
     @classmethod
     def __get_pydantic_json_schema__(

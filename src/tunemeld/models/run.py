@@ -55,11 +55,7 @@ class UnitResult(BaseModel):
     @property
     def label(self) -> str:
         """`stage service genre`, for tables and logs."""
-        return " ".join(
-            x
-            for x in (self.stage.value, self.service and self.service.value, self.genre.value)
-            if x
-        )
+        return " ".join(filter(None, (self.stage.value, self.service, self.genre)))
 
 
 class BucketUsage(BaseModel):

@@ -1,7 +1,6 @@
 """View-count samples, and the precomputed documents the API serves: the one table of their names.
 
-`VIEWS` is the one home of the view names: the ETL builds each, the cache keys and warms them,
-and the API's routes (hence `api.check` and the OpenAPI document) are derived from them.
+`VIEWS` is the one home of the view names: the ETL, the cache and the API's routes derive from it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """HTTP for every provider call, one idea per module; import from here.
 
-`client` (sessions, timeouts, error translation), `retry` (the one retry engine and
-`Retry-After` parser), `ledger` (calls by provider and endpoint), `quota` (the quota budget),
-`envelope` (the providers' error bodies). Only `retry` imports tenacity.
+`client` (sessions, errors translated), `retry` (the one retry engine), `ledger` (calls
+counted), `quota` (the budget), `envelope` (error bodies). Only `retry` imports tenacity.
 """
 
 from __future__ import annotations

@@ -38,10 +38,7 @@ _AUTH_REASONS = frozenset({"keyInvalid", "invalid_client", "unauthorized_client"
 
 
 def build_session(adapter: BaseAdapter | None = None) -> requests.Session:
-    """A fresh Session for one provider; `adapter` (the offline sample world) answers every URL.
-
-    A session per provider keeps connection pools and their failures apart.
-    """
+    """A fresh Session per provider (pools and failures stay apart); `adapter` answers every URL."""
     session = requests.Session()
     session.headers["User-Agent"] = _USER_AGENT
     if adapter is not None:
@@ -53,8 +50,7 @@ def build_session(adapter: BaseAdapter | None = None) -> requests.Session:
 def route_url(url: str, settings: ProvidersSettings) -> tuple[str, str | None]:
     """(URL to send to, Host header to send) under the `base_url` / `base_urls` overrides.
 
-    Only the scheme and host[:port] change; path and query stay and the Host header carries the
-    original host, so a simulator or proxy routes by host like the real internet does.
+    Path and query stay and the Host header keeps the original, so a proxy can route by host.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -154,7 +150,6 @@ class HttpClient:
         return response.text
 
     def close(self) -> None:
-        """Close the session and its connection pools."""
         self._session.close()
 
     def _decode(self, endpoint: str, response: requests.Response) -> object:

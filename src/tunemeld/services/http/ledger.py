@@ -30,10 +30,7 @@ class _Counts:
 
 
 class CallLedger:
-    """Counts every attempt (retries included) per provider endpoint; provider totals are sums.
-
-    Thread-safe: one ledger is shared by all provider clients of a run, and the run report reads it.
-    """
+    """Counts every attempt (retries included) per provider endpoint; thread-safe, one per run."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

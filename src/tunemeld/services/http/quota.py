@@ -48,13 +48,9 @@ class QuotaRecorder(Protocol):
 class QuotaBudget:
     """The run's quota buckets: refuses, before sending, a call its bucket can no longer pay for.
 
-    Limits and costs come from settings (`providers.costs`, `providers.buckets`). With a
-    `recorder` (the store), every unit is recorded there before its attempt is sent, by one
-    atomic conditional increment that refuses to pass the limit, so a crash never leaves a
-    spent unit unrecorded and processes sharing the store share one limit. Units are refunded
-    when nothing reached the provider. A bucket the provider itself reports spent (403
-    quotaExceeded) is closed for the rest of the run. Without a recorder the budget only counts
-    in memory (`spent` seeds it). Thread-safe: one budget is shared by every client of a run.
+    With a `recorder` (the store), each unit is recorded there before its attempt is sent, by an
+    atomic conditional increment, so a crash never leaves a spent unit unrecorded and processes
+    sharing the store share one limit; without one it counts in memory. Thread-safe.
     """
 
     def __init__(
@@ -178,8 +174,7 @@ class QuotaBudget:
     def calls_left(self, provider: str, endpoint: str) -> int | None:
         """How many more calls of this endpoint its bucket can pay for; None when unlimited.
 
-        From what this process last saw: another process may have spent some since, which
-        the store's conditional increment still refuses.
+        As this process last saw it: the store still refuses what others spent since.
         """
         name = self.bucket_of(provider, endpoint)
         bucket = self._settings.bucket(name)

@@ -1,8 +1,7 @@
 """Provider clients: documented API JSON -> domain objects, one HttpClient (and Session) each.
 
-`open_providers(settings, as_of=...)` builds them all from the service registry (`registry.py`),
-against the real APIs or, without keys, against the offline sample world mounted as a requests
-adapter (DESIGN.md §4).
+`open_providers` builds them all from the service registry, against the real APIs or, without
+keys, the offline sample world (DESIGN.md §4).
 """
 
 from __future__ import annotations
@@ -71,11 +70,9 @@ class Providers:
     """True when the offline sample world answers instead of the real APIs."""
 
     def playlist_client(self, service: Service) -> PlaylistClient:
-        """The client that reads `service`'s playlists."""
         return self.playlists[service]
 
     def close(self) -> None:
-        """Close every provider's session."""
         for client in self.playlists.values():
             client.http.close()
         self.youtube.http.close()
@@ -103,9 +100,8 @@ def open_providers(
 ) -> Providers:
     """Build the four clients, on the real APIs or (sample mode, or no keys) the sample world.
 
-    Live use with any credential missing raises ConfigError naming every missing setting;
-    in the sample world `as_of` is the simulated day. `budget` (shared by the four clients)
-    refuses calls whose quota bucket is spent; `providers.base_url` redirects live calls.
+    Live use with a credential missing raises ConfigError naming every missing setting; in the
+    sample world `as_of` is the simulated day. `budget` refuses calls whose bucket is spent.
     """
     config = settings.providers
     ledger = ledger if ledger is not None else CallLedger()

@@ -1,7 +1,6 @@
 """What the RapidAPI-backed playlist clients share: a key, call prices, the page, paging.
 
-Each client names its `PROVIDER` and `parse_meta`; the rest (the `service`, the units an
-endpoint costs, the playlist page, following pages up to `MAX_PAGES`) is here once.
+Each client names its `PROVIDER` and `parse_meta`; the rest is here once.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ class RapidApiPlaylistClient:
 
     @property
     def service(self) -> Service:
-        """The playlist service this client reads."""
         return Service(self.PROVIDER)
 
     def _units(self, endpoint: str) -> int:

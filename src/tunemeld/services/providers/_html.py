@@ -1,7 +1,6 @@
 """A small stdlib HTML reader for playlist pages: meta tags, the first <h1>, the description <p>.
 
-Playlist headers (name, cover, description) come from public pages; html.parser is enough for
-the few tags read, and tolerates the broken markup real pages contain.
+html.parser is enough for the few tags read, and tolerates the broken markup of real pages.
 """
 
 from __future__ import annotations

@@ -64,8 +64,8 @@ def parse_playlist(payload: object) -> list[RawTrack]:
 def editorial_video(head: PageHead) -> str | None:
     """The page's editorial video stream when it is an http(s) `.m3u8` URL, else None.
 
-    The old front end plays an AppleMusic header cover ending in `.m3u8` as a video; anything
-    else (a missing or odd `src`) leaves the still cover image in its place.
+    The old front end plays a header cover ending in `.m3u8` as a video; for anything else (a
+    missing or odd `src`) the still cover image stays.
     """
     src = head.editorial_video
     if src is None:

@@ -1,13 +1,8 @@
 """The service registry: each provider described once, and everything else derived from it.
 
-A `ProviderSpec` names a provider as the ledger, costs and logs do, its endpoints (the
-`<provider>_<endpoint>` cost settings), the credentials live mode needs, the health probe and the
-sample world's hosts. A `ServiceSpec` is a playlist service: a provider plus its catalog table,
-its aggregate priority (explicit), the playlist id pattern, the URL field of the API's aggregate
-rows, the dry run's description of its calls, its sample playlist size and its client factory.
 Adding a service is its provider module, its sandbox module and one entry here (or a call of
-`register`); `Service`, the catalog, the API's contract and the sample world read the registry
-when they need it, so nothing holds a copy taken at import time.
+`register`). Everything that knows services reads the registry when it needs it, so nothing
+holds a copy taken at import time and a service registered later is part of all of it.
 """
 
 from __future__ import annotations
@@ -253,8 +248,7 @@ def _clashes(spec: ServiceSpec, other: ProviderSpec) -> list[str]:
 def register(spec: ServiceSpec) -> None:
     """Add a playlist service; ValueError when its name, table, priority, URL field or hosts clash.
 
-    Everything that knows services reads the registry when it needs it, so a service registered
-    before settings, catalog, world and app are built is part of all of them; `unregister` undoes.
+    It is part of the settings, catalog, world and app built after it; `unregister` undoes it.
     """
     for other in _providers:
         clashes = _clashes(spec, other)

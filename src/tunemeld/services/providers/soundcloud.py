@@ -1,7 +1,6 @@
 """SoundCloud: playlist tracks (RapidAPI soundcloud-scraper, 50 a page) and the playlist page.
 
-SoundCloud sometimes carries the label's ISRC in `publisher`; the rest are resolved by a Spotify
-search in transform (providers.md §2.3).
+The label's ISRC is sometimes in `publisher`; transform resolves the rest (providers.md §2.3).
 """
 
 from __future__ import annotations

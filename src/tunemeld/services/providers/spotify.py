@@ -1,7 +1,6 @@
 """Spotify: playlist tracks (RapidAPI spotify23), search (Web API), play counts (spotify81), meta.
 
-Spotify is the ISRC authority: its playlist gives ISRCs, and its search resolves the tracks other
-services list without one (providers.md §1, §2.1, §4).
+The ISRC authority: its search resolves tracks listed without one (providers.md §1, §2.1, §4).
 """
 
 from __future__ import annotations
@@ -257,7 +256,6 @@ class SpotifyClient(RapidApiPlaylistClient):
         return None
 
     def find_by_isrc(self, isrc: str) -> SpotifyMatch | None:
-        """The Spotify track with this ISRC, or None."""
         return self._search(f"isrc:{isrc}")
 
     def play_count(self, track_id: str, isrc: str) -> int:

@@ -1,7 +1,6 @@
 """YouTube Data API v3: find a track's video (search.list) and read view counts (videos.list).
 
-Search is the scarce call (its own small daily bucket), so callers cache what it finds; view
-counts are batched 50 ids a call (providers.md §3).
+Search is the scarce call (a small daily bucket), so callers cache what it finds (§3).
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """The offline sample world: simulated providers answering with the real APIs' JSON shapes.
 
-`SampleWorld` holds the deterministic simulation and routes requests by host to each provider's
-endpoint module (`spotify`, `apple_music`, `soundcloud`, `youtube`); `SandboxAdapter` mounts it
-into a `requests.Session` so the provider clients run unchanged without network or keys.
+`SandboxAdapter` mounts `SampleWorld` into a requests session: the clients run without network.
 """
 
 from __future__ import annotations

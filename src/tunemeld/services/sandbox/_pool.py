@@ -1,7 +1,6 @@
 """The sample world's recordings: one fixed pool per genre, a pure function of the seed.
 
-Everything about a recording that does not change with the date lives here (ids, names, flags,
-popularity parameters); the date-dependent parts (ranks, counts) are computed by `world.py`.
+The date-dependent parts (ranks, counts) are computed by `world.py`.
 """
 
 from __future__ import annotations
@@ -337,8 +336,7 @@ def _with_flags(rng: random.Random, pool: list[Recording], registry: _Registry) 
 def build_pool(seed: int, genres: Iterable[Genre]) -> dict[Genre, tuple[Recording, ...]]:
     """Each genre's recordings, in a fixed order; ids, ISRCs and titles unique across genres.
 
-    A genre's pool depends on the seed, its name and the genres before it (which claimed
-    names and ids first): a catalog that appends genres leaves the earlier ones' pools as they were.
+    Earlier genres claim names and ids first, so appending genres leaves earlier pools unchanged.
     """
     registry = _Registry()
     pools: dict[Genre, tuple[Recording, ...]] = {}

@@ -1,7 +1,6 @@
 """What every provider's public pages share: the page frame, a 404 page, a playlist's texts.
 
-Pure functions from sample-world values to HTML text (reference/providers.md §6); each
-provider's own payloads and pages are built in its sandbox module.
+Pure functions from sample-world values to HTML text (reference/providers.md §6).
 """
 
 from __future__ import annotations

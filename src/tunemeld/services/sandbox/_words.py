@@ -1,10 +1,8 @@
 """Word lists and name makers for the sample world's fictional recordings.
 
 Kept apart from the simulation so the vocabulary can grow without touching the rules; every
-function takes its `random.Random`, so names stay a pure function of the world's seed. A genre's
-vocabulary is its `Style`, derived from the genre's name alone (`style_of`): the four styles
-below are the word lists of the genres they are named after; any other genre gets a style of its
-own, drawn from all of their words, so the world has recordings for any genre a catalog names.
+function takes its `random.Random`, so names stay a pure function of the world's seed. Any genre
+a catalog names gets a vocabulary (`style_of`), so the world has recordings for it.
 """
 
 from __future__ import annotations
@@ -194,9 +192,8 @@ def _union(lists: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
 def style_of(genre: str) -> Style:
     """The vocabulary of a genre, a pure function of its name.
 
-    A genre named like one of the styles speaks it; any other draws its acts' kind and
-    explicitness from a hash of its name and its words from every style (a wide vocabulary,
-    so many genres still find unique titles).
+    A genre named like a style speaks it; any other hashes its name for its acts' kind and
+    draws words from every style (wide enough that many genres still find unique titles).
     """
     known = _STYLES.get(genre)
     if known is not None:

@@ -1,7 +1,6 @@
 """A requests transport adapter that sends every call to the sample world instead of the network.
 
-Mounted on a `requests.Session` (`session.mount("https://", SandboxAdapter(world, today))`), it
-lets the real provider clients, retries and ledger run unchanged and offline.
+Mounted on a session, it lets the real provider clients, retries and ledger run unchanged offline.
 """
 
 from __future__ import annotations

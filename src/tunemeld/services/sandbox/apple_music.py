@@ -1,7 +1,6 @@
 """Apple Music's fake endpoints: the RapidAPI apple-music24 playlist scraper and music.apple.com.
 
-Each function answers one host's requests from the `SampleWorld`, in the shapes of
-reference/providers.md (§2.2 apple-music24, §6 pages).
+Shapes: reference/providers.md §2.2 and §6.
 """
 
 from __future__ import annotations
@@ -154,14 +153,11 @@ HOSTS: Mapping[str, Endpoint] = {
     "apple-music24.p.rapidapi.com": rapidapi("/playlist1", _playlist),
     "music.apple.com": _pages,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint (`playlist`, `playlist_page`)."""
     return "playlist_page" if host == "music.apple.com" else "playlist"
 
 
 def carries(rec: Recording) -> bool:
-    """Apple Music has every recording of the world."""
     return True

@@ -1,7 +1,6 @@
 """One sandbox exchange: the request and response types, and the answer helpers endpoints share.
 
-Transport-independent: `SandboxAdapter` and the HTTP simulator both build a `SandboxRequest`;
-`SampleWorld.handle` parses it into a `Call` and hands it to the provider's endpoint module.
+Transport-independent: both `SandboxAdapter` and the HTTP simulator build a `SandboxRequest`.
 """
 
 from __future__ import annotations
@@ -111,7 +110,6 @@ def json_answer(status: int, payload: object) -> SandboxResponse:
 
 
 def html_answer(status: int, text: str) -> SandboxResponse:
-    """An HTML page answer."""
     return SandboxResponse(status, {"Content-Type": "text/html; charset=utf-8"}, text.encode())
 
 

@@ -1,15 +1,10 @@
 """The sample world over real HTTP (bottle on waitress), with faults injected on purpose.
 
-`inv sandbox.serve` runs it; TuneMeld reaches it with `TUNEMELD_PROVIDERS__BASE_URL`, which keeps
-each call's path and query and sends the original host in the `Host` header, so the simulator
-routes by host exactly as the internet does (`/<host>/<path>` also works, for curl).
-
-Faults are decided per request from `(seed, request key, how often that key was seen)`, never
-from wall time or arrival order, so a run against the same seed meets the same faults even with
-concurrent clients. The request key is method, host, path and the query without `key`.
-
-Control routes (never faulted): `GET /__stats` (per-endpoint counts; `DELETE` resets them),
-`GET /__date` and `POST /__date?date=YYYY-MM-DD` (the simulated day; default: today, UTC).
+`TUNEMELD_PROVIDERS__BASE_URL` sends calls here with the original host in the `Host` header, so
+it routes by host as the internet does (`/<host>/<path>` also works, for curl). Faults are drawn
+from `(seed, request key, times that key was seen)`, never from time or arrival order, so the
+same seed meets the same faults even with concurrent clients. Control routes (never faulted):
+`/__stats` (GET; DELETE resets) and `/__date` (GET; `POST ?date=YYYY-MM-DD` sets the day).
 """
 
 from __future__ import annotations
@@ -177,10 +172,9 @@ class _Stats:
             return {label: dict(sorted(o.items())) for label, o in sorted(self._counts.items())}
 
     def reset(self, *, sequence: bool = False) -> None:
-        """Forget the counts; with `sequence`, also how often each request was seen.
+        """Forget the counts; `sequence=True` also forgets how often each request was seen.
 
-        Keeping the sequence (the default) keeps one seeded fault stream across resets;
-        resetting it makes the next run meet exactly the faults a fresh server would.
+        Keeping it (the default) keeps one seeded fault stream across resets.
         """
         with self._lock:
             self._counts.clear()
@@ -245,8 +239,7 @@ def _drift(body: bytes, rng: random.Random) -> bytes | None:
 class Simulator:
     """The WSGI side: routes to `SampleWorld.handle`, injects faults, logs and counts requests.
 
-    `as_of=None` serves the world as of today (UTC); `hang` is how long a `timeout` fault
-    sleeps (set it above the client's read timeout); `retry_after` is the 429s' header.
+    `hang` is how long a `timeout` fault sleeps: set it above the client's read timeout.
     """
 
     world: SampleWorld
@@ -269,7 +262,6 @@ class Simulator:
     def __call__(
         self, environ: dict[str, object], start_response: Callable[..., object]
     ) -> Iterable[bytes]:
-        """WSGI entry point."""
         result: Iterable[bytes] = self.app(environ, start_response)
         return result
 
@@ -421,11 +413,7 @@ class Simulator:
 
 
 class SimulatorServer:
-    """A simulator answering on 127.0.0.1 in background threads; `close()` stops it cleanly.
-
-    Closing first wakes every request sleeping in a latency or `timeout` fault, so no worker
-    thread outlives the server.
-    """
+    """A simulator answering on 127.0.0.1 in background threads; `close()` stops it cleanly."""
 
     def __init__(self, simulator: Simulator, running: RunningServer) -> None:
         self.simulator = simulator

@@ -1,7 +1,6 @@
 """SoundCloud's fake endpoints: the RapidAPI soundcloud-scraper playlist and soundcloud.com pages.
 
-Each function answers one host's requests from the `SampleWorld`, in the shapes of
-reference/providers.md (§2.3 soundcloud-scraper, §6 pages).
+Shapes: reference/providers.md §2.3 and §6.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ def genre_label(genre: Genre) -> str:
 
 
 def _plays(rec: Recording, as_of: datetime.date) -> int:
-    """The recording's SoundCloud play count on a date."""
     day = as_of.toordinal() - COUNT_EPOCH
     return max(0, rec.soundcloud_base_plays + rec.soundcloud_daily_plays * day)
 
@@ -157,14 +155,11 @@ HOSTS: Mapping[str, Endpoint] = {
     "www.soundcloud.com": _pages,
     "m.soundcloud.com": _pages,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint (`playlist_tracks`, `playlist_page`)."""
     return "playlist_tracks" if host == "soundcloud-scraper.p.rapidapi.com" else "playlist_page"
 
 
 def carries(rec: Recording) -> bool:
-    """SoundCloud has every recording of the world."""
     return True

@@ -1,7 +1,6 @@
 """Spotify's fake endpoints: the RapidAPI playlist and play-count scrapers, the Web API, pages.
 
-Each function answers one host's requests from the `SampleWorld`, in the shapes of
-reference/providers.md (§1 Web API, §2.1 spotify23, §2.4 spotify81, §6 open.spotify.com).
+Shapes: reference/providers.md §1 (Web API), §2.1 (spotify23), §2.4 (spotify81) and §6.
 """
 
 from __future__ import annotations
@@ -365,7 +364,6 @@ HOSTS: Mapping[str, Endpoint] = {
     "api.spotify.com": _web_api,
     "open.spotify.com": _pages,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 _NAMES = {
     "spotify23.p.rapidapi.com": "playlist_tracks",
@@ -376,12 +374,10 @@ _NAMES = {
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint (`search`, `play_count`)."""
     if host == "api.spotify.com":
         return "search" if path.rstrip("/") == "/v1/search" else "web_api"
     return _NAMES[host]
 
 
 def carries(rec: Recording) -> bool:
-    """Whether Spotify has the recording (some are not on Spotify)."""
     return rec.on_spotify

@@ -1,13 +1,9 @@
 """The sample world: a deterministic simulation of the streaming providers, for offline runs.
 
-`SampleWorld` holds the simulation: every genre's pool of fictional recordings, each service's
-playlist on a date, play and view counts, search. Everything is a pure function of (seed, date):
-playlists churn a little from day to day and play/view counts grow, so consecutive runs see
-realistic deltas. `handle` routes a request by host to the provider's endpoint module
-(`sandbox/spotify.py`, `apple_music.py`, `soundcloud.py`, `youtube.py`; the service registry
-names each provider's hosts), which answers in the documented JSON shapes (reference/providers.md),
-so the real client code runs without network or keys. Routing is independent of transport:
-`SandboxAdapter` mounts it into `requests`, and the HTTP simulator reuses it.
+Everything is a pure function of (seed, date): playlists churn a little from day to day and
+counts grow, so consecutive runs see realistic deltas. `handle` routes a request by host (the
+registry names each provider's hosts) to the provider's endpoint module, which answers in the
+documented JSON shapes; both `SandboxAdapter` and the HTTP simulator reuse that routing.
 """
 
 from __future__ import annotations
@@ -58,10 +54,8 @@ def _parse_search(query: str) -> tuple[dict[str, str], str]:
 
 
 class SampleWorld:
-    """A deterministic simulation of Spotify, Apple Music, SoundCloud and YouTube.
-
-    Each genre has a fixed pool of fictional recordings; each service's playlist on a date is
-    the top of a score shared across services plus a per-service bias and a little daily noise.
+    """The simulation: a service's playlist on a date is the top of a genre's pool by a score
+    shared across services, plus a per-service bias and a little daily noise.
     """
 
     def __init__(self, seed: int = 2026, catalog: Catalog | None = None) -> None:
@@ -214,7 +208,6 @@ class SampleWorld:
         return max(0, base + daily * day + noise)
 
     def video_view_count(self, video: Video, as_of: datetime.date) -> int:
-        """A video's view count on a date."""
         return self._count(video.base_views, video.daily_views, video.video_id, as_of)
 
     def _words_of(self, rec: Recording) -> set[str]:
@@ -238,8 +231,7 @@ class SampleWorld:
     def _match_text(self, words: tuple[str, ...]) -> list[Recording]:
         """Recordings whose title and an artist make up the text ("<title> <artist>" or reverse).
 
-        Extra words may follow ("... official video"); a title alone matches too, after the
-        matches that also name an artist.
+        Extra words may follow ("... official video"); a title alone matches last.
         """
         with_artist: list[Recording] = []
         title_only: list[Recording] = []

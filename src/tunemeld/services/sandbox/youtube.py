@@ -1,7 +1,6 @@
-"""YouTube's fake endpoints: the Data API v3 `search` and `videos` lists.
+"""YouTube's fake endpoints: the Data API v3 `search` and `videos` lists (providers.md §3).
 
-Answers from the `SampleWorld` in the shapes of reference/providers.md (§3), with Google's
-error envelope for a missing or empty key, an unknown path and a bad parameter.
+Google's error envelope answers a missing or empty key, an unknown path and a bad parameter.
 """
 
 from __future__ import annotations
@@ -176,9 +175,7 @@ HOSTS: Mapping[str, Endpoint] = {
     "www.googleapis.com": _data_api,
     "youtube.googleapis.com": _data_api,
 }
-"""The hosts this module answers for, and the endpoint of each."""
 
 
 def endpoint_name(host: str, path: str) -> str:
-    """The client ledger's name for a request's endpoint: the Data API list (`search`, `videos`)."""
     return path.rstrip("/").rsplit("/", 1)[-1] or "?"
