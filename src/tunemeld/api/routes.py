@@ -1,11 +1,9 @@
 """The API's routes (DESIGN.md §6): precomputed views through the cache, health, metrics, index.
 
-`ROUTES` is the one table of every route: `add_routes` registers it, `api.check` walks it and
-`api.openapi` documents it; its data routes are made from the view table (`models.view.VIEWS`).
-Data routes never compute anything: each answers one `views` document the ETL built, encoded
-once and then served from the cache with an ETag until the ETL invalidates the genre. The
-worker-style `/api/...` routes answer the same cached documents without the envelope,
-re-encoded once per document version (not per request).
+`ROUTES` is the one table of every route (registered here, walked by `api.check`, documented by
+`api.openapi`); its data routes come from `models.view.VIEWS`. Data routes compute nothing: each
+answers a `views` document the ETL built, from the cache with an ETag. The worker-style `/api/...`
+routes answer the same documents without the envelope, re-encoded once per version.
 """
 
 from __future__ import annotations
@@ -215,10 +213,7 @@ ROUTES: tuple[Route, ...] = (
 
 
 class HealthMemo:
-    """The last health report, reused for `seconds` so `/health` stays cheap when polled.
-
-    The report's answer is rendered once per report too (`answer`), not once per request.
-    """
+    """The last health report and its rendered answer, reused for `seconds`: polling stays cheap."""
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
@@ -227,16 +222,6 @@ class HealthMemo:
         self._report: HealthReport | None = None
         self._at = 0.0
         self._answer: tuple[HealthReport, FixedResponse, WsgiAnswer] | None = None
-
-    def get(self, compute: Callable[[], HealthReport]) -> HealthReport:
-        """The remembered report while fresh, else a new one from `compute`."""
-        with self._lock:
-            now = self._clock()
-            if self._report is not None and now - self._at < self.seconds:
-                return self._report
-            report = compute()
-            self._report, self._at = report, now
-            return report
 
     def answer(
         self,
@@ -251,7 +236,7 @@ class HealthMemo:
         compute: Callable[[], HealthReport],
         render: Callable[[HealthReport], bottle.HTTPResponse],
     ) -> WsgiAnswer:
-        """What bottle would send for `answer(...)` to a GET (made once per report)."""
+        """`answer(...)` as bottle's WSGI call sends it to a GET (for the fast path)."""
         return self._memo(compute, render)[2]
 
     def _memo(
@@ -259,7 +244,11 @@ class HealthMemo:
         compute: Callable[[], HealthReport],
         render: Callable[[HealthReport], bottle.HTTPResponse],
     ) -> tuple[HealthReport, FixedResponse, WsgiAnswer]:
-        report = self.get(compute)
+        with self._lock:
+            now = self._clock()
+            if self._report is None or now - self._at >= self.seconds:
+                self._report, self._at = compute(), now
+            report = self._report
         memo = self._answer
         if memo is None or memo[0] is not report:
             fixed = FixedResponse(render(report))
@@ -319,12 +308,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     if if_none_match.strip() == "*":
         return True
-    for candidate in if_none_match.split(","):
-        tag = candidate.strip()
-        tag = tag.removeprefix("W/")
-        if tag == etag:
-            return True
-    return False
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
 def _checked_part(kind: str, text: str) -> str:
@@ -362,10 +346,9 @@ def parse_isrc(text: str) -> str:
 
 
 def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottle.HTTPResponse:
-    """One recording's history: from the cache, else read from the store (then cached).
+    """One recording's history, across genres: from the cache, else built from the store.
 
-    Not a per-genre view: it spans every genre and is built on request. The ETL drops every
-    cached track answer when it rebuilds the views, so a run is seen at once.
+    The ETL drops every cached track answer when it rebuilds the views, so a run is seen at once.
     """
     isrc = parse_isrc(text)
     ttl = ctx.settings.cache.ttl_seconds
@@ -389,10 +372,9 @@ def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottl
 
 
 def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, PreparedAnswer]:
-    """One precomputed view's prepared answer and its cache key: from the cache, else the store.
+    """A view's cache key and prepared answer (built once per cache fill), else from the store.
 
-    The responses are built once per cache fill (`ctx.answers`). A cache that is down only
-    costs a store read: it never fails the request.
+    A cache that is down only costs a store read: it never fails the request.
     """
     ttl = ctx.settings.cache.ttl_seconds
 
@@ -419,11 +401,7 @@ def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, Prepared
 def answer_view(
     ctx: ApiContext, genre: Genre, name: str, if_none_match: str | None
 ) -> bottle.HTTPResponse:
-    """Answer one precomputed view: from the cache, else from the store (then cached).
-
-    The ETag is the view's content version, so a client revalidating an unchanged view gets
-    304 with no body, whether the answer came from the cache or the store.
-    """
+    """Answer one precomputed view; 304 when If-None-Match names its version (the ETag)."""
     _, prepared = load_answer(ctx, genre, name)
     return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
 
@@ -433,37 +411,32 @@ _FAST_FAILURE = "tunemeld.fast_failure"
 
 
 def fast_path(ctx: ApiContext) -> FastPath:
-    """Answers GETs of a cached view's canonical path, and of `/health`, in front of bottle.
+    """Answers GETs of `/health` and of a view route's canonical paths in front of bottle.
 
-    The paths are made from ROUTES, the catalog's genres and the service registry: exactly the
-    ones bottle routes to a view route whose parts parse to themselves (`/playlist-data/pop`,
-    `/service-playlist/pop/Spotify`). The answer is `load_answer`'s, sent as bottle would send
-    it (`PreparedAnswer.wsgi`); `/health` is answered from its memoised report the same way.
-    Anything else (other methods, other spellings, other paths, a service no longer registered)
-    gets None: bottle answers it. When loading a view fails (no data yet, the store down), the
-    error is handed to the route's callback in the environ, which raises it: bottle answers the
-    error as always, without reading the cache and store twice.
+    Canonical: the paths whose parts parse to themselves (`/service-playlist/pop/Spotify`), so
+    the answer is exactly `load_answer`'s as bottle would send it. Anything else gets None and
+    bottle answers it. A failure loading a view is handed to the route's callback in the environ,
+    which raises it: bottle answers the error without reading the cache and store twice.
     """
+
+    def canonical(parse: Callable[[str], object], value: Genre | Service) -> bool:
+        try:
+            return parse(value.value) is value
+        except TunemeldError:  # a name the route would refuse (too long)
+            return False
+
+    genres = [g for g in ctx.genres if canonical(lambda t: parse_genre(t, ctx.genres), g)]
+    services = [s for s in Service if canonical(parse_service, s)]
     table: dict[str, tuple[str, Genre, str, str | None]] = {}
     for route in ROUTES:
         if route.kind != "view" or route.view is None:
             continue
-        for genre in ctx.genres:
-            try:
-                if parse_genre(genre.value, ctx.genres) is not genre:
-                    continue
-            except TunemeldError:  # a catalog name the route would refuse (too long)
-                continue
+        for genre in genres:
             path = route.rule.replace("<genre>", genre.value)
             if not route.view.per_service:
                 table[path] = (route.rule, genre, route.view.name, None)
                 continue
-            for service in Service:
-                try:
-                    if parse_service(service.value) is not service:
-                        continue
-                except TunemeldError:
-                    continue
+            for service in services:
                 name = service_playlist_view(service)
                 table[path.replace("<service>", service.value)] = (
                     route.rule,
