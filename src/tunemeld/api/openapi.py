@@ -66,30 +66,13 @@ def _envelope(status: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _name_schema(values: list[str]) -> dict[str, Any]:
-    """A genre or service name: printable, short; matched case-insensitively by the API."""
+    """A path or query part: printable, short (the API refuses anything else)."""
     return {
         "type": "string",
         "minLength": 1,
         "maxLength": MAX_PATH_PART,
         "pattern": _PRINTABLE_ASCII,
         "examples": values,
-    }
-
-
-def _isrc_parameter() -> dict[str, Any]:
-    return {
-        "name": "isrc",
-        "in": "path",
-        "required": True,
-        "description": "An ISRC (12 characters; case, dashes and spaces forgiven); one TuneMeld "
-        "does not know, or text that is no ISRC, answers 404.",
-        "schema": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_PATH_PART,
-            "pattern": _PRINTABLE_ASCII,
-            "examples": ["USUG12503301"],
-        },
     }
 
 
@@ -101,16 +84,22 @@ def _parameters(route: Route, genres: Sequence[Genre]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in route.params:
         if name == "isrc":
-            params.append(_isrc_parameter())
-            continue
-        values, what = known[name]
+            values = ["USUG12503301"]
+            description = (
+                "An ISRC (12 characters; case, dashes and spaces forgiven); one TuneMeld "
+                "does not know, or text that is no ISRC, answers 404."
+            )
+        else:
+            values, what = known[name]
+            description = (
+                f"{what}: one of {', '.join(values)} (case-insensitive); another name answers 404."
+            )
         params.append(
             {
                 "name": name,
                 "in": "path" if name in route.path_params else "query",
                 "required": True,
-                "description": f"{what}: one of {', '.join(values)} (case-insensitive); "
-                "another name answers 404.",
+                "description": description,
                 "schema": _name_schema(values),
             }
         )
