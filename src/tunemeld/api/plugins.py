@@ -269,15 +269,13 @@ def raw_header(name: str) -> str | None:
 
     Bottle's accessors decode UTF-8 and raise on other bytes; the headers read here are ASCII.
     """
-    key = _ENVIRON_KEYS.get(name)
-    if key is None:  # header names are constants of the code: a handful
-        key = _ENVIRON_KEYS.setdefault(name, "HTTP_" + name.upper().replace("-", "_"))
-    value = bottle.request.environ.get(key)
+    value = bottle.request.environ.get(_environ_key(name))
     return value if isinstance(value, str) else None
 
 
-_ENVIRON_KEYS: dict[str, str] = {}
-"""WSGI environ keys of the header names `raw_header` was asked for (`HTTP_IF_NONE_MATCH`)."""
+@functools.cache  # header names are constants of the code: a handful
+def _environ_key(name: str) -> str:
+    return "HTTP_" + name.upper().replace("-", "_")
 
 
 def _header_name(name: str) -> str:
