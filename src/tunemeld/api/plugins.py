@@ -38,7 +38,6 @@ __all__ = [
     "install_error_pages",
     "install_request_hooks",
     "json_response",
-    "new_request_id",
     "raw_header",
     "request_id_from",
 ]
@@ -245,11 +244,15 @@ def install_error_pages(app: bottle.Bottle) -> None:
     app.default_error_handler = _error_page
 
 
-def request_id_from(header: str | None) -> str:
-    """The client's X-Request-ID when it is a sane token, else a new random one."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
+def request_id_from(header: object) -> str:
+    """The client's X-Request-ID when it is a sane token, else 32 random hex digits.
+
+    From `random`, not `os.urandom`: an id only correlates log lines (it guards nothing), and
+    `os.urandom` is a system call that gives up the GIL mid-request.
+    """
+    if isinstance(header, str) and _REQUEST_ID.fullmatch(header):
         return header
-    return new_request_id()
+    return f"{random.getrandbits(128):032x}"
 
 
 def cors_headers(origin: str | None, allowed_origins: Sequence[str]) -> dict[str, str]:
@@ -281,12 +284,6 @@ def _environ_key(name: str) -> str:
 def _header_name(name: str) -> str:
     """A header name spelled as bottle sends it (`X-Request-Id`): the wire bytes stay the same."""
     return name.title().replace("_", "-")
-
-
-def new_request_id() -> str:
-    """32 random hex digits, from `random`: an id only correlates log lines (it guards
-    nothing), and `os.urandom` is a system call that gives up the GIL mid-request."""
-    return f"{random.getrandbits(128):032x}"
 
 
 StartResponse = Callable[..., object]
@@ -340,11 +337,7 @@ class RequestObserver:
     ) -> Iterable[bytes]:
         """Answer through `fast` when it knows the request, else through `app` (bottle's)."""
         started = time.perf_counter()
-        sent = environ.get("HTTP_X_REQUEST_ID")
-        if isinstance(sent, str) and _REQUEST_ID.fullmatch(sent):
-            request_id = sent
-        else:
-            request_id = f"{random.getrandbits(128):032x}"  # `new_request_id()`, inlined
+        request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         environ[_ENVIRON_REQUEST_ID] = request_id
         token = self._request_id.set(request_id)  # bound for every log line of the request
         extra = ((self._id_header, request_id), *self._extra_headers(environ.get("HTTP_ORIGIN")))
