@@ -35,16 +35,10 @@ class RouteCheck:
 def _paths_of(route: Route, genre: Genre) -> list[str]:
     """The concrete paths of one data route for one genre (every service when it takes one)."""
     services: list[Service | None] = list(Service) if "service" in route.params else [None]
-    paths = []
-    for service in services:
-        values = {"genre": genre.value, "service": service.value if service else ""}
-        path = route.rule
-        for name in route.path_params:
-            path = path.replace(f"<{name}>", values[name])
-        if route.query:
-            path += "?" + "&".join(f"{name}={values[name]}" for name in route.query)
-        paths.append(path)
-    return paths
+    return [
+        route.path({"genre": genre.value, "service": service.value if service else ""})
+        for service in services
+    ]
 
 
 def route_targets(genres: Sequence[Genre] | None = None) -> list[tuple[str, bool]]:
@@ -132,7 +126,7 @@ def check_server(
             isrc = _top_isrc(path, response)
             if isrc is not None:  # the recording's own route: checked as the walk goes on
                 targets += [
-                    (route.rule.replace("<isrc>", isrc), True)
+                    (route.path({"isrc": isrc}), True)
                     for route in ROUTES
                     if "isrc" in route.path_params
                 ]

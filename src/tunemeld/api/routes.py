@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -132,6 +132,15 @@ class Route:
     def is_data(self) -> bool:
         """True for the routes that answer a genre's precomputed view."""
         return self.kind in ("view", "plain")
+
+    def path(self, values: Mapping[str, str]) -> str:
+        """The path asking this route for `values` (the query appended when it takes one)."""
+        path = self.rule
+        for name in self.path_params:
+            path = path.replace(f"<{name}>", values[name])
+        if self.query:
+            path += "?" + "&".join(f"{name}={values[name]}" for name in self.query)
+        return path
 
 
 def _worker_last_updated(data: Any) -> Any:
@@ -426,24 +435,17 @@ def fast_path(ctx: ApiContext) -> FastPath:
             return False
 
     genres = [g for g in ctx.genres if canonical(lambda t: parse_genre(t, ctx.genres), g)]
-    services = [s for s in Service if canonical(parse_service, s)]
+    services: list[Service | None] = [s for s in Service if canonical(parse_service, s)]
     table: dict[str, tuple[str, Genre, str, str | None]] = {}
     for route in ROUTES:
         if route.kind != "view" or route.view is None:
             continue
         for genre in genres:
-            path = route.rule.replace("<genre>", genre.value)
-            if not route.view.per_service:
-                table[path] = (route.rule, genre, route.view.name, None)
-                continue
-            for service in services:
-                name = service_playlist_view(service)
-                table[path.replace("<service>", service.value)] = (
-                    route.rule,
-                    genre,
-                    name,
-                    service.value,
-                )
+            for service in services if route.view.per_service else [None]:
+                value = service.value if service is not None else ""
+                name = service_playlist_view(service) if service is not None else route.view.name
+                path = route.path({"genre": genre.value, "service": value})
+                table[path] = (route.rule, genre, name, value or None)
 
     health = next(route.rule for route in ROUTES if route.kind == "health")
 
@@ -487,12 +489,14 @@ def _send(
     return json_response(200, body, headers)
 
 
-def _view_name(route: Route, service: Service | None) -> str:
+def _view_of(ctx: ApiContext, route: Route, genre: str, service: str | None) -> tuple[Genre, str]:
+    """The genre and view name a data route's parts ask for (BadRequest or NotFound if bad)."""
+    parsed = parse_genre(genre, ctx.genres)
     assert route.view is not None  # only view and plain routes ask
-    if route.view.per_service:
-        assert service is not None  # a per-service view's routes always take a service
-        return service_playlist_view(service)
-    return route.view.name
+    if not route.view.per_service:
+        return parsed, route.view.name
+    assert service is not None  # a per-service view's routes always take a service
+    return parsed, service_playlist_view(parse_service(service))
 
 
 def _query_param(name: str) -> str:
@@ -586,19 +590,17 @@ def add_routes(
 
     def view_handler(route: Route) -> Callable[..., bottle.HTTPResponse]:
         def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
-            parsed_genre = parse_genre(genre, ctx.genres)
-            name = _view_name(route, parse_service(service) if service is not None else None)
+            parsed, name = _view_of(ctx, route, genre, service)
             _fast_failure()
-            return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
+            return answer_view(ctx, parsed, name, raw_header("If-None-Match"))
 
         return handler
 
     def plain_handler(route: Route) -> Callable[[], bottle.HTTPResponse]:
         def handler() -> bottle.HTTPResponse:
             values = {param: _query_param(param) for param in route.query}
-            genre = parse_genre(values["genre"], ctx.genres)
-            service = parse_service(values["service"]) if "service" in values else None
-            key, answer = load_answer(ctx, genre, _view_name(route, service))
+            genre, name = _view_of(ctx, route, values["genre"], values.get("service"))
+            key, answer = load_answer(ctx, genre, name)
             body = ctx.plain.body(route, key, answer)
             return _send(ctx, answer.etag, body, raw_header("If-None-Match"))
 
