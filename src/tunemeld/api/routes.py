@@ -237,22 +237,16 @@ class HealthMemo:
         compute: Callable[[], HealthReport],
         render: Callable[[HealthReport], bottle.HTTPResponse],
     ) -> bottle.HTTPResponse:
-        """A copy of the remembered report's answer (`render`ed once per report)."""
-        return self._memo(compute, render)[1].response()
+        """A copy of the remembered report's answer."""
+        return self.rendered(compute, render)[0].response()
 
-    def wsgi(
+    def rendered(
         self,
         compute: Callable[[], HealthReport],
         render: Callable[[HealthReport], bottle.HTTPResponse],
-    ) -> WsgiAnswer:
-        """`answer(...)` as bottle's WSGI call sends it to a GET (for the fast path)."""
-        return self._memo(compute, render)[2]
-
-    def _memo(
-        self,
-        compute: Callable[[], HealthReport],
-        render: Callable[[HealthReport], bottle.HTTPResponse],
-    ) -> tuple[HealthReport, FixedResponse, WsgiAnswer]:
+    ) -> tuple[FixedResponse, WsgiAnswer]:
+        """The remembered report's answer, rendered once per report (and as bottle's WSGI call
+        sends it to a GET, for the fast path)."""
         with self._lock:
             now = self._clock()
             if self._report is None or now - self._at >= self.seconds:
@@ -263,7 +257,7 @@ class HealthMemo:
             fixed = FixedResponse(render(report))
             memo = (report, fixed, wsgi_answer(fixed))
             self._answer = memo  # one tuple: threads never see half of it
-        return memo
+        return memo[1:]
 
 
 class PlainAnswers:
@@ -454,7 +448,7 @@ def fast_path(ctx: ApiContext) -> FastPath:
             return None
         path = environ.get("PATH_INFO")
         if path == health:
-            return health, _health_wsgi(ctx)
+            return health, ctx.health.rendered(lambda: _health_report(ctx), _health_response)[1]
         entry = table.get(path) if isinstance(path, str) else None
         if entry is None:
             return None
@@ -510,17 +504,8 @@ def _query_param(name: str) -> str:
     return str(value)
 
 
-def _health(ctx: ApiContext) -> bottle.HTTPResponse:
-    """The health report (no provider calls, no cache writes), reused for a few seconds."""
-    return ctx.health.answer(lambda: _health_report(ctx), _health_response)
-
-
-def _health_wsgi(ctx: ApiContext) -> WsgiAnswer:
-    """`_health`'s answer as bottle would send it (for the fast path)."""
-    return ctx.health.wsgi(lambda: _health_report(ctx), _health_response)
-
-
 def _health_report(ctx: ApiContext) -> HealthReport:
+    """The report `/health` answers: no provider calls, no cache writes."""
     return run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False)
 
 
@@ -612,7 +597,7 @@ def add_routes(
     fixed: dict[RouteKind, Callable[..., bottle.HTTPResponse]] = {
         "track": track,
         "index": index,
-        "health": lambda: _health(ctx),
+        "health": lambda: ctx.health.answer(lambda: _health_report(ctx), _health_response),
         "metrics": lambda: _metrics(ctx),
         "openapi": openapi_document,
     }
