@@ -111,7 +111,6 @@ class AnswerMemo(Generic[T]):
         return prepared
 
     def __len__(self) -> int:
-        """How many keys are remembered."""
         return len(self._entries)
 
 

@@ -120,13 +120,6 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-def _cached_headers() -> dict[str, Any]:
-    return {
-        "ETag": {"description": "The view's version.", "schema": {"type": "string"}},
-        "Cache-Control": {"schema": {"type": "string"}},
-    }
-
-
 def _responses(route: Route) -> dict[str, Any]:
     responses: dict[str, Any]
     if route.kind in ("view", "plain", "track"):
@@ -135,7 +128,10 @@ def _responses(route: Route) -> dict[str, Any]:
         responses = {
             "200": {
                 "description": route.summary,
-                "headers": _cached_headers(),
+                "headers": {
+                    "ETag": {"description": "The view's version.", "schema": {"type": "string"}},
+                    "Cache-Control": {"schema": {"type": "string"}},
+                },
                 "content": _json(body),
             },
             "304": {"description": "Not modified (If-None-Match names the current ETag)."},

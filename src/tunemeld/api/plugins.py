@@ -100,7 +100,6 @@ class FixedResponse:
         self._body = response.body
 
     def response(self) -> bottle.HTTPResponse:
-        """A fresh copy for one request."""
         return _Prebuilt(self._body, self._status, self._headers)
 
 
@@ -175,8 +174,6 @@ class ErrorEnvelopePlugin:
             return {}
 
     def apply(self, callback: Callable[..., object], route: object) -> Callable[..., object]:
-        """Wrap one route callback."""
-
         @functools.wraps(callback)
         def wrapper(*args: object, **kwargs: object) -> object:
             try:
@@ -304,10 +301,11 @@ class RequestObserver:
     once per origin here, not per request.
     """
 
-    fast: FastPath | None = None
-    """Answers the requests it knows in front of bottle (see `routes.fast_path`); None: bottle."""
-
-    def __init__(self, *, metrics: Metrics, cors_origins: Sequence[str]) -> None:
+    def __init__(
+        self, *, metrics: Metrics, cors_origins: Sequence[str], fast: FastPath | None = None
+    ) -> None:
+        self.fast = fast
+        """Answers the requests it knows in front of bottle (see `routes.fast_path`)."""
         origins = tuple(cors_origins)
         self._metrics = metrics
         self._log = AccessLog()
@@ -325,13 +323,6 @@ class RequestObserver:
             names.update(name for name, _ in headers)
         self._replaced = frozenset(names)
 
-    def _extra_headers(self, origin: object) -> tuple[tuple[str, str], ...]:
-        if isinstance(origin, str):
-            listed = self._cors_listed.get(origin)
-            if listed is not None:
-                return listed
-        return self._cors_other
-
     def __call__(
         self, environ: dict[str, object], start_response: StartResponse, app: WsgiCall
     ) -> Iterable[bytes]:
@@ -340,7 +331,9 @@ class RequestObserver:
         request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         environ[_ENVIRON_REQUEST_ID] = request_id
         token = self._request_id.set(request_id)  # bound for every log line of the request
-        extra = ((self._id_header, request_id), *self._extra_headers(environ.get("HTTP_ORIGIN")))
+        origin = environ.get("HTTP_ORIGIN")
+        cors = self._cors_listed.get(origin) if isinstance(origin, str) else None
+        extra = ((self._id_header, request_id), *(cors or self._cors_other))
         replaced = self._replaced
         statuses: list[str] = []
         fast_rule: str | None = None
@@ -403,7 +396,6 @@ class ObservedBottle(bottle.Bottle):  # type: ignore[misc]  # bottle is untyped
     def __call__(
         self, environ: dict[str, object], start_response: StartResponse
     ) -> Iterable[bytes]:
-        """The WSGI entry point: bottle's own, observed."""
         observer = self.observer
         if observer is None:
             return self.wsgi(environ, start_response)  # type: ignore[no-any-return]
@@ -418,6 +410,4 @@ def install_request_hooks(
     fast: FastPath | None = None,
 ) -> None:
     """Observe every request of `app` (`RequestObserver`), answering what `fast` knows first."""
-    observer = RequestObserver(metrics=metrics, cors_origins=cors_origins)
-    observer.fast = fast
-    app.observer = observer
+    app.observer = RequestObserver(metrics=metrics, cors_origins=cors_origins, fast=fast)

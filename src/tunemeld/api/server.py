@@ -59,9 +59,7 @@ class WsgiApp(Protocol):
 
     def __call__(
         self, environ: dict[str, object], start_response: Callable[..., object]
-    ) -> Iterable[bytes]:
-        """Answer one request."""
-        ...
+    ) -> Iterable[bytes]: ...
 
 
 class _Trigger(Protocol):
