@@ -42,10 +42,8 @@ def _paths_of(route: Route, genre: Genre) -> list[str]:
 
 
 def route_targets(genres: Sequence[Genre] | None = None) -> list[tuple[str, bool]]:
-    """`/health`, then every data route of every genre, each with "answers an envelope".
-
-    `genres` defaults to the built-in catalog's; pass the user catalog's when there is one.
-    """
+    """`/health`, then every data route of every genre (default: the built-in catalog's), each
+    with "answers an envelope"."""
     targets = [("/health", True)]
     for genre in genres if genres is not None else load_catalog().genres:
         for route in ROUTES:

@@ -1,8 +1,7 @@
 """The OpenAPI 3.1 document of the API, derived from the route table and the contract models.
 
-Nothing here lists routes or fields by hand: paths, parameters and operations come from
-`api.routes.ROUTES`, data schemas from the pydantic models (`models.contract`, the health
-report), genres and services from their enums. The document is built once per process.
+Nothing is listed by hand: operations come from `api.routes.ROUTES`, schemas from the pydantic
+models, genres and services from the catalog and the registry. Built once per process.
 """
 
 from __future__ import annotations

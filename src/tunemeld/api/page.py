@@ -143,12 +143,8 @@ def wants_html(accept: str | None) -> bool:
         kind, *params = part.split(";")
         media = kind.strip().lower()
         q = _quality(params)
-        if media in ("text/html", "application/xhtml+xml"):
+        if media in ("text/html", "application/xhtml+xml", "text/*"):
             html = max(html, q)
-        elif media == "application/json":
-            json = max(json, q)
-        elif media == "text/*":
-            html = max(html, q)
-        elif media in ("*/*", "application/*"):
+        elif media in ("application/json", "*/*", "application/*"):
             json = max(json, q)
     return html > json

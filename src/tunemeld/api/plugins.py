@@ -79,10 +79,8 @@ def json_response(
 
 
 class _Prebuilt(bottle.HTTPResponse):  # type: ignore[misc]  # bottle is untyped
-    """A response from prebuilt parts (no status parsing, no header validation).
-
-    Each copy gets its own header lists: bottle's `add_header` appends to them in place.
-    """
+    """A response from prebuilt parts (no status parsing, no header validation); each has its
+    own header lists, since bottle's `add_header` appends to them in place."""
 
     def __init__(self, body: bytes, status: tuple[int, str], headers: dict[str, list[str]]):
         self._cookies = None
@@ -111,10 +109,8 @@ _BODILESS = frozenset({100, 101, 204, 304})
 
 
 def wsgi_answer(fixed: FixedResponse) -> WsgiAnswer:
-    """The status line, header list and body bottle's WSGI call sends for `fixed` to a GET.
-
-    Read from bottle's own response object, so an answer sent without bottle is the same bytes.
-    """
+    """The status line, header list and body bottle's WSGI call sends for `fixed` to a GET (read
+    from bottle's own response, so an answer sent without bottle is the same bytes)."""
     response = fixed.response()
     body = response.body
     if "Content-Length" not in response:  # what bottle's `_cast` adds to a bytes body
@@ -265,10 +261,8 @@ def cors_headers(origin: str | None, allowed_origins: Sequence[str]) -> dict[str
 
 
 def raw_header(name: str) -> str | None:
-    """A request header as the WSGI server passed it (latin-1 text), never decoded further.
-
-    Bottle's accessors decode UTF-8 and raise on other bytes; the headers read here are ASCII.
-    """
+    """A request header as the WSGI server passed it (latin-1), never decoded further: bottle's
+    accessors decode UTF-8 and raise on other bytes; the headers read here are ASCII."""
     value = bottle.request.environ.get(_environ_key(name))
     return value if isinstance(value, str) else None
 

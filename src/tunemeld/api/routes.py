@@ -3,7 +3,8 @@
 `ROUTES` is the one table of every route (registered here, walked by `api.check`, documented by
 `api.openapi`); its data routes come from `models.view.VIEWS`. Data routes compute nothing: each
 answers a `views` document the ETL built, from the cache with an ETag. The worker-style `/api/...`
-routes answer the same documents without the envelope, re-encoded once per version.
+routes answer the same documents without the envelope, re-encoded once per version. The table,
+its handlers and the fast path answering them ahead of bottle must agree, so they live together.
 """
 
 from __future__ import annotations

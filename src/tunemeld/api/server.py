@@ -1,9 +1,7 @@
 """Serving the app with waitress: blocking for `inv api.start`, in a thread for tests and checks.
 
-`serve` runs one process. `serve_workers` runs N waitress processes on one listening socket:
-the supervisor binds it, starts each worker with the socket inherited (`serve_socket`), and
-forwards SIGTERM/SIGINT; every process stops gracefully (no new connections, answers in flight
-finished, idle keep-alive connections closed). Linux and macOS; one process works everywhere.
+`serve` runs one process; `serve_workers` runs N (Linux and macOS) on one listening socket the
+workers inherit. Every process stops gracefully: no new connections, answers in flight finished.
 """
 
 from __future__ import annotations
@@ -91,10 +89,8 @@ _Handler = Callable[[int, FrameType | None], object] | int | None
 
 
 class _Stop(BaseException):
-    """Raised by the supervisor's SIGTERM/SIGINT handler to leave its wait loop.
-
-    A BaseException, like KeyboardInterrupt, so no `except Exception` it lands in can swallow it.
-    """
+    """Raised by the supervisor's SIGTERM/SIGINT handler to leave its wait loop (a BaseException,
+    like KeyboardInterrupt, so no `except Exception` it lands in can swallow it)."""
 
 
 def _url(host: str, port: int) -> str:
