@@ -140,11 +140,8 @@ class WarmResult:
 
 
 def refresh_genre(store: Store, cache: Cache, genre: Genre, ttl_seconds: int) -> tuple[int, int]:
-    """Overwrite every cached answer of `genre` from the store; drop those it no longer has.
-
-    Overwritten, not deleted first: a shared cache (KV) never sees a miss storm in between.
-    Returns (written, removed).
-    """
+    """Overwrite every cached answer of `genre` from the store (not delete first: a shared cache
+    never sees a miss storm), drop those it no longer has. Returns (written, removed)."""
     written = removed = 0
     for name in view_names():
         key = view_cache_key(genre, name)

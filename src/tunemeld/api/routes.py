@@ -262,11 +262,8 @@ class HealthMemo:
 
 
 class PlainAnswers:
-    """Bare (no envelope) bodies of cached answers, made once per answer version.
-
-    Keyed by (route, cache key, ETag): a new ETL version is a new key, so nothing goes stale;
-    at most `size` entries are kept (oldest dropped first).
-    """
+    """Bare (no envelope) bodies of cached answers, made once per (route, key, ETag): a new
+    version is a new key, so nothing goes stale. The oldest go past `size` entries."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -334,10 +331,8 @@ def parse_service(text: str) -> Service:
 
 
 def parse_isrc(text: str) -> str:
-    """The ISRC a path part names (dashes, spaces and case forgiven); NotFound when it is none.
-
-    The input is never echoed: only a well-formed ISRC is named in an answer.
-    """
+    """The ISRC a path part names (dashes, spaces and case forgiven); NotFound when it is none
+    (never echoing the input: only a well-formed ISRC is named in an answer)."""
     try:
         if len(text) > MAX_PATH_PART:
             raise ValueError("too long")
@@ -350,10 +345,8 @@ def parse_isrc(text: str) -> str:
 
 
 def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottle.HTTPResponse:
-    """One recording's history, across genres: from the cache, else built from the store.
-
-    The ETL drops every cached track answer when it rebuilds the views, so a run is seen at once.
-    """
+    """One recording's history, across genres: from the cache (which the ETL empties of track
+    answers when it rebuilds the views), else built from the store."""
     isrc = parse_isrc(text)
     ttl = ctx.settings.cache.ttl_seconds
     key = track_cache_key(isrc)
@@ -376,10 +369,8 @@ def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottl
 
 
 def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, PreparedAnswer]:
-    """A view's cache key and prepared answer (built once per cache fill), else from the store.
-
-    A cache that is down only costs a store read: it never fails the request.
-    """
+    """A view's cache key and prepared answer (built once per cache fill), else from the store:
+    a cache that is down costs a store read, never the request."""
     ttl = ctx.settings.cache.ttl_seconds
 
     def prepare(answer: CachedAnswer) -> PreparedAnswer:
@@ -545,10 +536,8 @@ def add_routes(
     ctx: ApiContext,
     openapi: Callable[[], bytes] | None = None,
 ) -> list[str]:
-    """Register every route of ROUTES (GET, and OPTIONS for CORS preflights); returns the rules.
-
-    `openapi` gives the encoded OpenAPI document (built once by the app factory).
-    """
+    """Register every route of ROUTES (GET, and OPTIONS for CORS preflights), `openapi` giving
+    the encoded OpenAPI document; returns the rules."""
     rules = [route.rule for route in ROUTES]
     assets = load_assets()
 

@@ -116,10 +116,8 @@ def _create_server(
     socket_map: dict[int, object],
     sock: socket.socket | None = None,
 ) -> _Server:
-    """A bound waitress server (not yet running); a busy port becomes a ConfigError.
-
-    Threads start only after the bind, and a failed bind closes what waitress opened: no leaks.
-    """
+    """A bound waitress server (not yet running); a busy port becomes a ConfigError. Threads
+    start only after the bind, and a failed bind closes what waitress opened: no leaks."""
     dispatcher = ThreadedTaskDispatcher()
     where: dict[str, object] = (
         {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
@@ -156,10 +154,8 @@ def serve(app: WsgiApp, *, host: str, port: int, threads: int) -> None:
 
 
 def serve_socket(app: WsgiApp, sock: socket.socket, *, threads: int) -> None:
-    """Serve `app` on an already listening socket (a worker of `serve_workers`) until SIGTERM.
-
-    A worker whose supervisor is gone stops too: else it would hold the port with nobody to stop it.
-    """
+    """Serve `app` on an inherited listening socket (a worker of `serve_workers`) until SIGTERM,
+    or until its supervisor is gone: else it would hold the port with nobody to stop it."""
     socket_map: dict[int, object] = {}
     server = _create_server(app, "", 0, threads, socket_map, sock=sock)
     parent = os.getppid()
