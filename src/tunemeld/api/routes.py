@@ -73,7 +73,6 @@ __all__ = [
     "Route",
     "add_routes",
     "answer_track",
-    "answer_view",
     "etag_matches",
     "fast_path",
     "load_answer",
@@ -393,14 +392,6 @@ def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, Prepared
     return key, prepared
 
 
-def answer_view(
-    ctx: ApiContext, genre: Genre, name: str, if_none_match: str | None
-) -> bottle.HTTPResponse:
-    """Answer one precomputed view; 304 when If-None-Match names its version (the ETag)."""
-    _, prepared = load_answer(ctx, genre, name)
-    return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
-
-
 _FAST_FAILURE = "tunemeld.fast_failure"
 """The WSGI environ key of the error the fast path met loading a view (its route raises it)."""
 
@@ -567,7 +558,9 @@ def add_routes(
         def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
             parsed, name = _view_of(ctx, route, genre, service)
             _fast_failure()
-            return answer_view(ctx, parsed, name, raw_header("If-None-Match"))
+            _, prepared = load_answer(ctx, parsed, name)
+            fresh = etag_matches(raw_header("If-None-Match"), prepared.etag)
+            return prepared.response(not_modified=fresh)
 
         return handler
 
