@@ -286,33 +286,20 @@ class AccessLog:
     def _current(self) -> tuple[structlog.typing.FilteringBoundLogger, _CompiledLine | None]:
         config = structlog.get_config()
         # The processors one by one: `structlog.testing.capture_logs` edits the list in place.
-        # A list comparison checks identity first, in C: no processor defines `__eq__`.
+        # Comparisons check identity first, in C: no processor or class here defines `__eq__`.
         processors: list[Processor] = config["processors"]
+        others = (config["wrapper_class"], config["logger_factory"], config["context_class"])
         logger = self._logger
-        wrapper, factory, context = self._others
-        if (
-            logger is None
-            or processors != self._processors
-            or config["wrapper_class"] is not wrapper
-            or config["logger_factory"] is not factory
-            or config["context_class"] is not context
-        ):
+        if logger is None or processors != self._processors or others != self._others:
+            wrapper, factory, context = others
             chain = [p for p in processors if not isinstance(p, ExceptionRenderer)]
             logger = structlog.wrap_logger(
-                config["logger_factory"](),
-                processors=chain,
-                wrapper_class=config["wrapper_class"],
-                context_class=config["context_class"],
+                factory(), processors=chain, wrapper_class=wrapper, context_class=context
             ).bind()
             if self._compiled is not None:
                 self._compiled.writer.close()  # lines of the old set-up go out first
             self._compiled = _compile(config, logger)
-            self._logger, self._processors = logger, list(processors)
-            self._others = (
-                config["wrapper_class"],
-                config["logger_factory"],
-                config["context_class"],
-            )
+            self._logger, self._processors, self._others = logger, list(processors), others
         return logger, self._compiled
 
     def flush(self) -> None:
@@ -324,9 +311,8 @@ class AccessLog:
         """Write one `api_request_handled` line carrying the bound request id."""
         logger, compiled = self._current()
         if compiled is not None:
-            # The compiled line carries the request id and nothing else bound. A context of
-            # one variable holding the request id is that (and copying a context is O(1));
-            # anything else is looked at key by key.
+            # The compiled line carries only the request id: a context of just its variable is
+            # that (copying a context is O(1)); anything else is looked at key by key.
             context = contextvars.copy_context()
             if len(context) == 1:
                 request_id = context.get(self._request_id, None)
