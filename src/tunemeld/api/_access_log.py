@@ -1,16 +1,11 @@
 """The `api_request_handled` line, written once per request: through structlog, or a fast path.
 
-structlog runs a chain of processors per line (context merge, level, timestamp, redaction,
-JSON), which costs more than everything else a cached answer needs. For the standard production
-set-up `configure_logging` builds (those processors, a JSON renderer, a print logger, no log file)
-the line is compiled instead: the JSON of the fields that repeat (method, route, path, status),
-already redacted, is kept per combination; a request only queues its duration, request id and
-the time, and a writer thread formats them into it and prints the lines in batches every 50 ms,
-so a request makes no system call and little work for its line (at a hard kill, the last 50 ms
-of request lines are lost).
-The result is the line structlog would have written, key for key and byte for byte (a test
-holds the two paths equal). Any other set-up (console output, a log file, `capture_logs`, more
-bound context than the request id) takes the structlog path, so nothing is lost or changed.
+structlog's processor chain costs more per line than everything else a cached answer needs. For
+the standard JSON set-up of `configure_logging` the line is compiled instead: the redacted JSON
+of the repeating fields is kept per combination, and a writer thread fills in duration, request
+id and time and prints the lines in batches every 50 ms (a hard kill loses the last 50 ms). The
+result is structlog's line byte for byte (a test holds them equal); any other set-up (console,
+a log file, `capture_logs`, more bound context) takes the structlog path.
 """
 
 from __future__ import annotations
@@ -75,12 +70,9 @@ _Entry = tuple[_Fields, float, str, int]
 class _BatchedWriter:
     """Request lines handed over without a system call; a writer thread prints them in batches.
 
-    A write to the log stream releases the GIL, and getting it back behind busy worker threads
-    costs a request far more than the write itself. The request thread only appends its line's
-    values to a list; every `FLUSH_SECONDS` (and at exit, and when the configuration changes) a
-    writer thread formats what has gathered (`render`, in one tight loop instead of one line in
-    the middle of each request) and prints it, in order, through the configured logger's own
-    `msg` (its lock, its stream, its flush).
+    A write releases the GIL, and getting it back behind busy worker threads costs a request far
+    more than the write. So a request only appends its values; every `FLUSH_SECONDS` (and at exit,
+    and on reconfiguration) the writer thread renders them and prints them in order.
     """
 
     def __init__(
@@ -128,11 +120,8 @@ class _BatchedWriter:
         self.flush()
 
     def flush(self) -> None:
-        """Print every queued line now, in writes of at most `PIPE_BUF` bytes where possible.
-
-        Worker processes share one stderr pipe; a write of up to `PIPE_BUF` bytes to a pipe is
-        atomic, so a batch cut on line ends never interleaves with another worker's lines.
-        """
+        """Print every queued line now, in writes of at most `PIPE_BUF` bytes where possible:
+        such a write to the stderr pipe workers share is atomic, so lines never interleave."""
         with self._printing:
             with self._lock:
                 entries, self._entries = self._entries, []
@@ -189,9 +178,8 @@ class _CompiledLine:
     def _render(self, entries: list[_Entry]) -> list[str]:
         """The lines of `entries`, as structlog's JSONRenderer would have rendered them.
 
-        Per line only the duration, the request id and the timestamp are formatted; each
-        without `json.dumps` when the text is plainly JSON already (`json.dumps` of a finite
-        float is its repr; of an ASCII letters-and-digits string, the string in quotes).
+        `json.dumps` is skipped where its result is plain: a finite float's repr, an ASCII
+        alphanumeric string in quotes.
         """
         templates, scrub, secrets, stamp = self._templates, self._scrub, self._secrets, self._stamp
         lines: list[str] = []
@@ -219,12 +207,10 @@ _STAMP_CHARS = frozenset("0123456789-:.TZ")
 
 
 class _IsoStamp:
-    """Now in UTC as a JSON string, as structlog's `TimeStamper(fmt="iso", utc=True)` puts it.
+    """A UTC instant as a JSON string, as structlog's `TimeStamper(fmt="iso", utc=True)` puts it.
 
-    `datetime.now(timezone.utc).isoformat()` costs more than the rest of the line; the date and
-    time to the second change once a second, so they are formatted once a second and only the
-    microseconds per call (`datetime.now` also floors the clock's nanoseconds to microseconds).
-    Only digits, `-`, `:`, `.`, `T` and `Z`: nothing JSON escapes.
+    `isoformat()` costs more than the rest of the line, so the part up to the second is formatted
+    once a second and only the microseconds per call.
     """
 
     def __init__(self) -> None:
@@ -285,12 +271,9 @@ def _compile(config: dict[str, object], logger: object) -> _CompiledLine | None:
 class AccessLog:
     """The request line's writer for the current logging configuration, rebuilt when it changes.
 
-    `structlog.get_logger()` resolves the configuration on every call (loggers cannot be cached
-    on first use: tests and `configure_logging` reconfigure at run time), so this keeps a bound
-    logger, and the compiled line when the set-up allows one, while the configured processors
-    (each of them), wrapper, factory and context class stay the same objects. The request line
-    never carries an exception, so the exception renderers are left out of its chain: for this
-    line they do nothing but cost time.
+    It keeps a bound logger (and the compiled line when allowed) while the configured processors,
+    wrapper, factory and context class stay the same objects: `structlog.get_logger()` would
+    resolve the configuration per call. The exception renderers are left out (no exception here).
     """
 
     def __init__(self) -> None:
@@ -303,33 +286,20 @@ class AccessLog:
     def _current(self) -> tuple[structlog.typing.FilteringBoundLogger, _CompiledLine | None]:
         config = structlog.get_config()
         # The processors one by one: `structlog.testing.capture_logs` edits the list in place.
-        # A list comparison checks identity first, in C: no processor defines `__eq__`.
+        # Comparisons check identity first, in C: no processor or class here defines `__eq__`.
         processors: list[Processor] = config["processors"]
+        others = (config["wrapper_class"], config["logger_factory"], config["context_class"])
         logger = self._logger
-        wrapper, factory, context = self._others
-        if (
-            logger is None
-            or processors != self._processors
-            or config["wrapper_class"] is not wrapper
-            or config["logger_factory"] is not factory
-            or config["context_class"] is not context
-        ):
+        if logger is None or processors != self._processors or others != self._others:
+            wrapper, factory, context = others
             chain = [p for p in processors if not isinstance(p, ExceptionRenderer)]
             logger = structlog.wrap_logger(
-                config["logger_factory"](),
-                processors=chain,
-                wrapper_class=config["wrapper_class"],
-                context_class=config["context_class"],
+                factory(), processors=chain, wrapper_class=wrapper, context_class=context
             ).bind()
             if self._compiled is not None:
                 self._compiled.writer.close()  # lines of the old set-up go out first
             self._compiled = _compile(config, logger)
-            self._logger, self._processors = logger, list(processors)
-            self._others = (
-                config["wrapper_class"],
-                config["logger_factory"],
-                config["context_class"],
-            )
+            self._logger, self._processors, self._others = logger, list(processors), others
         return logger, self._compiled
 
     def flush(self) -> None:
@@ -337,17 +307,12 @@ class AccessLog:
         if self._compiled is not None:
             self._compiled.writer.flush()
 
-    def write(self, *, method: str, route: str, path: str, status: int, duration_ms: float) -> None:
-        """Write one `api_request_handled` line carrying the bound request id."""
-        self.record(method, route, path, status, duration_ms)
-
     def record(self, method: str, route: str, path: str, status: int, duration_ms: float) -> None:
-        """`write`, with positional arguments (the request observer's call, once a request)."""
+        """Write one `api_request_handled` line carrying the bound request id."""
         logger, compiled = self._current()
         if compiled is not None:
-            # The compiled line carries the request id and nothing else bound. A context of
-            # one variable holding the request id is that (and copying a context is O(1));
-            # anything else is looked at key by key.
+            # The compiled line carries only the request id: a context of just its variable is
+            # that (copying a context is O(1)); anything else is looked at key by key.
             context = contextvars.copy_context()
             if len(context) == 1:
                 request_id = context.get(self._request_id, None)
@@ -363,11 +328,8 @@ class AccessLog:
 
 
 def request_id_variable() -> contextvars.ContextVar[object]:
-    """The context variable `structlog.contextvars.bind_contextvars(request_id=...)` sets.
-
-    Setting it directly binds the request id for every log line of the request, without the
-    keyword-argument round trip of `bind_contextvars` and `reset_contextvars`.
-    """
+    """The context variable `bind_contextvars(request_id=...)` sets: set directly, it binds the
+    request id without the keyword-argument round trip of `bind_contextvars`."""
     tokens = structlog.contextvars.bind_contextvars(request_id=None)
     structlog.contextvars.reset_contextvars(**tokens)
     variable: contextvars.ContextVar[object] = tokens["request_id"].var

@@ -1,8 +1,7 @@
 """The API's wire format and cached answers: the envelope, its JSON, ETags, warming a genre.
 
-Both the API (on a miss) and the ETL or `inv cache.warm` (ahead of requests) build an answer the
-same way here, so a warmed entry is byte for byte what the API would have cached itself. The
-cache only keeps the bytes: it knows nothing of the envelope.
+The API (on a miss) and the ETL or `inv cache.warm` (ahead of requests) build answers here alike,
+so a warmed entry is byte for byte what the API would have cached. The cache only keeps bytes.
 """
 
 from __future__ import annotations
@@ -84,11 +83,8 @@ class CachedAnswer:
 class AnswerMemo(Generic[T]):
     """What the API builds from each cached value (headers, responses), once per cache fill.
 
-    A cache hands back the packed bytes of an answer; unpacking them and building the response
-    on every request would repeat the same work thousands of times a second. The memo keeps,
-    per key, the bytes it last saw and what `prepare` made of them: while the cache returns the
-    same bytes (the very object for the memory cache, equal bytes for KV) the prepared value is
-    reused; new bytes (a refreshed answer) are prepared once. At most `max_entries` keys.
+    Per key it keeps the bytes last seen and what `prepare` made of them, reused while the cache
+    returns the same bytes, so requests do not rebuild the response. At most `max_entries` keys.
     """
 
     def __init__(self, max_entries: int = 1024) -> None:
@@ -115,7 +111,6 @@ class AnswerMemo(Generic[T]):
         return prepared
 
     def __len__(self) -> int:
-        """How many keys are remembered."""
         return len(self._entries)
 
 
@@ -145,11 +140,8 @@ class WarmResult:
 
 
 def refresh_genre(store: Store, cache: Cache, genre: Genre, ttl_seconds: int) -> tuple[int, int]:
-    """Overwrite every cached answer of `genre` from the store; drop those it no longer has.
-
-    Keys are overwritten rather than deleted first: a shared cache (KV) then never answers a
-    miss storm in between, and each key takes one write. Returns (written, removed).
-    """
+    """Overwrite every cached answer of `genre` from the store (not delete first: a shared cache
+    never sees a miss storm), drop those it no longer has. Returns (written, removed)."""
     written = removed = 0
     for name in view_names():
         key = view_cache_key(genre, name)

@@ -28,10 +28,8 @@ def create_app(
 ) -> bottle.Bottle:
     """Build the WSGI app; nothing listens until `serve` or `start_background_server`.
 
-    Pass the same `metrics` the cache was opened with so `/metrics` shows cache hits too;
-    `/metrics` also shows the newest stored ETL run (`tunemeld_last_run_*`), whichever process
-    ran it. Debug mode stays off whatever the settings say: errors are JSON envelopes, never
-    tracebacks; an unexpected error's log line carries the redacted debug context.
+    Pass the `metrics` the cache was opened with so `/metrics` shows cache hits too (and, always,
+    the newest stored ETL run). Debug mode stays off: errors are JSON envelopes, never tracebacks.
     """
     configure_logging(settings)
     metrics = metrics if metrics is not None else Metrics()

@@ -1,9 +1,8 @@
-"""Checking a running API server from outside: `/health` and every data route for every genre.
+"""Checking a running API server from outside: `/health`, every data route of every genre, and
+`/track/<isrc>` of each genre's top track.
 
-Used by `inv api.health` and the CLI's system checks; it speaks HTTP like a front end would, so
-it finds what unit tests cannot (a server that is down, a port taken by something else). The
-data routes come from the route table (`api.routes.ROUTES`), worker-style ones included; then
-`/track/<isrc>` for the top track of each genre's aggregate the walk was served.
+Used by `inv api.health` and the CLI's system checks: speaking HTTP like a front end, it finds
+what unit tests cannot (a server that is down, a port taken by something else).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from tunemeld.config import load_catalog
 from tunemeld.models import Genre, Service
 from tunemeld.models.view import PLAYLIST_DATA
 
-__all__ = ["RouteCheck", "check_server", "route_paths", "route_targets", "track_paths"]
+__all__ = ["RouteCheck", "check_server", "route_paths", "route_targets"]
 
 
 @dataclass(frozen=True)
@@ -36,23 +35,15 @@ class RouteCheck:
 def _paths_of(route: Route, genre: Genre) -> list[str]:
     """The concrete paths of one data route for one genre (every service when it takes one)."""
     services: list[Service | None] = list(Service) if "service" in route.params else [None]
-    paths = []
-    for service in services:
-        values = {"genre": genre.value, "service": service.value if service else ""}
-        path = route.rule
-        for name in route.path_params:
-            path = path.replace(f"<{name}>", values[name])
-        if route.query:
-            path += "?" + "&".join(f"{name}={values[name]}" for name in route.query)
-        paths.append(path)
-    return paths
+    return [
+        route.path({"genre": genre.value, "service": service.value if service else ""})
+        for service in services
+    ]
 
 
 def route_targets(genres: Sequence[Genre] | None = None) -> list[tuple[str, bool]]:
-    """`/health`, then every data route of every genre, each with "answers an envelope".
-
-    `genres` defaults to the built-in catalog's; pass the user catalog's when there is one.
-    """
+    """`/health`, then every data route of every genre (default: the built-in catalog's), each
+    with "answers an envelope"."""
     targets = [("/health", True)]
     for genre in genres if genres is not None else load_catalog().genres:
         for route in ROUTES:
@@ -64,11 +55,6 @@ def route_targets(genres: Sequence[Genre] | None = None) -> list[tuple[str, bool
 def route_paths(genres: Sequence[Genre] | None = None) -> list[str]:
     """`/health`, then every data route of every genre (the service playlist of every service)."""
     return [path for path, _ in route_targets(genres)]
-
-
-def track_paths(rules: Sequence[Route] = ROUTES) -> list[str]:
-    """The rules of the routes taking an ISRC (`/track/<isrc>`), to fill with real ones."""
-    return [route.rule for route in rules if "isrc" in route.path_params]
 
 
 def _top_isrc(path: str, response: requests.Response) -> str | None:
@@ -103,8 +89,7 @@ def check_server(
 ) -> list[RouteCheck]:
     """GET `/health` and every data route on the server at `base_url`, in order.
 
-    When the server cannot be reached, every check fails with the same actionable error
-    instead of waiting out one connection attempt per route.
+    An unreachable server fails every check at once, not one connection attempt per route.
     """
     base = base_url.rstrip("/")
     checks: list[RouteCheck] = []
@@ -118,19 +103,16 @@ def check_server(
             started = time.perf_counter()
             try:
                 response = session.get(base + path, timeout=timeout)
-            except requests.ConnectionError as exc:
-                unreachable = (
-                    f"The API server at {base} is not reachable ({type(exc).__name__}). "
-                    "Start it with `inv api.start`."
-                )
-                checks.append(RouteCheck(path, None, _ms(started), ok=False, error=unreachable))
-                continue
-            except requests.Timeout:
-                error = f"No answer within {timeout:g} s."
-                checks.append(RouteCheck(path, None, _ms(started), ok=False, error=error))
-                continue
             except requests.RequestException as exc:
-                error = f"The request failed: {type(exc).__name__}."
+                if isinstance(exc, requests.ConnectionError):
+                    error = unreachable = (
+                        f"The API server at {base} is not reachable ({type(exc).__name__}). "
+                        "Start it with `inv api.start`."
+                    )
+                elif isinstance(exc, requests.Timeout):
+                    error = f"No answer within {timeout:g} s."
+                else:
+                    error = f"The request failed: {type(exc).__name__}."
                 checks.append(RouteCheck(path, None, _ms(started), ok=False, error=error))
                 continue
             problem = _envelope_problem(response, enveloped)
@@ -141,7 +123,11 @@ def check_server(
             )
             isrc = _top_isrc(path, response)
             if isrc is not None:  # the recording's own route: checked as the walk goes on
-                targets += [(rule.replace("<isrc>", isrc), True) for rule in track_paths()]
+                targets += [
+                    (route.path({"isrc": isrc}), True)
+                    for route in ROUTES
+                    if "isrc" in route.path_params
+                ]
     return checks
 
 

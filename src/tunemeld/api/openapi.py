@@ -1,8 +1,7 @@
 """The OpenAPI 3.1 document of the API, derived from the route table and the contract models.
 
-Nothing here lists routes or fields by hand: paths, parameters and operations come from
-`api.routes.ROUTES`, data schemas from the pydantic models (`models.contract`, the health
-report), genres and services from their enums. The document is built once per process.
+Nothing is listed by hand: operations come from `api.routes.ROUTES`, schemas from the pydantic
+models, genres and services from the catalog and the registry. Built once per process.
 """
 
 from __future__ import annotations
@@ -66,30 +65,13 @@ def _envelope(status: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _name_schema(values: list[str]) -> dict[str, Any]:
-    """A genre or service name: printable, short; matched case-insensitively by the API."""
+    """A path or query part: printable, short (the API refuses anything else)."""
     return {
         "type": "string",
         "minLength": 1,
         "maxLength": MAX_PATH_PART,
         "pattern": _PRINTABLE_ASCII,
         "examples": values,
-    }
-
-
-def _isrc_parameter() -> dict[str, Any]:
-    return {
-        "name": "isrc",
-        "in": "path",
-        "required": True,
-        "description": "An ISRC (12 characters; case, dashes and spaces forgiven); one TuneMeld "
-        "does not know, or text that is no ISRC, answers 404.",
-        "schema": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_PATH_PART,
-            "pattern": _PRINTABLE_ASCII,
-            "examples": ["USUG12503301"],
-        },
     }
 
 
@@ -101,16 +83,22 @@ def _parameters(route: Route, genres: Sequence[Genre]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in route.params:
         if name == "isrc":
-            params.append(_isrc_parameter())
-            continue
-        values, what = known[name]
+            values = ["USUG12503301"]
+            description = (
+                "An ISRC (12 characters; case, dashes and spaces forgiven); one TuneMeld "
+                "does not know, or text that is no ISRC, answers 404."
+            )
+        else:
+            values, what = known[name]
+            description = (
+                f"{what}: one of {', '.join(values)} (case-insensitive); another name answers 404."
+            )
         params.append(
             {
                 "name": name,
                 "in": "path" if name in route.path_params else "query",
                 "required": True,
-                "description": f"{what}: one of {', '.join(values)} (case-insensitive); "
-                "another name answers 404.",
+                "description": description,
                 "schema": _name_schema(values),
             }
         )
@@ -131,13 +119,6 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-def _cached_headers() -> dict[str, Any]:
-    return {
-        "ETag": {"description": "The view's version.", "schema": {"type": "string"}},
-        "Cache-Control": {"schema": {"type": "string"}},
-    }
-
-
 def _responses(route: Route) -> dict[str, Any]:
     responses: dict[str, Any]
     if route.kind in ("view", "plain", "track"):
@@ -146,7 +127,10 @@ def _responses(route: Route) -> dict[str, Any]:
         responses = {
             "200": {
                 "description": route.summary,
-                "headers": _cached_headers(),
+                "headers": {
+                    "ETag": {"description": "The view's version.", "schema": {"type": "string"}},
+                    "Cache-Control": {"schema": {"type": "string"}},
+                },
                 "content": _json(body),
             },
             "304": {"description": "Not modified (If-None-Match names the current ETag)."},

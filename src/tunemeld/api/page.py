@@ -1,9 +1,7 @@
 """The page at `GET /`: static assets shipped in the package, content negotiation and the CSP.
 
-The page is one HTML file, one ES module and one stylesheet under `tunemeld/api/static/`, read
-with `importlib.resources` once per app (no CDN, no build step). It reads the same public JSON
-routes as any other client. A browser asking `/` gets the page; a client asking for JSON (or not
-saying what it accepts) keeps getting the route index.
+The page (`tunemeld/api/static/`: no CDN, no build step) reads the same public JSON routes as any
+client. A browser asking `/` gets the page; any other client keeps getting the route index.
 """
 
 from __future__ import annotations
@@ -134,10 +132,9 @@ def _quality(params: list[str]) -> float:
 
 
 def wants_html(accept: str | None) -> bool:
-    """True when an Accept header prefers HTML over JSON (a browser); else the JSON index.
+    """True when an Accept header prefers HTML over JSON (a browser names `text/html`).
 
-    No header, `*/*` or a tie keeps JSON, so scripts and existing clients see no change; a
-    browser names `text/html` explicitly and ranks `*/*` lower.
+    No header, `*/*` or a tie keeps JSON, so scripts and existing clients see no change.
     """
     if not accept:
         return False
@@ -146,12 +143,8 @@ def wants_html(accept: str | None) -> bool:
         kind, *params = part.split(";")
         media = kind.strip().lower()
         q = _quality(params)
-        if media in ("text/html", "application/xhtml+xml"):
+        if media in ("text/html", "application/xhtml+xml", "text/*"):
             html = max(html, q)
-        elif media == "application/json":
-            json = max(json, q)
-        elif media == "text/*":
-            html = max(html, q)
-        elif media in ("*/*", "application/*"):
+        elif media in ("application/json", "*/*", "application/*"):
             json = max(json, q)
     return html > json

@@ -38,7 +38,6 @@ __all__ = [
     "install_error_pages",
     "install_request_hooks",
     "json_response",
-    "new_request_id",
     "raw_header",
     "request_id_from",
 ]
@@ -80,11 +79,8 @@ def json_response(
 
 
 class _Prebuilt(bottle.HTTPResponse):  # type: ignore[misc]  # bottle is untyped
-    """A response made from prebuilt parts: no status parsing, no header validation.
-
-    Each instance gets its own header lists (bottle's `add_header` appends to them), so no
-    request can change another's headers.
-    """
+    """A response from prebuilt parts (no status parsing, no header validation); each has its
+    own header lists, since bottle's `add_header` appends to them in place."""
 
     def __init__(self, body: bytes, status: tuple[int, str], headers: dict[str, list[str]]):
         self._cookies = None
@@ -94,11 +90,7 @@ class _Prebuilt(bottle.HTTPResponse):  # type: ignore[misc]  # bottle is untyped
 
 
 class FixedResponse:
-    """A response that is the same for every request: status and headers validated once.
-
-    Each request gets a `_Prebuilt` copy (a small dict copy, no re-encoding, no header
-    validation).
-    """
+    """A response that is the same for every request: validated once, copied per request."""
 
     def __init__(self, response: bottle.HTTPResponse) -> None:
         self._status = (response.status_code, response.status_line)
@@ -106,7 +98,6 @@ class FixedResponse:
         self._body = response.body
 
     def response(self) -> bottle.HTTPResponse:
-        """A fresh copy for one request."""
         return _Prebuilt(self._body, self._status, self._headers)
 
 
@@ -118,12 +109,8 @@ _BODILESS = frozenset({100, 101, 204, 304})
 
 
 def wsgi_answer(fixed: FixedResponse) -> WsgiAnswer:
-    """The status line, header list and body bottle's WSGI call sends for `fixed` to a GET.
-
-    Read from bottle's own response (`headerlist` adds the default Content-Type and drops what
-    a 304 must not carry; the Content-Length is added as bottle adds it to a bytes body), so a
-    request answered without bottle gets the very same bytes.
-    """
+    """The status line, header list and body bottle's WSGI call sends for `fixed` to a GET (read
+    from bottle's own response, so an answer sent without bottle is the same bytes)."""
     response = fixed.response()
     body = response.body
     if "Content-Length" not in response:  # what bottle's `_cast` adds to a bytes body
@@ -134,11 +121,8 @@ def wsgi_answer(fixed: FixedResponse) -> WsgiAnswer:
 
 
 class PreparedAnswer:
-    """One cached answer's 200 and 304 responses: headers built once per cache fill.
-
-    Both as bottle responses (for routes answered through bottle) and as what bottle's WSGI
-    call sends for them (`wsgi`, for the fast path in front of bottle's routing).
-    """
+    """One cached answer's 200 and 304 responses, built once per cache fill: as bottle
+    responses, and as bottle's WSGI call sends them (`wsgi`, for the fast path)."""
 
     def __init__(self, answer: CachedAnswer, *, max_age: int) -> None:
         self.etag = answer.etag
@@ -154,10 +138,7 @@ class PreparedAnswer:
 
     @functools.cached_property
     def _wsgi_answers(self) -> tuple[WsgiAnswer, WsgiAnswer]:
-        """Made on the fast path's first use: answers bottle serves (`/track`) never pay for it.
-
-        Two threads may both make it once; they make the same tuple, and either is kept.
-        """
+        """Made on first use, so answers only bottle serves (`/track`) never pay for it."""
         return wsgi_answer(self._ok), wsgi_answer(self._not_modified)
 
     def wsgi(self, *, not_modified: bool) -> WsgiAnswer:
@@ -170,11 +151,8 @@ def _error_response(status_code: int, message: str) -> bottle.HTTPResponse:
 
 
 class ErrorEnvelopePlugin:
-    """A bottle plugin turning exceptions from route callbacks into JSON envelope answers.
-
-    NotFound -> 404, BadRequest -> 400, StoreUnavailable -> 503; anything else is logged once
-    with its traceback and answered 500 with a generic message (no exception text leaks).
-    """
+    """Exceptions of route callbacks as envelopes: NotFound 404, BadRequest 400,
+    StoreUnavailable 503; anything else is logged with its traceback and answered a generic 500."""
 
     name = "tunemeld_errors"
     api = 2
@@ -192,8 +170,6 @@ class ErrorEnvelopePlugin:
             return {}
 
     def apply(self, callback: Callable[..., object], route: object) -> Callable[..., object]:
-        """Wrap one route callback."""
-
         @functools.wraps(callback)
         def wrapper(*args: object, **kwargs: object) -> object:
             try:
@@ -261,11 +237,15 @@ def install_error_pages(app: bottle.Bottle) -> None:
     app.default_error_handler = _error_page
 
 
-def request_id_from(header: str | None) -> str:
-    """The client's X-Request-ID when it is a sane token, else a new random one."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
+def request_id_from(header: object) -> str:
+    """The client's X-Request-ID when it is a sane token, else 32 random hex digits.
+
+    From `random`, not `os.urandom`: an id only correlates log lines (it guards nothing), and
+    `os.urandom` is a system call that gives up the GIL mid-request.
+    """
+    if isinstance(header, str) and _REQUEST_ID.fullmatch(header):
         return header
-    return new_request_id()
+    return f"{random.getrandbits(128):032x}"
 
 
 def cors_headers(origin: str | None, allowed_origins: Sequence[str]) -> dict[str, str]:
@@ -281,34 +261,20 @@ def cors_headers(origin: str | None, allowed_origins: Sequence[str]) -> dict[str
 
 
 def raw_header(name: str) -> str | None:
-    """A request header as the WSGI server passed it (latin-1 text), never decoded further.
-
-    Bottle's own accessors decode headers as UTF-8 and raise on other bytes; ids, origins and
-    ETags are ASCII, so anything else simply fails to match.
-    """
-    key = _ENVIRON_KEYS.get(name)
-    if key is None:  # header names are constants of the code: a handful
-        key = _ENVIRON_KEYS.setdefault(name, "HTTP_" + name.upper().replace("-", "_"))
-    value = bottle.request.environ.get(key)
+    """A request header as the WSGI server passed it (latin-1), never decoded further: bottle's
+    accessors decode UTF-8 and raise on other bytes; the headers read here are ASCII."""
+    value = bottle.request.environ.get(_environ_key(name))
     return value if isinstance(value, str) else None
 
 
-_ENVIRON_KEYS: dict[str, str] = {}
-"""WSGI environ keys of the header names `raw_header` was asked for (`HTTP_IF_NONE_MATCH`)."""
+@functools.cache  # header names are constants of the code: a handful
+def _environ_key(name: str) -> str:
+    return "HTTP_" + name.upper().replace("-", "_")
 
 
 def _header_name(name: str) -> str:
     """A header name spelled as bottle sends it (`X-Request-Id`): the wire bytes stay the same."""
     return name.title().replace("_", "-")
-
-
-def new_request_id() -> str:
-    """A fresh random request id: 32 hex digits (128 random bits, like a uuid4's hex).
-
-    From `random`, not `os.urandom`: an id only correlates log lines (it guards nothing), and
-    `os.urandom` is a system call that gives up the GIL in the middle of every request.
-    """
-    return f"{random.getrandbits(128):032x}"
 
 
 StartResponse = Callable[..., object]
@@ -324,17 +290,16 @@ FastPath = Callable[[dict[str, object]], FastAnswer | None]
 class RequestObserver:
     """Gives every request an id, CORS headers, a metrics sample and one `api_request_handled` line.
 
-    It wraps the whole WSGI call, so unknown routes, wrong methods and crashes in hooks are
-    observed too. Metrics are labelled by the route rule (`/graph-data/<genre>`), never the raw
-    path: bounded labels. Everything that does not depend on the request (header names, the
-    CORS answer per origin) is computed once here; per request it only adds a few prebuilt
-    header tuples, one metrics sample and one log line.
+    It wraps the whole WSGI call, so unknown routes, wrong methods and crashes are observed too.
+    Metrics are labelled by route rule, never raw path (bounded labels). The headers are built
+    once per origin here, not per request.
     """
 
-    fast: FastPath | None = None
-    """Answers the requests it knows in front of bottle (see `routes.fast_path`); None: bottle."""
-
-    def __init__(self, *, metrics: Metrics, cors_origins: Sequence[str]) -> None:
+    def __init__(
+        self, *, metrics: Metrics, cors_origins: Sequence[str], fast: FastPath | None = None
+    ) -> None:
+        self.fast = fast
+        """Answers the requests it knows in front of bottle (see `routes.fast_path`)."""
         origins = tuple(cors_origins)
         self._metrics = metrics
         self._log = AccessLog()
@@ -352,30 +317,29 @@ class RequestObserver:
             names.update(name for name, _ in headers)
         self._replaced = frozenset(names)
 
-    def _extra_headers(self, origin: object) -> tuple[tuple[str, str], ...]:
-        if isinstance(origin, str):
-            listed = self._cors_listed.get(origin)
-            if listed is not None:
-                return listed
-        return self._cors_other
-
     def __call__(
         self, environ: dict[str, object], start_response: StartResponse, app: WsgiCall
     ) -> Iterable[bytes]:
-        """Answer through `fast` when it knows the request, else through `app` (bottle's own
-        WSGI call), observing the request either way."""
+        """Answer through `fast` when it knows the request, else through `app` (bottle's)."""
         started = time.perf_counter()
-        sent = environ.get("HTTP_X_REQUEST_ID")
-        if isinstance(sent, str) and _REQUEST_ID.fullmatch(sent):
-            request_id = sent
-        else:
-            request_id = f"{random.getrandbits(128):032x}"  # `new_request_id()`, inlined
+        request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         environ[_ENVIRON_REQUEST_ID] = request_id
         token = self._request_id.set(request_id)  # bound for every log line of the request
-        extra = ((self._id_header, request_id), *self._extra_headers(environ.get("HTTP_ORIGIN")))
+        origin = environ.get("HTTP_ORIGIN")
+        cors = self._cors_listed.get(origin) if isinstance(origin, str) else None
+        extra = ((self._id_header, request_id), *(cors or self._cors_other))
         replaced = self._replaced
         statuses: list[str] = []
-        route: str | None = None
+        fast_rule: str | None = None
+
+        def observed_start(
+            status: str, headers: Sequence[tuple[str, str]], exc_info: object = None
+        ) -> object:
+            statuses.append(status)
+            kept = [header for header in headers if header[0] not in replaced]
+            kept.extend(extra)
+            return start_response(status, kept, exc_info)
+
         try:
             found = None
             if self.fast is not None:
@@ -383,55 +347,39 @@ class RequestObserver:
                     found = self.fast(environ)
                 except Exception:  # a fault of the shortcut: logged, and bottle answers as always
                     log.exception("api_fast_path_failed")
-                    found = None
-            if found is not None:
-                rule, (status, headers, body) = found
-                kept = [header for header in headers if header[0] not in replaced]
-                kept.extend(extra)
-                statuses.append(status)
-                route = rule
-                start_response(status, kept)
-                return [body] if body else []
-
-            def observed_start(
-                status: str, headers: list[tuple[str, str]], exc_info: object = None
-            ) -> object:
-                statuses.append(status)
-                kept = [header for header in headers if header[0] not in replaced]
-                kept.extend(extra)
-                return start_response(status, kept, exc_info)
-
-            return app(environ, observed_start)
+            if found is None:
+                return app(environ, observed_start)
+            fast_rule, (status, headers, body) = found
+            observed_start(status, headers)
+            return [body] if body else []
         finally:
             seconds = time.perf_counter() - started
             try:
-                if route is None:
-                    self._record(environ, statuses, seconds)
-                else:  # the fast path's: a GET of a path it knows (nothing to normalise)
-                    path = environ["PATH_INFO"]
-                    assert isinstance(path, str)  # the fast path only knows str paths
-                    status_code = int(statuses[-1][:3])
-                    self._metrics.record_api_request(route, "GET", status_code, seconds)
-                    duration_ms = round(seconds * 1000, 3)
-                    self._log.record("GET", route, path, status_code, duration_ms)
+                self._record(environ, statuses, seconds, fast_rule)
             finally:
                 self._request_id.reset(token)
 
-    def _record(self, environ: Mapping[str, object], statuses: list[str], seconds: float) -> None:
-        rule = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
-        route = rule if isinstance(rule, str) else UNMATCHED_ROUTE
-        method = environ.get("REQUEST_METHOD", "GET")
-        method = method.upper() if isinstance(method, str) else str(method).upper()
+    def _record(
+        self,
+        environ: Mapping[str, object],
+        statuses: list[str],
+        seconds: float,
+        fast_rule: str | None,
+    ) -> None:
         status = int(statuses[-1][:3]) if statuses else 500
-        self._metrics.record_api_request(
-            route, method if method in _KNOWN_METHODS else "other", status, seconds
-        )
-        path = environ.get("PATH_INFO", "")
-        if not isinstance(path, str):
-            path = str(path)
-        if not path.startswith("/") or path.startswith("//"):
-            path = "/" + path.lstrip("/")
-        self._log.record(method, route, path[:_MAX_ECHOED_PATH], status, round(seconds * 1000, 3))
+        if fast_rule is not None:  # a GET of a path the fast path knows: nothing to normalise
+            route, method, label, path = fast_rule, "GET", "GET", str(environ["PATH_INFO"])
+        else:
+            rule = getattr(environ.get("bottle.route"), "rule", UNMATCHED_ROUTE)
+            route = rule if isinstance(rule, str) else UNMATCHED_ROUTE
+            method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+            label = method if method in _KNOWN_METHODS else "other"
+            path = str(environ.get("PATH_INFO", ""))
+            if not path.startswith("/") or path.startswith("//"):
+                path = "/" + path.lstrip("/")
+            path = path[:_MAX_ECHOED_PATH]
+        self._metrics.record_api_request(route, label, status, seconds)
+        self._log.record(method, route, path, status, round(seconds * 1000, 3))
 
 
 class ObservedBottle(bottle.Bottle):  # type: ignore[misc]  # bottle is untyped
@@ -442,7 +390,6 @@ class ObservedBottle(bottle.Bottle):  # type: ignore[misc]  # bottle is untyped
     def __call__(
         self, environ: dict[str, object], start_response: StartResponse
     ) -> Iterable[bytes]:
-        """The WSGI entry point: bottle's own, observed."""
         observer = self.observer
         if observer is None:
             return self.wsgi(environ, start_response)  # type: ignore[no-any-return]
@@ -456,10 +403,5 @@ def install_request_hooks(
     cors_origins: Sequence[str],
     fast: FastPath | None = None,
 ) -> None:
-    """Give every request of `app` an id, CORS headers, a metrics sample and a log line.
-
-    `fast` answers the requests it knows (the cached views) in front of bottle's routing.
-    """
-    observer = RequestObserver(metrics=metrics, cors_origins=cors_origins)
-    observer.fast = fast
-    app.observer = observer
+    """Observe every request of `app` (`RequestObserver`), answering what `fast` knows first."""
+    app.observer = RequestObserver(metrics=metrics, cors_origins=cors_origins, fast=fast)

@@ -1,11 +1,10 @@
 """The API's routes (DESIGN.md §6): precomputed views through the cache, health, metrics, index.
 
-`ROUTES` is the one table of every route: `add_routes` registers it, `api.check` walks it and
-`api.openapi` documents it; its data routes are made from the view table (`models.view.VIEWS`).
-Data routes never compute anything: each answers one `views` document the ETL built, encoded
-once and then served from the cache with an ETag until the ETL invalidates the genre. The
-worker-style `/api/...` routes answer the same cached documents without the envelope,
-re-encoded once per document version (not per request).
+`ROUTES` is the one table of every route (registered here, walked by `api.check`, documented by
+`api.openapi`); its data routes come from `models.view.VIEWS`. Data routes compute nothing: each
+answers a `views` document the ETL built, from the cache with an ETag. The worker-style `/api/...`
+routes answer the same documents without the envelope, re-encoded once per version. The table,
+its handlers and the fast path answering them ahead of bottle must agree, so they live together.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,7 +73,6 @@ __all__ = [
     "Route",
     "add_routes",
     "answer_track",
-    "answer_view",
     "etag_matches",
     "fast_path",
     "load_answer",
@@ -134,6 +132,15 @@ class Route:
     def is_data(self) -> bool:
         """True for the routes that answer a genre's precomputed view."""
         return self.kind in ("view", "plain")
+
+    def path(self, values: Mapping[str, str]) -> str:
+        """The path asking this route for `values` (the query appended when it takes one)."""
+        path = self.rule
+        for name in self.path_params:
+            path = path.replace(f"<{name}>", values[name])
+        if self.query:
+            path += "?" + "&".join(f"{name}={values[name]}" for name in self.query)
+        return path
 
 
 def _worker_last_updated(data: Any) -> Any:
@@ -215,10 +222,7 @@ ROUTES: tuple[Route, ...] = (
 
 
 class HealthMemo:
-    """The last health report, reused for `seconds` so `/health` stays cheap when polled.
-
-    The report's answer is rendered once per report too (`answer`), not once per request.
-    """
+    """The last health report and its rendered answer, reused for `seconds`: polling stays cheap."""
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
@@ -228,52 +232,37 @@ class HealthMemo:
         self._at = 0.0
         self._answer: tuple[HealthReport, FixedResponse, WsgiAnswer] | None = None
 
-    def get(self, compute: Callable[[], HealthReport]) -> HealthReport:
-        """The remembered report while fresh, else a new one from `compute`."""
-        with self._lock:
-            now = self._clock()
-            if self._report is not None and now - self._at < self.seconds:
-                return self._report
-            report = compute()
-            self._report, self._at = report, now
-            return report
-
     def answer(
         self,
         compute: Callable[[], HealthReport],
         render: Callable[[HealthReport], bottle.HTTPResponse],
     ) -> bottle.HTTPResponse:
-        """A copy of the remembered report's answer (`render`ed once per report)."""
-        return self._memo(compute, render)[1].response()
+        """A copy of the remembered report's answer."""
+        return self.rendered(compute, render)[0].response()
 
-    def wsgi(
+    def rendered(
         self,
         compute: Callable[[], HealthReport],
         render: Callable[[HealthReport], bottle.HTTPResponse],
-    ) -> WsgiAnswer:
-        """What bottle would send for `answer(...)` to a GET (made once per report)."""
-        return self._memo(compute, render)[2]
-
-    def _memo(
-        self,
-        compute: Callable[[], HealthReport],
-        render: Callable[[HealthReport], bottle.HTTPResponse],
-    ) -> tuple[HealthReport, FixedResponse, WsgiAnswer]:
-        report = self.get(compute)
+    ) -> tuple[FixedResponse, WsgiAnswer]:
+        """The remembered report's answer, rendered once per report (and as bottle's WSGI call
+        sends it to a GET, for the fast path)."""
+        with self._lock:
+            now = self._clock()
+            if self._report is None or now - self._at >= self.seconds:
+                self._report, self._at = compute(), now
+            report = self._report
         memo = self._answer
         if memo is None or memo[0] is not report:
             fixed = FixedResponse(render(report))
             memo = (report, fixed, wsgi_answer(fixed))
             self._answer = memo  # one tuple: threads never see half of it
-        return memo
+        return memo[1:]
 
 
 class PlainAnswers:
-    """Bare (no envelope) bodies of cached answers, made once per answer version.
-
-    Keyed by (route, cache key, ETag): a new ETL version is a new key, so nothing goes stale;
-    at most `size` entries are kept (oldest dropped first).
-    """
+    """Bare (no envelope) bodies of cached answers, made once per (route, key, ETag): a new
+    version is a new key, so nothing goes stale. The oldest go past `size` entries."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -319,12 +308,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     if if_none_match.strip() == "*":
         return True
-    for candidate in if_none_match.split(","):
-        tag = candidate.strip()
-        tag = tag.removeprefix("W/")
-        if tag == etag:
-            return True
-    return False
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
 def _checked_part(kind: str, text: str) -> str:
@@ -346,10 +330,8 @@ def parse_service(text: str) -> Service:
 
 
 def parse_isrc(text: str) -> str:
-    """The ISRC a path part names (dashes, spaces and case forgiven); NotFound when it is none.
-
-    The input is never echoed: only a well-formed ISRC is named in an answer.
-    """
+    """The ISRC a path part names (dashes, spaces and case forgiven); NotFound when it is none
+    (never echoing the input: only a well-formed ISRC is named in an answer)."""
     try:
         if len(text) > MAX_PATH_PART:
             raise ValueError("too long")
@@ -362,11 +344,8 @@ def parse_isrc(text: str) -> str:
 
 
 def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottle.HTTPResponse:
-    """One recording's history: from the cache, else read from the store (then cached).
-
-    Not a per-genre view: it spans every genre and is built on request. The ETL drops every
-    cached track answer when it rebuilds the views, so a run is seen at once.
-    """
+    """One recording's history, across genres: from the cache (which the ETL empties of track
+    answers when it rebuilds the views), else built from the store."""
     isrc = parse_isrc(text)
     ttl = ctx.settings.cache.ttl_seconds
     key = track_cache_key(isrc)
@@ -389,11 +368,8 @@ def answer_track(ctx: ApiContext, text: str, if_none_match: str | None) -> bottl
 
 
 def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, PreparedAnswer]:
-    """One precomputed view's prepared answer and its cache key: from the cache, else the store.
-
-    The responses are built once per cache fill (`ctx.answers`). A cache that is down only
-    costs a store read: it never fails the request.
-    """
+    """A view's cache key and prepared answer (built once per cache fill), else from the store:
+    a cache that is down costs a store read, never the request."""
     ttl = ctx.settings.cache.ttl_seconds
 
     def prepare(answer: CachedAnswer) -> PreparedAnswer:
@@ -416,61 +392,37 @@ def load_answer(ctx: ApiContext, genre: Genre, name: str) -> tuple[str, Prepared
     return key, prepared
 
 
-def answer_view(
-    ctx: ApiContext, genre: Genre, name: str, if_none_match: str | None
-) -> bottle.HTTPResponse:
-    """Answer one precomputed view: from the cache, else from the store (then cached).
-
-    The ETag is the view's content version, so a client revalidating an unchanged view gets
-    304 with no body, whether the answer came from the cache or the store.
-    """
-    _, prepared = load_answer(ctx, genre, name)
-    return prepared.response(not_modified=etag_matches(if_none_match, prepared.etag))
-
-
 _FAST_FAILURE = "tunemeld.fast_failure"
 """The WSGI environ key of the error the fast path met loading a view (its route raises it)."""
 
 
 def fast_path(ctx: ApiContext) -> FastPath:
-    """Answers GETs of a cached view's canonical path, and of `/health`, in front of bottle.
+    """Answers GETs of `/health` and of a view route's canonical paths in front of bottle.
 
-    The paths are made from ROUTES, the catalog's genres and the service registry: exactly the
-    ones bottle routes to a view route whose parts parse to themselves (`/playlist-data/pop`,
-    `/service-playlist/pop/Spotify`). The answer is `load_answer`'s, sent as bottle would send
-    it (`PreparedAnswer.wsgi`); `/health` is answered from its memoised report the same way.
-    Anything else (other methods, other spellings, other paths, a service no longer registered)
-    gets None: bottle answers it. When loading a view fails (no data yet, the store down), the
-    error is handed to the route's callback in the environ, which raises it: bottle answers the
-    error as always, without reading the cache and store twice.
+    Canonical: the paths whose parts parse to themselves (`/service-playlist/pop/Spotify`), so
+    the answer is exactly `load_answer`'s as bottle would send it. Anything else gets None and
+    bottle answers it. A failure loading a view is handed to the route's callback in the environ,
+    which raises it: bottle answers the error without reading the cache and store twice.
     """
+
+    def canonical(parse: Callable[[str], object], value: Genre | Service) -> bool:
+        try:
+            return parse(value.value) is value
+        except TunemeldError:  # a name the route would refuse (too long)
+            return False
+
+    genres = [g for g in ctx.genres if canonical(lambda t: parse_genre(t, ctx.genres), g)]
+    services: list[Service | None] = [s for s in Service if canonical(parse_service, s)]
     table: dict[str, tuple[str, Genre, str, str | None]] = {}
     for route in ROUTES:
         if route.kind != "view" or route.view is None:
             continue
-        for genre in ctx.genres:
-            try:
-                if parse_genre(genre.value, ctx.genres) is not genre:
-                    continue
-            except TunemeldError:  # a catalog name the route would refuse (too long)
-                continue
-            path = route.rule.replace("<genre>", genre.value)
-            if not route.view.per_service:
-                table[path] = (route.rule, genre, route.view.name, None)
-                continue
-            for service in Service:
-                try:
-                    if parse_service(service.value) is not service:
-                        continue
-                except TunemeldError:
-                    continue
-                name = service_playlist_view(service)
-                table[path.replace("<service>", service.value)] = (
-                    route.rule,
-                    genre,
-                    name,
-                    service.value,
-                )
+        for genre in genres:
+            for service in services if route.view.per_service else [None]:
+                value = service.value if service is not None else ""
+                name = service_playlist_view(service) if service is not None else route.view.name
+                path = route.path({"genre": genre.value, "service": value})
+                table[path] = (route.rule, genre, name, value or None)
 
     health = next(route.rule for route in ROUTES if route.kind == "health")
 
@@ -479,7 +431,7 @@ def fast_path(ctx: ApiContext) -> FastPath:
             return None
         path = environ.get("PATH_INFO")
         if path == health:
-            return health, _health_wsgi(ctx)
+            return health, ctx.health.rendered(lambda: _health_report(ctx), _health_response)[1]
         entry = table.get(path) if isinstance(path, str) else None
         if entry is None:
             return None
@@ -514,12 +466,14 @@ def _send(
     return json_response(200, body, headers)
 
 
-def _view_name(route: Route, service: Service | None) -> str:
+def _view_of(ctx: ApiContext, route: Route, genre: str, service: str | None) -> tuple[Genre, str]:
+    """The genre and view name a data route's parts ask for (BadRequest or NotFound if bad)."""
+    parsed = parse_genre(genre, ctx.genres)
     assert route.view is not None  # only view and plain routes ask
-    if route.view.per_service:
-        assert service is not None  # a per-service view's routes always take a service
-        return service_playlist_view(service)
-    return route.view.name
+    if not route.view.per_service:
+        return parsed, route.view.name
+    assert service is not None  # a per-service view's routes always take a service
+    return parsed, service_playlist_view(parse_service(service))
 
 
 def _query_param(name: str) -> str:
@@ -533,17 +487,8 @@ def _query_param(name: str) -> str:
     return str(value)
 
 
-def _health(ctx: ApiContext) -> bottle.HTTPResponse:
-    """The health report (no provider calls, no cache writes), reused for a few seconds."""
-    return ctx.health.answer(lambda: _health_report(ctx), _health_response)
-
-
-def _health_wsgi(ctx: ApiContext) -> WsgiAnswer:
-    """`_health`'s answer as bottle would send it (for the fast path)."""
-    return ctx.health.wsgi(lambda: _health_report(ctx), _health_response)
-
-
 def _health_report(ctx: ApiContext) -> HealthReport:
+    """The report `/health` answers: no provider calls, no cache writes."""
     return run_health(ctx.settings, store=ctx.store, cache=ctx.cache, cache_round_trip=False)
 
 
@@ -582,10 +527,8 @@ def add_routes(
     ctx: ApiContext,
     openapi: Callable[[], bytes] | None = None,
 ) -> list[str]:
-    """Register every route of ROUTES (GET, and OPTIONS for CORS preflights); returns the rules.
-
-    `openapi` gives the encoded OpenAPI document (built once by the app factory).
-    """
+    """Register every route of ROUTES (GET, and OPTIONS for CORS preflights), `openapi` giving
+    the encoded OpenAPI document; returns the rules."""
     rules = [route.rule for route in ROUTES]
     assets = load_assets()
 
@@ -613,19 +556,19 @@ def add_routes(
 
     def view_handler(route: Route) -> Callable[..., bottle.HTTPResponse]:
         def handler(genre: str, service: str | None = None) -> bottle.HTTPResponse:
-            parsed_genre = parse_genre(genre, ctx.genres)
-            name = _view_name(route, parse_service(service) if service is not None else None)
+            parsed, name = _view_of(ctx, route, genre, service)
             _fast_failure()
-            return answer_view(ctx, parsed_genre, name, raw_header("If-None-Match"))
+            _, prepared = load_answer(ctx, parsed, name)
+            fresh = etag_matches(raw_header("If-None-Match"), prepared.etag)
+            return prepared.response(not_modified=fresh)
 
         return handler
 
     def plain_handler(route: Route) -> Callable[[], bottle.HTTPResponse]:
         def handler() -> bottle.HTTPResponse:
             values = {param: _query_param(param) for param in route.query}
-            genre = parse_genre(values["genre"], ctx.genres)
-            service = parse_service(values["service"]) if "service" in values else None
-            key, answer = load_answer(ctx, genre, _view_name(route, service))
+            genre, name = _view_of(ctx, route, values["genre"], values.get("service"))
+            key, answer = load_answer(ctx, genre, name)
             body = ctx.plain.body(route, key, answer)
             return _send(ctx, answer.etag, body, raw_header("If-None-Match"))
 
@@ -637,7 +580,7 @@ def add_routes(
     fixed: dict[RouteKind, Callable[..., bottle.HTTPResponse]] = {
         "track": track,
         "index": index,
-        "health": lambda: _health(ctx),
+        "health": lambda: ctx.health.answer(lambda: _health_report(ctx), _health_response),
         "metrics": lambda: _metrics(ctx),
         "openapi": openapi_document,
     }

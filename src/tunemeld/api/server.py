@@ -1,9 +1,7 @@
 """Serving the app with waitress: blocking for `inv api.start`, in a thread for tests and checks.
 
-`serve` runs one process. `serve_workers` runs N waitress processes on one listening socket:
-the supervisor binds it, starts each worker with the socket inherited (`serve_socket`), and
-forwards SIGTERM/SIGINT; every process stops gracefully (no new connections, answers in flight
-finished, idle keep-alive connections closed). Linux and macOS; one process works everywhere.
+`serve` runs one process; `serve_workers` runs N (Linux and macOS) on one listening socket the
+workers inherit. Every process stops gracefully: no new connections, answers in flight finished.
 """
 
 from __future__ import annotations
@@ -59,9 +57,7 @@ class WsgiApp(Protocol):
 
     def __call__(
         self, environ: dict[str, object], start_response: Callable[..., object]
-    ) -> Iterable[bytes]:
-        """Answer one request."""
-        ...
+    ) -> Iterable[bytes]: ...
 
 
 class _Trigger(Protocol):
@@ -93,15 +89,23 @@ _Handler = Callable[[int, FrameType | None], object] | int | None
 
 
 class _Stop(BaseException):
-    """Raised by the supervisor's SIGTERM/SIGINT handler to leave its wait loop.
-
-    A BaseException, like KeyboardInterrupt, so no `except Exception` it lands in can swallow it.
-    """
+    """Raised by the supervisor's SIGTERM/SIGINT handler to leave its wait loop (a BaseException,
+    like KeyboardInterrupt, so no `except Exception` it lands in can swallow it)."""
 
 
 def _url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
+
+
+_BUSY_HINT = (
+    "Stop the process using that port or pick another one "
+    "(TUNEMELD_API__PORT / TUNEMELD_API__HOST)."
+)
+
+
+def _cannot_listen(host: str, port: int, exc: OSError, hint: str = _BUSY_HINT) -> ConfigError:
+    return ConfigError(f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}.", hint=hint)
 
 
 def _create_server(
@@ -112,11 +116,8 @@ def _create_server(
     socket_map: dict[int, object],
     sock: socket.socket | None = None,
 ) -> _Server:
-    """A bound waitress server (not yet running); a busy port becomes a ConfigError.
-
-    The worker threads start only once the socket is bound, and a failed bind closes what
-    waitress had opened, so a refused port leaks neither threads nor file descriptors.
-    """
+    """A bound waitress server (not yet running); a busy port becomes a ConfigError. Threads
+    start only after the bind, and a failed bind closes what waitress opened: no leaks."""
     dispatcher = ThreadedTaskDispatcher()
     where: dict[str, object] = (
         {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
@@ -132,11 +133,7 @@ def _create_server(
         )
     except OSError as exc:
         wasyncore.close_all(socket_map, ignore_all=True)
-        raise ConfigError(
-            f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}.",
-            hint="Stop the process using that port or pick another one "
-            "(TUNEMELD_API__PORT / TUNEMELD_API__HOST).",
-        ) from exc
+        raise _cannot_listen(host, port, exc) from exc
     dispatcher.set_thread_count(threads)
     return server
 
@@ -157,11 +154,8 @@ def serve(app: WsgiApp, *, host: str, port: int, threads: int) -> None:
 
 
 def serve_socket(app: WsgiApp, sock: socket.socket, *, threads: int) -> None:
-    """Serve `app` on an already listening socket (a worker of `serve_workers`) until SIGTERM.
-
-    A worker whose supervisor is gone (killed with SIGKILL, say) stops too, gracefully: left
-    running it would keep serving, and holding the port, with nobody to stop it.
-    """
+    """Serve `app` on an inherited listening socket (a worker of `serve_workers`) until SIGTERM,
+    or until its supervisor is gone: else it would hold the port with nobody to stop it."""
     socket_map: dict[int, object] = {}
     server = _create_server(app, "", 0, threads, socket_map, sock=sock)
     parent = os.getppid()
@@ -193,14 +187,10 @@ def _run_until_stopped(
 ) -> None:
     """Run waitress's loop until SIGTERM/SIGINT (or Ctrl-C, or `orphaned()`), then stop gracefully.
 
-    The signal handler only counts signals; the loop checks the count between its turns (at
-    most `_LOOP_TIMEOUT_SECONDS` apart). Raising from the handler instead could land inside
-    waitress's own `except Exception` around a channel's I/O, which would swallow the stop.
-    Stopping closes the listening socket (no new connections), lets the loop finish the answers
-    in flight for up to `_GRACE_SECONDS` (a second signal ends that), closes idle keep-alive
-    connections, then ends the worker threads. Signal handlers can only be set from the main
-    thread; elsewhere the loop simply runs until interrupted. `started` is called (to log it)
-    once the handlers are set.
+    The signal handler only counts signals, checked between the loop's turns: raising from it
+    could land in waitress's own `except Exception` around a channel's I/O and be swallowed.
+    Stopping finishes answers in flight for up to `_GRACE_SECONDS` (a second signal cuts that
+    short). Off the main thread no handlers can be set: the loop runs until interrupted.
     """
     signals: list[int] = []
     previous: dict[int, _Handler] = {}
@@ -269,21 +259,15 @@ def _listen(host: str, port: int) -> socket.socket:
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
     except OSError as exc:
-        raise ConfigError(
-            f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}.",
-            hint="Check TUNEMELD_API__HOST (an address or name of this machine).",
-        ) from exc
+        hint = "Check TUNEMELD_API__HOST (an address or name of this machine)."
+        raise _cannot_listen(host, port, exc, hint) from exc
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(_BACKLOG)
     except OSError as exc:
         sock.close()
-        raise ConfigError(
-            f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}.",
-            hint="Stop the process using that port or pick another one "
-            "(TUNEMELD_API__PORT / TUNEMELD_API__HOST).",
-        ) from exc
+        raise _cannot_listen(host, port, exc) from exc
     sock.set_inheritable(True)
     return sock
 
@@ -338,12 +322,9 @@ def serve_workers(
 ) -> int:
     """Serve from `workers` processes sharing one listening socket until SIGTERM or Ctrl-C.
 
-    Each worker runs `command` plus `--listen-fd N` (see `LISTEN_FD_FLAG`) and serves the socket
-    it inherits with `serve_socket` (in `env`, default this process's environment): its own app,
-    store connection and memory cache. The kernel
-    hands each new connection to one of them. A worker that dies is restarted, unless it dies
-    right after its start (a crash loop): then every worker is stopped and 1 is returned.
-    Returns 0 after a graceful stop.
+    Each runs `command` plus `LISTEN_FD_FLAG N` (in `env`, default this one's) and serves the
+    inherited socket with its own app, store and cache. A worker that dies is restarted, unless
+    right after its start (a crash loop: all stop, returns 1). Returns 0 after a graceful stop.
     """
     check_workers(workers)
     sock = _listen(host, port)
@@ -391,12 +372,8 @@ class RunningServer:
         self.url = _url(host, self.port)
         self._closed = False
         self._thread = threading.Thread(
-            target=server.run,
-            name=f"tunemeld-api-{self.port}",
-            daemon=True,
+            target=server.run, name=f"tunemeld-api-{self.port}", daemon=True
         )
-
-    def _start(self) -> None:
         self._thread.start()
 
     @property
@@ -407,9 +384,8 @@ class RunningServer:
     def close(self) -> None:
         """Stop listening, drop open connections and end the worker threads; safe to repeat.
 
-        Workers stop first: a worker that finishes a response wakes the loop through its
-        trigger pipe, so the trigger must outlive them. Then the loop closes every socket from
-        its own thread (no races on its map) and ends.
+        Workers stop first (a finished response wakes the loop through the trigger pipe, which
+        must outlive them); then the loop closes every socket from its own thread.
         """
         if self._closed:
             return
@@ -447,6 +423,5 @@ def start_background_server(
     socket_map: dict[int, object] = {}
     server = _create_server(app, host, port, threads, socket_map)
     running = RunningServer(server, socket_map, host)
-    running._start()
     log.debug("api_server_started", url=running.url, threads=threads)
     return running

@@ -1,8 +1,6 @@
 """One worker process of `inv api.start --workers N`: the app on an inherited listening socket.
 
-`serve_workers` starts `python -m tunemeld.api.worker --listen-fd N`; the worker reads the same
-settings (the same environment) as the process that started it and opens its own store
-connection, memory cache and metrics, then serves until SIGTERM.
+It reads the settings of the process that started it and opens its own store, cache and metrics.
 """
 
 from __future__ import annotations

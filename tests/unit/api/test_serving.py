@@ -240,7 +240,7 @@ def _lines(settings: Settings, *, bound: dict[str, str]) -> tuple[str, str, Acce
         "duration_ms": 1.25,
     }
     with structlog.contextvars.bound_contextvars(**bound):
-        log.write(**fields)  # type: ignore[arg-type]
+        log.record(**fields)  # type: ignore[arg-type]
         log.flush()  # the compiled path prints in batches: its line first
         logger, _ = log._current()
         logger.info("api_request_handled", **fields)
@@ -312,7 +312,7 @@ class TestAccessLogWrites:
         configure_logging(settings, stream=stream)
         log = AccessLog()
         for number in range(200):  # about 40 KB of request lines in one batch
-            log.write(
+            log.record(
                 method="GET",
                 route="/playlist-data/<genre>",
                 path=f"/playlist-data/pop?n={number}",
