@@ -26,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from tunemeld.config._url import REDACTED
+from tunemeld.services.logging import SecretRedactor
 
 if TYPE_CHECKING:
     from tunemeld.models import RunReport
@@ -105,8 +106,7 @@ class Metrics:
 
     def hide(self, secrets: Iterable[str]) -> None:
         """Mask these values (the configured secrets) wherever a label carries one in `render`."""
-        found = {s.encode() for s in secrets if len(s) >= 4}
-        self._secrets = sorted(found, key=len, reverse=True)
+        self._secrets = [secret.encode() for secret in SecretRedactor(secrets).secrets]
 
     def record_provider_call(
         self, provider: str, endpoint: str, status: int | str, units: int
