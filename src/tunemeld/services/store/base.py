@@ -151,7 +151,8 @@ class Store(Protocol):
 
     # raw_playlists
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot and keep only the newest `keep` for its (service, genre)."""
+        """Add a snapshot and prune all but the newest `keep` of its (service, genre), never the
+        one just written (a backfill of an old day: its run's transform still reads it)."""
         ...
 
     def latest_raw_playlist(

@@ -224,11 +224,6 @@ class SQLiteStore(BaseStore):
     # -- raw_playlists ------------------------------------------------------------------------
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`.
-
-        The snapshot just written is never pruned by its own save, even when `keep` newer ones
-        exist (a backfill of an old day): its run's transform still reads it.
-        """
         check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
