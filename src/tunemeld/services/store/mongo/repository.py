@@ -202,7 +202,6 @@ class MongoStore(BaseStore):
                     self._db[spec.name].create_indexes(indexes)
 
     def close(self) -> None:
-        """Close the client's connections; the store is unusable afterwards."""
         self._closed = True
         with suppress(PyMongoError):
             self._client.close()
