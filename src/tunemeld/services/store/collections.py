@@ -62,11 +62,8 @@ def _load_raw_playlists(store: Store, records: list[Any], keep: int) -> None:
 
 
 def _load_rankings(store: Store, records: list[Any], keep: int) -> None:
-    """Write each (genre, playlist, day) group of a batch as that day's ranking.
-
-    A batch is in natural-key order, so one day's records are adjacent; only its first day can
-    have begun in the previous batch, so that day's stored half is read back and kept.
-    """
+    """Write each (genre, playlist, day) group of a batch as that day's ranking. Batches come in
+    key order, so only the first day can have begun in the previous batch: its stored half stays."""
     groups: dict[tuple[Any, str, Any], list[Any]] = {}
     for ranking in records:
         groups.setdefault((ranking.genre, ranking.playlist, ranking.day), []).append(ranking)
