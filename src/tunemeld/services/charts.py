@@ -1,10 +1,8 @@
 """Chart history: the rules a row's movement, peak and days on chart follow, in one place.
 
-Every day's ranking of every playlist is kept (`rankings`). From a playlist's rankings of the
-days before the served one, each served row gets `previous_rank` (its rank on the latest earlier
-ranking day, None when not listed then), `movement` (new, re-entry, up, down, same),
-`peak_rank`, `days_on_chart` and `first_seen`. The ETL's views, `/track/<isrc>`, `/rising` and
-`tunemeld.frames` all read these functions, so the rules live here only.
+From a playlist's stored rankings of the days before the served one, each served row gets
+`previous_rank`, `movement` (new, re-entry, up, down, same), `peak_rank`, `days_on_chart` and
+`first_seen`; the ETL's views, `/track/<isrc>`, `/rising` and `tunemeld.frames` all read them here.
 """
 
 from __future__ import annotations

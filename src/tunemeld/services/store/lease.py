@@ -87,11 +87,8 @@ def shown_status(
     *,
     exists: Callable[[int], bool] = process_exists,
 ) -> tuple[RunStatus, datetime | None]:
-    """What a run record really is now, and when it was last seen alive (for abandoned runs).
-
-    A `running` record whose run no longer holds a live lease is `abandoned`: every writing
-    run holds the lease from before its record is first saved until after its last save.
-    """
+    """What a run record really is now, and when it was last seen alive (for abandoned runs):
+    a writing run holds the lease through all its saves, so `running` without it is `abandoned`."""
     if run.status is not RunStatus.RUNNING:
         return run.status, run.last_seen_at
     if lease is None or lease.run_id != run.run_id:
