@@ -109,7 +109,6 @@ def _create(spec: CollectionSpec) -> tuple[str, ...]:
 
 
 _SCHEMA = tuple(statement for spec in SPECS for statement in _create(spec))
-"""The tables of `SPECS`, with `_COLUMNS` as their columns and the natural key as their key."""
 
 _INDEXES = tuple(
     f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
@@ -483,13 +482,8 @@ class SQLiteStore(BaseStore):
                 count, newest = conn.execute(
                     f"SELECT count(*), max({column}) FROM {name}"  # noqa: S608 (fixed names)
                 ).fetchone()
-                result.append(
-                    CollectionStatus(
-                        name=name,
-                        count=int(count),
-                        newest=None if newest is None else _parse_ts(newest),
-                    )
-                )
+                newest_at = None if newest is None else _parse_ts(newest)
+                result.append(CollectionStatus(name=name, count=int(count), newest=newest_at))
         return result
 
     def reset(self) -> None:
