@@ -1,10 +1,8 @@
 """Health checks: one typed report that `inv system.health` prints and `GET /health` serves.
 
-Rows: the store (reachable, latency, record counts), the answer cache (type, round trip), each
-provider (credentials present; `live=True` makes one cheap real call each), disk space beside
-the store, the last ETL run, and data freshness per genre. Every row that does not pass says how
-to fix it. Nothing here raises for an unhealthy system: failures become rows. Longer than 500
-lines because each row is its own small check with its own fix; they share one row helper.
+Rows: the store, the answer cache, each provider, disk space, the last ETL run and freshness per
+genre. Nothing raises for an unhealthy system: failures become rows, each saying how to fix it.
+Longer than 500 lines because each row is its own small check with its own fix.
 """
 
 from __future__ import annotations
