@@ -315,7 +315,7 @@ def _validated(model: type[BaseModel], data: Any, where: str) -> BaseModel:
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    while chunk := list(islice(iterator, max(1, size))):
         yield chunk
 
 
