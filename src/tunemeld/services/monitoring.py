@@ -2,7 +2,7 @@
 
 Each `Metrics` owns its registry (never the process-global default), so two apps, two test cases
 or an ETL run beside the API never share or double-register counters. An ETL run usually runs in
-another process than the API, so `/metrics` shows the newest stored run as gauges.
+another process than the API, so `watch_runs` shows the newest stored run on `/metrics`.
 """
 
 from __future__ import annotations

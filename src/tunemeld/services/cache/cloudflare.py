@@ -156,7 +156,6 @@ class CloudflareKVCache(CountedLookups):
             self._succeeded("set", response)
 
     def delete(self, key: str) -> None:
-        """Delete one key; a missing key is fine."""
         if not self.available or not self._may_write(self.kv_key(key), b""):
             return
         response = self._request("delete", "DELETE", self._value_path(key))
@@ -187,7 +186,6 @@ class CloudflareKVCache(CountedLookups):
         self.delete_prefix("")
 
     def close(self) -> None:
-        """Close the HTTP session."""
         self._session.close()
 
     @property
@@ -197,7 +195,6 @@ class CloudflareKVCache(CountedLookups):
             return self._clock() >= self._open_until
 
     def stats(self) -> CacheStats:
-        """Hits, misses and errors so far, whether KV is in use and its last error."""
         return CacheStats(
             hits=self.hits,
             misses=self.misses,

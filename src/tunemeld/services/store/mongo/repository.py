@@ -213,7 +213,6 @@ class MongoStore(BaseStore):
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """A transaction for this thread's store calls: commit on success, abort on error."""
         self._check_open()
         state = self._local
         if state.depth > 0:
