@@ -1,10 +1,7 @@
 """The logical collections, each described once: both stores, export/import and `db.status` read it.
 
-A `CollectionSpec` names a collection, the model its records validate against, its natural key
-(unique in every store, and the order `export_records` yields), the field its newest record is
-found by, its secondary indexes, whether export/import/copy carry it, and how an import writes a
-batch of its records with the store's own methods. Each store keeps only its physical layout
-(SQLite's columns, MongoDB's document shape) and derives the rest from `SPECS`.
+Each store keeps only its physical layout (SQLite's columns, MongoDB's document shape) and derives
+the rest (names, models, natural keys, indexes, what moves and how) from `SPECS`.
 """
 
 from __future__ import annotations
