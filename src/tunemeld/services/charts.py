@@ -1,10 +1,8 @@
 """Chart history: the rules a row's movement, peak and days on chart follow, in one place.
 
-Every day's ranking of every playlist is kept (`rankings`). From a playlist's rankings of the
-days before the served one, each served row gets `previous_rank` (its rank on the latest earlier
-ranking day, None when not listed then), `movement` (new, re-entry, up, down, same),
-`peak_rank`, `days_on_chart` and `first_seen`. The ETL's views, `/track/<isrc>`, `/rising` and
-`tunemeld.frames` all read these functions, so the rules live here only.
+From a playlist's stored rankings of the days before the served one, each served row gets
+`previous_rank`, `movement` (new, re-entry, up, down, same), `peak_rank`, `days_on_chart` and
+`first_seen`; the ETL's views, `/track/<isrc>`, `/rising` and `tunemeld.frames` all read them here.
 """
 
 from __future__ import annotations
@@ -52,11 +50,8 @@ class ChartStats:
 
 
 def movement(rank: int, previous_rank: int | None, *, listed_before: bool) -> Movement:
-    """The move from `previous_rank` (the previous ranking day's, None: not listed) to `rank`.
-
-    `listed_before` says whether any earlier ranking day listed the track: without a previous
-    rank it tells a re-entry from a new entry.
-    """
+    """The move from `previous_rank` (the previous ranking day's, None: not listed) to `rank`;
+    without one, `listed_before` (on any earlier day) tells a re-entry from a new entry."""
     if previous_rank is None:
         return Movement(kind="re-entry" if listed_before else "new", places=0)
     if previous_rank > rank:
@@ -67,10 +62,8 @@ def movement(rank: int, previous_rank: int | None, *, listed_before: bool) -> Mo
 
 
 def chart_stats(history: RankHistory, day: date, isrc: str, rank: int) -> ChartStats:
-    """The fields of `isrc` served at `rank` on `day`, from the rankings of the days before it.
-
-    Days of `history` on or after `day` are ignored: the served row itself is the day's rank.
-    """
+    """The fields of `isrc` served at `rank` on `day`, from the rankings of the days before it
+    (later ones are ignored: the served row itself is the day's rank)."""
     earlier = sorted(d for d in history if d < day)
     previous = history[earlier[-1]].get(isrc) if earlier else None
     listed = [(d, history[d][isrc]) for d in earlier if isrc in history[d]]
@@ -99,11 +92,8 @@ def gain_of(row: AggregateTrack) -> Gain:
 
 
 def rising_rows(rows: Iterable[AggregateTrack]) -> list[RisingTrack]:
-    """`/rising`: every aggregate row with a known gain, by total gain (biggest first), then rank.
-
-    The gain of a source is the row's `counts.<source>.weekly`: the newest total minus the first
-    total inside the last 7 days. Rows with no known gain (no sample yet) are left out.
-    """
+    """`/rising`: every aggregate row with a known gain (`gain_of`), biggest total first, then
+    by rank; rows with no sample yet are left out."""
     rising: list[RisingTrack] = []
     for row in rows:
         gain = gain_of(row)

@@ -1,10 +1,8 @@
 """Health checks: one typed report that `inv system.health` prints and `GET /health` serves.
 
-Rows: the store (reachable, latency, record counts), the answer cache (type, round trip), each
-provider (credentials present; `live=True` makes one cheap real call each), disk space beside
-the store, the last ETL run, and data freshness per genre. Every row that does not pass says how
-to fix it. Nothing here raises for an unhealthy system: failures become rows. Longer than 500
-lines because each row is its own small check with its own fix; they share one row helper.
+Rows: the store, the answer cache, each provider, disk space, the last ETL run and freshness per
+genre. Nothing raises for an unhealthy system: failures become rows, each saying how to fix it.
+Longer than 500 lines because each row is its own small check with its own fix.
 """
 
 from __future__ import annotations
@@ -169,26 +167,17 @@ def check_store(store: Store) -> HealthCheck:
     except TunemeldError as exc:
         return error_row("store", "store", exc, url=store.url)
     summary = f"reachable in {latency:.2f} ms; {sum(records.values())} records"
-    return row(
-        "store",
-        "store",
-        CheckStatus.PASS,
-        summary,
-        latency_ms=latency,
-        url=store.url,
-        records=records,
-    )
+    details = {"url": store.url, "records": records}
+    return row("store", "store", CheckStatus.PASS, summary, latency_ms=latency, **details)
 
 
 # -- cache ------------------------------------------------------------------------------------
 
 
 def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
-    """The backend's name and, with `round_trip`, a set / get / delete of a probe key.
-
-    `GET /health` skips the round trip: on a shared KV namespace every write counts against a
-    daily limit, and the API's own hit and error counts already show a failing cache.
-    """
+    """The backend's name and, with `round_trip`, a set / get / delete of a probe key. `GET
+    /health` skips the round trip: every KV write counts against a daily limit, and the API's
+    own hit and error counts already show a failing cache."""
     before = cache.stats()
     details: dict[str, Any] = {"backend": cache.name, **before.counts()}
     cache_row = partial(row, "cache", "cache")
@@ -211,11 +200,8 @@ def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
     after = cache.stats()
     last_error = after.last_error
     if good and after.errors == before.errors:
-        summary = (
-            f"{cache.name}: round trip in {latency:.2f} ms"
-            if latency is not None
-            else (f"{cache.name}: in use")
-        )
+        done = "in use" if latency is None else f"round trip in {latency:.2f} ms"
+        summary = f"{cache.name}: {done}"
         return cache_row(CheckStatus.PASS, summary, latency_ms=latency, **details)
     if last_error:
         details["last_error"] = last_error
@@ -247,28 +233,23 @@ def _credential_rows(settings: Settings) -> list[HealthCheck]:
     missing = set(cfg.missing_live_keys())
     rows = []
     for spec in PROVIDERS:
-        name, needs = f"provider {spec.name}", spec.credentials
+        provider_row = partial(row, f"provider {spec.name}", "provider")
+        needs = list(spec.credentials)
         absent = [n for n in needs if n in missing]
         if cfg.uses_sample:
             reason = "providers.mode is sample" if cfg.mode == "sample" else "no API keys are set"
             summary = f"sample world in use ({reason}); no credentials needed"
-            rows.append(
-                row(name, "provider", CheckStatus.PASS, summary, sample=True, needs=list(needs))
-            )
+            rows.append(provider_row(CheckStatus.PASS, summary, sample=True, needs=needs))
         elif absent:
             hint = (
                 f"Set {', '.join(absent)} in the environment or .env (see .env.example), "
                 "or use TUNEMELD_PROVIDERS__MODE=sample."
             )
             summary = f"missing {', '.join(absent)}"
-            rows.append(
-                row(name, "provider", CheckStatus.FAIL, summary, hint, sample=False, missing=absent)
-            )
+            rows.append(provider_row(CheckStatus.FAIL, summary, hint, sample=False, missing=absent))
         else:
             summary = "credentials present (not called; --live tries one call)"
-            rows.append(
-                row(name, "provider", CheckStatus.PASS, summary, sample=False, needs=list(needs))
-            )
+            rows.append(provider_row(CheckStatus.PASS, summary, sample=False, needs=needs))
     return rows
 
 
@@ -280,14 +261,9 @@ def check_providers(
     opener: Callable[..., Any] | None = None,
     store: Store | None = None,
 ) -> list[HealthCheck]:
-    """Credentials per provider; with `live`, one cheap call each through `open_providers`.
-
-    Live calls: Spotify searches one ISRC (token + 1 search), Apple Music reads the pop
-    playlist (1 RapidAPI request), SoundCloud reads its public playlist page (free) and YouTube
-    reads one video's statistics (1 unit). In the sample world they hit the sample world.
-    With a `store`, the calls spend from its `quota_usage` like a run's (recorded first, never
-    past a limit), so a health check beside a run cannot overspend a bucket.
-    """
+    """Credentials per provider; with `live`, one cheap call each (its registry entry's probe).
+    With a `store`, the calls spend from its `quota_usage` like a run's, so a health check beside
+    a run cannot overspend a bucket."""
     rows = _credential_rows(settings)
     if not live:
         return rows
@@ -547,10 +523,7 @@ def run_health(
     now: datetime | None = None,
     provider_opener: Callable[..., Any] | None = None,
 ) -> HealthReport:
-    """Run every check and return the report; stores and caches it opens are closed again.
-
-    The API passes its own store and cache and `cache_round_trip=False`, and never `live`.
-    """
+    """Run every check and return the report; stores and caches it opens are closed again."""
     moment = now or datetime.now(timezone.utc)
     checks: list[HealthCheck] = []
     with opened(store, lambda: open_store(settings)) as the_store:

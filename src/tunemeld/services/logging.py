@@ -1,16 +1,10 @@
 """structlog set-up: console for people, JSON for machines, every configured secret redacted.
 
-`configure_logging(settings)` is called by the CLI and by `create_app`, never at import. With
-`logging.file` set (or `inv api.start --log-file`), every event is also written as one JSON line
-to that file, rotated by size. `tail_log` / `follow_log` read it back for `inv api.logs`, and
-`debug_context` gathers what an error report needs (versions, environment, settings) with every
-secret redacted.
-
-Libraries that log through the standard library (waitress, urllib3) are bridged: their records
-go through the same processors and renderer as structlog's own events (`StdlibBridge`, a
-`structlog.stdlib.ProcessorFormatter`), and a line that repeats (waitress's "Task queue depth
-is N" under load) is written at most once per `logging.repeat_seconds` per logger and message
-template, the next one carrying `suppressed`: how many were dropped (`RepeatLimiter`).
+`configure_logging(settings)` is called by the CLI and by `create_app`, never at import; with
+`logging.file` set, every event is also a JSON line in that size-rotated file, which `tail_log` /
+`follow_log` read back for `inv api.logs`. Standard-library records (waitress, urllib3) go
+through the same processors, and a repeating one (waitress's "Task queue depth is N" under load)
+is written at most once per `logging.repeat_seconds` (`RepeatLimiter`).
 """
 
 from __future__ import annotations
@@ -23,7 +17,7 @@ import platform
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -99,15 +93,12 @@ class SecretRedactor:
     def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
         if not self.secrets:
             return event
-        scrubbed: MutableMapping[str, Any] = {k: self.scrub(v) for k, v in event.items()}
-        return dict(scrubbed)
+        return {k: self.scrub(v) for k, v in event.items()}
 
 
 class FileTee:
-    """A structlog processor writing each (already redacted) event as a JSON line to a handler.
-
-    It passes the event on unchanged, so the console keeps its own renderer.
-    """
+    """A structlog processor writing each (already redacted) event as a JSON line to a handler;
+    the event goes on unchanged, so the console keeps its own renderer."""
 
     def __init__(self, handler: logging.Handler) -> None:
         self.handler = handler
@@ -124,11 +115,9 @@ class FileTee:
 class RepeatLimiter(logging.Filter):
     """Let a stdlib record through at most once per `seconds` per logger, level and template.
 
-    The key is the message *template* (`record.msg`, before `%` arguments), so "Task queue
-    depth is 12" and "... is 13" are one line repeating. The first record after a quiet window
-    passes with `record.suppressed` set to the number dropped since the last one passed. The
-    decision is made once per record, so one limiter can guard several handlers. `clock` is
-    injectable (monotonic seconds) so tests need no sleeping.
+    The key is the *template* (`record.msg`, before `%` arguments), so "Task queue depth is 12"
+    and "... is 13" are one line repeating. The next record to pass carries `suppressed`, the
+    number dropped. Decided once per record, so one limiter can guard several handlers.
     """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -245,11 +234,7 @@ def configure_logging(
     stream: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Route structlog and stdlib logging to `stream` (stderr) and the log file, if set.
-
-    Stdlib records get the same processors (level, timestamp, redaction) and renderer as
-    structlog's events; repeats are limited per `logging.repeat_seconds` (`clock` for tests).
-    """
+    """Route structlog and stdlib logging to `stream` (stderr) and the log file, if set."""
     global _console_handler
     out = stream or sys.stderr
     level = getattr(logging, settings.logging.level)
@@ -318,11 +303,8 @@ def follow_log(
     stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[str]:
-    """Yield lines appended to `path` (from now on, or `from_start`) until `stop()` is true.
-
-    Follows rotation: when the file is replaced or shortened, reading restarts at the new
-    file's beginning. A line is yielded only once its newline is written.
-    """
+    """Yield lines appended to `path` (from now on, or `from_start`) until `stop()` is true,
+    each once its newline is written; a replaced or shortened (rotated) file is read afresh."""
     handle: BinaryIO | None = None
     inode: int | None = None
     pending = b""
@@ -377,11 +359,8 @@ def _versions() -> dict[str, str | None]:
 
 
 def debug_context(settings: Settings, **extra: object) -> dict[str, Any]:
-    """Environment, versions and settings for an error report; every secret redacted.
-
-    Environment variables appear by name only (the values may be secrets), settings through
-    `Settings.redacted()`, and the whole result is scrubbed of every configured secret again.
-    """
+    """Environment, versions and settings for an error report; every secret redacted (variables
+    by name only, settings through `Settings.redacted()`, then the whole scrubbed again)."""
     from tunemeld.config.settings import FLAT_NAMES
 
     names = sorted(

@@ -1,9 +1,8 @@
 """Metrics: one prometheus_client registry per `Metrics` object, a timer, and run-record gauges.
 
 Each `Metrics` owns its registry (never the process-global default), so two apps, two test cases
-or an ETL run beside the API never share or double-register counters. An ETL run usually happens
-in another process than the API; `Metrics.watch_runs` makes `/metrics` show the newest run's
-record (calls, quota, retries, cache use, stage times, units) as `tunemeld_last_run_*` gauges.
+or an ETL run beside the API never share or double-register counters. An ETL run usually runs in
+another process than the API, so `watch_runs` shows the newest stored run on `/metrics`.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ContextDecorator
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from tunemeld.config._url import REDACTED
+from tunemeld.services.logging import SecretRedactor
 
 if TYPE_CHECKING:
     from tunemeld.models import RunReport
@@ -52,81 +53,49 @@ STAGE_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 
 
 class Metrics:
-    """TuneMeld's counters and histograms, registered in a registry of their own.
-
-    Pass the same object to the cache, the HTTP layer, the ETL and the API so `/metrics` shows
-    everything the process did.
-    """
+    """TuneMeld's counters and histograms in a registry of their own; share one per process."""
 
     def __init__(
         self, registry: CollectorRegistry | None = None, *, namespace: str = "tunemeld"
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.namespace = namespace
-        reg = self.registry
-        self.provider_calls = Counter(
+        counter = partial(Counter, namespace=namespace, registry=self.registry)
+        histogram = partial(Histogram, namespace=namespace, registry=self.registry)
+        self.provider_calls = counter(
             "provider_calls",
             "Calls made to an external provider, by provider, endpoint and HTTP status.",
             ["provider", "endpoint", "status"],
-            namespace=namespace,
-            registry=reg,
         )
-        self.quota_units = Counter(
-            "quota_units",
-            "Provider quota units spent.",
-            ["provider"],
-            namespace=namespace,
-            registry=reg,
+        self.quota_units = counter("quota_units", "Provider quota units spent.", ["provider"])
+        self.provider_retries = counter(
+            "provider_retries", "Provider calls retried after a transient failure.", ["provider"]
         )
-        self.provider_retries = Counter(
-            "provider_retries",
-            "Provider calls retried after a transient failure.",
-            ["provider"],
-            namespace=namespace,
-            registry=reg,
-        )
-        self.cache_requests = Counter(
+        self.cache_requests = counter(
             "cache_requests",
             "Cache lookups by cache (memory, cloudflare, none, lookups) and result (hit or miss).",
             ["cache", "result"],
-            namespace=namespace,
-            registry=reg,
         )
-        self.cache_errors = Counter(
+        self.cache_errors = counter(
             "cache_errors",
             "Cache operations that failed (the caller went on without the cache).",
             ["cache", "operation"],
-            namespace=namespace,
-            registry=reg,
         )
-        self.stage_seconds = Histogram(
-            "stage_seconds",
-            "Wall time of ETL stages.",
-            ["stage"],
-            namespace=namespace,
-            registry=reg,
-            buckets=STAGE_BUCKETS,
+        self.stage_seconds = histogram(
+            "stage_seconds", "Wall time of ETL stages.", ["stage"], buckets=STAGE_BUCKETS
         )
-        self.etl_units = Counter(
-            "etl_units",
-            "ETL units finished, by stage and status.",
-            ["stage", "status"],
-            namespace=namespace,
-            registry=reg,
+        self.etl_units = counter(
+            "etl_units", "ETL units finished, by stage and status.", ["stage", "status"]
         )
-        self.api_requests = Counter(
+        self.api_requests = counter(
             "api_requests",
             "API requests answered, by route rule, method and HTTP status.",
             ["route", "method", "status"],
-            namespace=namespace,
-            registry=reg,
         )
-        self.api_latency = Histogram(
+        self.api_latency = histogram(
             "api_latency_seconds",
             "API request handling time by route rule and HTTP status.",
             ["route", "status"],
-            namespace=namespace,
-            registry=reg,
             buckets=API_LATENCY_BUCKETS,
         )
         self._run_collector: RunRecordCollector | None = None
@@ -137,8 +106,7 @@ class Metrics:
 
     def hide(self, secrets: Iterable[str]) -> None:
         """Mask these values (the configured secrets) wherever a label carries one in `render`."""
-        found = {s.encode() for s in secrets if len(s) >= 4}
-        self._secrets = sorted(found, key=len, reverse=True)
+        self._secrets = [secret.encode() for secret in SecretRedactor(secrets).secrets]
 
     def record_provider_call(
         self, provider: str, endpoint: str, status: int | str, units: int
@@ -205,10 +173,8 @@ _RESULTS = {"hits": "hit", "misses": "miss"}
 
 
 class RunRecordCollector(Collector):
-    """Gauges from one stored run record: what the last ETL run did, whichever process ran it.
-
-    A store that fails at scrape time yields no run series (and a warning), never a failed scrape.
-    """
+    """Gauges of the newest stored run record, whichever process ran it; a failing store yields
+    no run series (and a warning), never a failed scrape."""
 
     def __init__(
         self, latest: Callable[[], RunReport | None], *, namespace: str = "tunemeld"
@@ -307,11 +273,8 @@ class RunRecordCollector(Collector):
 
 
 class timed(ContextDecorator):  # noqa: N801 - used like a function: `with timed(...)`
-    """Observe the wall seconds of a block or a function call in `histogram`, even when it raises.
-
-    With `event`, also log one line (`event`, `duration_ms`, `failed` and the labels). Usable as
-    `with timed(h, stage="extract"):` or as a decorator `@timed(h, event="warmed")`.
-    """
+    """Observe the wall seconds of a block or a decorated call in `histogram`, even when it
+    raises; with `event`, also log one line with `duration_ms`, `failed` and the labels."""
 
     def __init__(self, histogram: Histogram, *, event: str | None = None, **labels: str) -> None:
         self._histogram = histogram

@@ -1,15 +1,10 @@
 """A cache in Cloudflare Workers KV, spoken to over its REST API, shared by every API process.
 
-KV is a convenience, never a dependency: every call has short timeouts and at most a few tries
-(on 429 and 5xx), and a failure only counts a miss or an error and logs a warning (the token is
-never logged), so the API answers from the store instead. After `failure_threshold` failures in a
-row the cache stops calling KV for `cooldown_seconds`, so a dead KV costs requests nothing.
-
-KV rules kept here (see the KV REST reference): Bearer token; `expiration_ttl` at least 60 s;
-keys at most 512 bytes, URL-encoded in the path; values read back as raw bytes; writes answer
-the `{"success", "errors", ...}` envelope; at most one write per second per key (a repeated
-identical write, or a second delete, within the second is skipped; a different one waits out
-the second).
+KV is a convenience, never a dependency: every call has short timeouts and a few tries (on 429
+and 5xx), and a failure only counts a miss or an error and logs a warning (never the token), so
+the API answers from the store instead. After `failure_threshold` failures in a row the cache
+stops calling KV for `cooldown_seconds`, so a dead KV costs requests nothing. KV's limits (TTL
+at least 60 s, keys at most 512 bytes, one write per second per key) are kept here.
 """
 
 from __future__ import annotations
@@ -23,6 +18,7 @@ from urllib.parse import quote
 import requests
 import structlog
 
+from tunemeld.config._url import REDACTED
 from tunemeld.services.cache.base import CacheStats, CountedLookups
 from tunemeld.services.http.retry import Retrier, Retryable, RetryPolicy, retry_after
 from tunemeld.services.monitoring import Metrics
@@ -160,7 +156,6 @@ class CloudflareKVCache(CountedLookups):
             self._succeeded("set", response)
 
     def delete(self, key: str) -> None:
-        """Delete one key; a missing key is fine."""
         if not self.available or not self._may_write(self.kv_key(key), b""):
             return
         response = self._request("delete", "DELETE", self._value_path(key))
@@ -191,7 +186,6 @@ class CloudflareKVCache(CountedLookups):
         self.delete_prefix("")
 
     def close(self) -> None:
-        """Close the HTTP session."""
         self._session.close()
 
     @property
@@ -201,7 +195,6 @@ class CloudflareKVCache(CountedLookups):
             return self._clock() >= self._open_until
 
     def stats(self) -> CacheStats:
-        """Hits, misses and errors so far, whether KV is in use and its last error."""
         return CacheStats(
             hits=self.hits,
             misses=self.misses,
@@ -322,7 +315,7 @@ class CloudflareKVCache(CountedLookups):
 
     def _failed(self, operation: str, reason: str) -> None:
         """Count one failed operation, log it (never the token), maybe pause KV calls."""
-        reason = reason.replace(self._token, "**********") if self._token else reason
+        reason = reason.replace(self._token, REDACTED) if self._token else reason
         opened = False
         with self._lock:
             self.errors += 1

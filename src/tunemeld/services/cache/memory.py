@@ -17,11 +17,7 @@ __all__ = ["MemoryCache", "NullCache"]
 
 
 class MemoryCache(CountedLookups):
-    """A thread-safe LRU of at most `max_entries` values, each living `ttl_seconds`.
-
-    The clock is injectable so tests can expire entries without sleeping; `hits` and `misses`
-    count lookups (and go to `metrics` when given).
-    """
+    """A thread-safe LRU of at most `max_entries` values, each living `ttl_seconds`."""
 
     name = "memory"
 
@@ -65,10 +61,8 @@ class MemoryCache(CountedLookups):
         return self._counted(value)
 
     def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
-        """Store a value, evicting the least recently used entries beyond `max_entries`.
-
-        A non-positive `ttl_seconds` stores nothing (and drops an older value of the key).
-        """
+        """Store a value, evicting the least recently used beyond `max_entries`; a non-positive
+        `ttl_seconds` stores nothing (and drops an older value of the key)."""
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         with self._lock:
             if ttl is not None and ttl <= 0:
@@ -82,12 +76,10 @@ class MemoryCache(CountedLookups):
                 self.evictions += 1
 
     def delete(self, key: str) -> None:
-        """Forget one key."""
         with self._lock:
             self._entries.pop(key, None)
 
     def delete_prefix(self, prefix: str) -> int:
-        """Forget every key starting with `prefix`."""
         with self._lock:
             doomed = [key for key in self._entries if key.startswith(prefix)]
             for key in doomed:

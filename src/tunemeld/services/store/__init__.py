@@ -46,11 +46,8 @@ def open_store(settings: Settings) -> Store:
 
 
 def open_store_url(url: str, settings: Settings) -> Store:
-    """Open and initialise the store at `url` with the timeouts of `settings.database`.
-
-    `sqlite:///` URLs open the embedded SQLiteStore; `mongodb://` and `mongodb+srv://` URLs a
-    MongoStore on the URL's database (else `settings.database.name`). For `db.copy --to URL`.
-    """
+    """Open and initialise the SQLite or MongoDB store at `url` (`db.copy --to URL`) with the
+    timeouts of `settings.database`; a MongoDB URL without a database uses its `name`."""
     db = settings.database
     store: Store
     if url.startswith("sqlite:///"):

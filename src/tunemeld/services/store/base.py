@@ -91,11 +91,8 @@ class QuotaUsage(BaseModel):
 
 
 class Lease(BaseModel):
-    """Who holds a named lease on the store, since when, and until when unless renewed.
-
-    `token` changes with every take and renewal: taking a lease over compares it (compare and
-    set), so of two processes taking over the same expired lease only one succeeds.
-    """
+    """Who holds a named lease on the store, since when, and until when unless renewed; `token`
+    changes with every take and renewal, so of two processes taking it over only one succeeds."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -154,7 +151,8 @@ class Store(Protocol):
 
     # raw_playlists
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot and keep only the newest `keep` for its (service, genre)."""
+        """Add a snapshot and prune all but the newest `keep` of its (service, genre), never the
+        one just written (a backfill of an old day: its run's transform still reads it)."""
         ...
 
     def latest_raw_playlist(
@@ -185,11 +183,8 @@ class Store(Protocol):
     def save_rankings(
         self, genre: Genre, playlist: str, day: date, rankings: Sequence[Ranking]
     ) -> int:
-        """Replace the ranking of (genre, playlist, day) with `rankings`; returns how many.
-
-        Every record must have that genre, playlist and day (ValueError otherwise); an empty
-        sequence deletes the day's ranking. Other days are untouched.
-        """
+        """Replace the ranking of (genre, playlist, day) with `rankings` (all of that day, else
+        ValueError; none deletes it); returns how many."""
         ...
 
     def playlist_rankings(
@@ -242,22 +237,17 @@ class Store(Protocol):
 
     # quota_usage
     def add_quota_usage(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
-        """Add `units` spent from a provider's daily `bucket` on `day`; return the day's total.
-
-        Atomic (an increment, not read-then-write), so two runs on one day share one budget.
-        """
+        """Add `units` spent from `bucket` on `day`; the day's total. Atomic, so two runs on one
+        day share one budget."""
         ...
 
     def spend_quota(
         self, day: date, bucket: str, units: int, *, limit: int | None, at: datetime
     ) -> int | None:
-        """Record `units` about to be spent from (day, bucket) unless that would pass `limit`.
-
-        One atomic conditional increment in its own short write (never part of a unit): it
-        returns the new total, or None (and records nothing) when `used + units > limit`. Call
-        it before the request that spends the units, so a crash never leaves units unrecorded
-        and processes sharing the store never pass a limit together. `limit=None`: no limit.
-        """
+        """Record `units` about to be spent from (day, bucket); the new total, or None (nothing
+        recorded) past `limit` (None: no limit). An atomic write of its own, never in a unit, made
+        before the request, so a crash never leaves units unrecorded and no two processes pass a
+        limit together."""
         ...
 
     def refund_quota(self, day: date, bucket: str, units: int, *, at: datetime) -> int:
@@ -274,12 +264,8 @@ class Store(Protocol):
         ...
 
     def swap_lease(self, new: Lease, *, expected: Lease | None) -> bool:
-        """Compare and set: store `new` if the lease is still `expected` (None: not held).
-
-        True when `new` was stored; False when another process took, renewed or released the
-        lease in between (its token differs), so two takers can never both win. A renewal is
-        a swap from the holder's own current lease.
-        """
+        """Compare and set: store `new` if the lease is still `expected` (None: not held); False
+        when another process took, renewed or released it in between: two takers never both win."""
         ...
 
     def release_lease(self, name: str, token: str) -> bool:
@@ -322,13 +308,9 @@ class Store(Protocol):
         ...
 
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
-        """Every record of one collection as its model's JSON-ready dict, in natural-key order.
-
-        The order and the values are the same in every store, so two stores holding the same
-        data export the same bytes (`tunemeld.services.store.transfer`). Records are read in
-        pages: no transaction stays open while the consumer works. ValueError for an unknown
-        collection.
-        """
+        """Every record of one collection as its model's JSON-ready dict, in natural-key order and
+        alike in every store (so equal stores export equal bytes); read in pages, so no transaction
+        stays open while the consumer works. ValueError for an unknown collection."""
         ...
 
 
@@ -356,7 +338,7 @@ def utc(value: datetime, where: str = "datetime") -> datetime:
 
 def field_value(value: object, where: str) -> object:
     """A model field as the stores keep it outside the document: datetimes in UTC, days as ISO
-    text, names as plain text; ValueError for a naive datetime (`where` names the field)."""
+    text, names as plain text; ValueError for a naive datetime."""
     if isinstance(value, datetime):
         return utc(value, where)
     if isinstance(value, date):
@@ -372,26 +354,21 @@ def key_text(value: str) -> str:
 
 
 class BaseStore:
-    """What every Store implementation shares: it is a context manager that closes itself, it
-    writes and reads whole records by natural key through `_put` and `_find` (each store's
-    primitives), and it reads view samples through `export_records` (keyset pages: no
-    transaction or cursor stays open while the consumer works, and the consumer may write
-    meanwhile)."""
+    """What every Store shares: closing as a context manager, and whole-record writes and key
+    reads through each store's primitives `_put` and `_find`."""
 
     def close(self) -> None:
-        """Release connections (each store implements it)."""
         raise NotImplementedError
 
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
-        """Every record of one collection in natural-key order (each store implements it)."""
         raise NotImplementedError
 
     def _find(self, model: type[_M], collection: str, **key: str) -> _M | None:
-        """The record of `collection` whose natural key is `key`, or None (each store)."""
+        """The record of `collection` whose natural key is `key`, or None."""
         raise NotImplementedError
 
     def _put(self, collection: str, records: Sequence[BaseModel]) -> None:
-        """Write whole records of `collection` by their natural keys (each store)."""
+        """Write whole records of `collection` by their natural keys."""
         raise NotImplementedError
 
     def save_playlist(self, playlist: Playlist) -> None:

@@ -1,10 +1,7 @@
 """The logical collections, each described once: both stores, export/import and `db.status` read it.
 
-A `CollectionSpec` names a collection, the model its records validate against, its natural key
-(unique in every store, and the order `export_records` yields), the field its newest record is
-found by, its secondary indexes, whether export/import/copy carry it, and how an import writes a
-batch of its records with the store's own methods. Each store keeps only its physical layout
-(SQLite's columns, MongoDB's document shape) and derives the rest from `SPECS`.
+Each store keeps only its physical layout (SQLite's columns, MongoDB's document shape) and derives
+the rest (names, models, natural keys, indexes, what moves and how) from `SPECS`.
 """
 
 from __future__ import annotations
@@ -62,11 +59,8 @@ def _load_raw_playlists(store: Store, records: list[Any], keep: int) -> None:
 
 
 def _load_rankings(store: Store, records: list[Any], keep: int) -> None:
-    """Write each (genre, playlist, day) group of a batch as that day's ranking.
-
-    A batch is in natural-key order, so one day's records are adjacent; only its first day can
-    have begun in the previous batch, so that day's stored half is read back and kept.
-    """
+    """Write each (genre, playlist, day) group of a batch as that day's ranking. Batches come in
+    key order, so only the first day can have begun in the previous batch: its stored half stays."""
     groups: dict[tuple[Any, str, Any], list[Any]] = {}
     for ranking in records:
         groups.setdefault((ranking.genre, ranking.playlist, ranking.day), []).append(ranking)

@@ -1,16 +1,11 @@
 """The run lease: one writing run per store at a time, across processes and machines.
 
-`db.reset`, `db.import` and `db.copy` (on its target) hold it too while they write.
-
-A run takes the `etl` lease (a record in the store's `leases` collection) before it writes,
-renews it from a background thread while it works (so a slow unit cannot let it lapse) and
-releases it at the end, also on an error or Ctrl-C. A second run waits up to `wait` seconds
-and then raises RunLeaseHeld naming the holder. A lease is expired when it was not renewed
-for `etl.lease_seconds`, or at once when its holder ran on this host and that process has
-ended; the next run then takes it over by compare and set (`Store.swap_lease`), so of two
-takers only one wins, and records the dead run as `abandoned` with when it was last seen alive.
-Readers (`etl.status`, health) never take the lease: `shown_status` tells them what a stored
-`running` record really is.
+A run (and `db.reset`, `db.import`, `db.copy` on its target) takes the `etl` lease before it
+writes, renews it from a background thread (so a slow unit cannot let it lapse) and releases it
+at the end, also on an error or Ctrl-C; a second run waits up to `wait` seconds, then raises
+RunLeaseHeld naming the holder. A lease expires when not renewed for `etl.lease_seconds`, or at
+once when its holder ran on this host and has ended; the next run takes it over by compare and
+set and records the dead run as `abandoned`. Readers (`etl.status`, health) never take it.
 """
 
 from __future__ import annotations
@@ -56,10 +51,8 @@ def _utcnow() -> datetime:
 
 
 def process_exists(pid: int) -> bool:
-    """True unless process `pid` is known not to exist on this host (POSIX signal 0).
-
-    On other systems the answer is always True: only the lease's expiry frees it there.
-    """
+    """True unless process `pid` is known not to exist on this host (POSIX signal 0); always
+    True elsewhere, where only the lease's expiry frees it."""
     if os.name != "posix" or pid <= 0:
         return True
     try:
@@ -94,11 +87,8 @@ def shown_status(
     *,
     exists: Callable[[int], bool] = process_exists,
 ) -> tuple[RunStatus, datetime | None]:
-    """What a run record really is now, and when it was last seen alive (for abandoned runs).
-
-    A `running` record whose run no longer holds a live lease is `abandoned`: every writing
-    run holds the lease from before its record is first saved until after its last save.
-    """
+    """What a run record really is now, and when it was last seen alive (for abandoned runs):
+    a writing run holds the lease through all its saves, so `running` without it is `abandoned`."""
     if run.status is not RunStatus.RUNNING:
         return run.status, run.last_seen_at
     if lease is None or lease.run_id != run.run_id:
@@ -110,11 +100,8 @@ def shown_status(
 
 @dataclass
 class RunLease:
-    """A lease this process holds; `release()` (or the context manager) gives it back.
-
-    `lost` is set when the renewer finds that another run took the lease over (this run was
-    cut off from the store for longer than the lease lasts): the run must stop writing.
-    """
+    """A lease this process holds; `release()` (or the context manager) gives it back. `lost` is
+    set when another run took it over (this one lost the store too long): stop writing."""
 
     store: Store
     lease: Lease
@@ -194,11 +181,8 @@ def take_run_lease(
     exists: Callable[[int], bool] = process_exists,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RunLease:
-    """Take the store's run lease for `run_id`, waiting up to `wait` seconds for its holder.
-
-    A dead or expired holder is taken over at once and its run recorded as `abandoned`.
-    RunLeaseHeld when a live run still holds it after `wait`.
-    """
+    """Take the store's run lease for `run_id`, waiting up to `wait` seconds for its holder (a
+    dead or expired one is taken over at once); RunLeaseHeld when a live run still holds it."""
     deadline = time.monotonic() + max(0.0, wait)
     started = clock()
     waiting = False

@@ -109,7 +109,6 @@ def _create(spec: CollectionSpec) -> tuple[str, ...]:
 
 
 _SCHEMA = tuple(statement for spec in SPECS for statement in _create(spec))
-"""The tables of `SPECS`, with `_COLUMNS` as their columns and the natural key as their key."""
 
 _INDEXES = tuple(
     f"CREATE INDEX IF NOT EXISTS {spec.name}_{'_'.join(f.lstrip('-') for f in fields)}"
@@ -143,12 +142,8 @@ class _ThreadState(threading.local):
 
 
 class SQLiteStore(BaseStore):
-    """The embedded Store: one SQLite file in WAL mode, one connection per thread.
-
-    Writes made by store methods inside `with store.unit():` join its transaction; outside a
-    unit each method commits on its own. Documents are the models' JSON; indexed columns hold
-    ISO-8601 UTC text so that ordering by time is ordering by text.
-    """
+    """The embedded Store: one SQLite file in WAL mode, one connection per thread; a method
+    called inside `with store.unit():` joins its transaction, outside one it commits on its own."""
 
     def __init__(self, path: Path, *, timeout_ms: int = 5000) -> None:
         if str(path) == ":memory:":
@@ -164,10 +159,7 @@ class SQLiteStore(BaseStore):
 
     @classmethod
     def from_url(cls, url: str, *, timeout_ms: int = 5000) -> SQLiteStore:
-        """Open `sqlite:///relative/path.db` (from the working folder) or `sqlite:////abs/path.db`.
-
-        ConfigError for anything else, including `:memory:`: a store must outlive the process.
-        """
+        """Open `sqlite:///relative/path.db` or `sqlite:////abs/path.db`; ConfigError otherwise."""
         return cls(parse_sqlite_url(url), timeout_ms=timeout_ms)
 
     def __repr__(self) -> str:
@@ -201,7 +193,6 @@ class SQLiteStore(BaseStore):
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
-        """Close every thread's connection; the store is unusable afterwards."""
         with self._lock:
             self._closed = True
             conns = list(self._conns.values())
@@ -224,11 +215,6 @@ class SQLiteStore(BaseStore):
     # -- raw_playlists ------------------------------------------------------------------------
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`.
-
-        The snapshot just written is never pruned by its own save, even when `keep` newer ones
-        exist (a backfill of an old day): its run's transform still reads it.
-        """
         check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
@@ -257,11 +243,7 @@ class SQLiteStore(BaseStore):
     # -- tracks -------------------------------------------------------------------------------
 
     def upsert_tracks(self, tracks: Iterable[Track]) -> int:
-        """Insert or merge (`stored.merged(new)`) by ISRC; returns the number of ISRCs written.
-
-        Reading the stored tracks and writing the merged ones happen in one transaction, so a
-        concurrent writer cannot slip in between and lose an update.
-        """
+        """Read and write the merged tracks in one transaction: no concurrent update is lost."""
         incoming = list(tracks)
         for track in incoming:
             require_aware(track, f"Track {track.isrc}")
@@ -500,23 +482,16 @@ class SQLiteStore(BaseStore):
                 count, newest = conn.execute(
                     f"SELECT count(*), max({column}) FROM {name}"  # noqa: S608 (fixed names)
                 ).fetchone()
-                result.append(
-                    CollectionStatus(
-                        name=name,
-                        count=int(count),
-                        newest=None if newest is None else _parse_ts(newest),
-                    )
-                )
+                newest_at = None if newest is None else _parse_ts(newest)
+                result.append(CollectionStatus(name=name, count=int(count), newest=newest_at))
         return result
 
     def reset(self) -> None:
-        """Delete every record of every exported collection in one transaction; leases stay."""
         with self._errors(), self._transaction(write=True) as conn:
             for name in EXPORTED:
                 conn.execute(f"DELETE FROM {name}")  # noqa: S608 (fixed names)
 
     def export_records(self, collection: str) -> Iterator[dict[str, Any]]:
-        """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages."""
         keys = spec_for(collection, exported=True).key
         key_list = ", ".join(keys)
         columns = f"{key_list}, {_SELECT[collection]}"
@@ -604,11 +579,9 @@ class SQLiteStore(BaseStore):
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        """Join this thread's open transaction, or start one: IMMEDIATE to write, deferred to read.
-
-        A nested write becomes a savepoint, so an error caught inside an outer unit undoes only
-        the inner work. Reads outside a unit get one snapshot across their several queries.
-        """
+        """Join this thread's transaction or start one (IMMEDIATE to write, deferred to read); a
+        nested write is a savepoint, so an error caught inside a unit undoes only the inner work,
+        and a read outside a unit sees one snapshot across its queries."""
         conn = self._connection()
         state = self._local
         depth = state.depth
@@ -644,11 +617,8 @@ class SQLiteStore(BaseStore):
 
     @contextmanager
     def _own_write(self, what: str) -> Iterator[sqlite3.Connection]:
-        """A short write transaction of its own, refused inside a unit.
-
-        A unit's rollback would undo the write and its commit come too late: quota units must
-        be recorded before the call that spends them.
-        """
+        """A short write transaction of its own, refused inside a unit: a unit's rollback would
+        undo the write and its commit come too late (quota is recorded before it is spent)."""
         if self._local.depth > 0:
             raise inside_unit_error(f"SQLiteStore.{what}")
         with self._transaction(write=True) as conn:

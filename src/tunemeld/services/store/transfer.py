@@ -1,21 +1,14 @@
 """Moving data between stores: export to files, import from them, and copy store to store.
 
-An export is a folder: one JSON-lines file per collection (`<collection>.jsonl`, one record a
-line: the model's JSON, in natural-key order) and `manifest.json` (format version, counts, a
-SHA-256 per file, the tunemeld version), written last, so a folder without it is no export.
-Every value round-trips exactly: datetimes keep their offset and microseconds, days stay days.
+An export is a folder: one JSON-lines file per collection (`<collection>.jsonl`, the models'
+JSON in natural-key order, so every value round-trips exactly) and `manifest.json` (format
+version, counts, a SHA-256 per file), written last, so a folder without it is no export.
 
-Import and copy check before they write: the target must be empty (or `replace=True` empties
-it first), and an import reads and validates the whole export first (manifest, checksums,
-counts, every record against its model, unique keys), so a bad file is reported with its name
-and line and nothing is loaded. Records are then written in units of `batch` records; the
-counts are compared at the end. Progress goes to an optional `progress(collection, done,
-total)` callback.
-
-What moves, each record's model and natural key, and how a batch is written all come from the
-collection specs (`store.collections.SPECS`); `leases` is not moved (its spec has no loader): a
-lease names a live process of the source's deployment, so on the target it would only block runs
-until it expired.
+Import and copy write only into an empty target (`replace=True` empties it first), and an import
+validates the whole export first (checksums, counts, models, unique keys), so a bad file is
+reported with its name and line and nothing is loaded. What moves and how is written come from
+`store.collections.SPECS`; `leases` does not move: a lease names a live process of the source's
+deployment, so on the target it would only block runs until it expired.
 """
 
 from __future__ import annotations
@@ -24,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +113,8 @@ def import_store(
     progress: Progress = _no_progress,
     batch: int = BATCH,
 ) -> dict[str, int]:
-    """Validate the export in `folder` completely, then load it into `store`; return the counts.
-
-    ConfigError (naming the file and line) for anything wrong with the export, and for a
-    non-empty store unless `replace`, which empties it first.
-    """
+    """Validate the export in `folder` completely, then load it into `store`; the counts.
+    ConfigError (naming file and line) for a bad export, or a non-empty store unless `replace`."""
     folder = Path(folder)
     manifest = _read_manifest(folder)
     counts = {name: int(manifest["collections"][name]["count"]) for name in EXPORTED}
@@ -323,13 +314,8 @@ def _validated(model: type[BaseModel], data: Any, where: str) -> BaseModel:
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, max(1, size))):
         yield chunk
 
 

@@ -2,41 +2,26 @@
 
 Same semantics as SQLiteStore, checked by the same contract suite:
 
-- **Units are multi-document transactions.** `with store.unit():` starts a transaction on a
-  session bound to the calling thread; every store method that thread calls joins it, so the
-  unit is all-or-nothing and other readers see it only once committed (snapshot read concern,
-  majority write concern). MongoDB offers transactions on replica sets and sharded clusters
-  only: a standalone `mongod` answers the first write of a unit with "Transaction numbers are
-  only allowed on a replica set member or mongos", which becomes a ConfigError saying how to
-  start a one-node replica set. Buffering a unit's writes and publishing them with a version
-  flip would also work on a standalone server, but every read would then have to filter by the
-  published version, and production (DESIGN.md §3) runs on a replica set anyway; refusing
-  clearly is simpler and cannot silently expose half a unit.
-- **Units are serialised within a process** (like SQLite's write lock), so two threads of one
-  process never abort each other's transactions with write conflicts. A conflict with another
-  process becomes a transient StoreUnavailable: retry the unit.
-- **Nested units** join the outer transaction (MongoDB has no savepoints): if an inner unit
-  fails, the outer one is rolled back whole even when its body catches the error.
-- **Track merges are optimistic outside a unit**: each track document carries a revision; a
-  merge writes only over the revision it read and re-reads the tracks another writer changed.
-- **Documents** hold the natural key fields, a BSON date for the field the store sorts on and
-  `doc`, the model's JSON-ready dict. BSON dates keep milliseconds only; `doc` keeps the exact
-  instant (microseconds, offset), so every record round-trips exactly. Datetimes come out
-  timezone-aware (UTC) via the codec options; days are ISO text, which sorts by time.
-- **Records are written whole** (`replace_one` with upsert on the natural key): a re-run
-  writes the same document again, and no update operator rewrites a stored datetime.
-- **Increments** (`add_quota_usage`) are one `$inc` with upsert, returning the new total;
-  `spend_quota` is one `find_one_and_update` filtered on `units <= limit - n` (an insert when
-  the day's bucket has no document yet), outside any unit's transaction, so it is durable
-  before the call it pays for and two processes can never pass a limit together.
-- **Leases** are one document per name (`_id`), swapped with a filter on the holder's token
-  (compare and set): of two takers, only one matches.
-- **Histories** (raw snapshots, view samples, runs) are separate documents: no `$push` anywhere.
+- **Units are multi-document transactions** on a session bound to the calling thread (snapshot
+  read concern, majority write concern), so they exist on replica sets only: a standalone
+  `mongod` becomes a ConfigError saying how to start a one-node replica set. Buffering writes
+  behind a version flip would work there too, but every read would filter by version, and
+  refusing clearly cannot silently expose half a unit.
+- **Units are serialised within a process** (like SQLite's write lock), so two threads never
+  abort each other with write conflicts; a conflict with another process is a transient
+  StoreUnavailable. **Nested units** join the outer transaction (no savepoints): an inner
+  failure rolls back the whole unit even when the outer body catches it.
+- **Track merges are optimistic outside a unit**: a merge writes only over the revision it read
+  and re-reads the tracks another writer changed.
+- **Documents** hold the natural key, a BSON date to sort on and `doc`, the model's JSON-ready
+  dict: BSON dates keep milliseconds only, `doc` the exact instant. Records are written whole
+  (`replace_one` upserts), so no update operator rewrites a stored datetime.
+- **Quota and leases**: `$inc` upserts; `spend_quota` is one `find_one_and_update` filtered on
+  `units <= limit - n`, outside any unit, so it is durable before the call it pays for. A lease
+  is one document per name, swapped with a filter on the holder's token (compare and set).
 
-Every pymongo error becomes a StoreError / StoreUnavailable / ConfigError naming the host(s)
-and what to check, in `mongo.errors`; the URL and client live in `mongo.client`. This module
-is the whole Store protocol in pymongo calls (hence its length); methods are documented on
-`Store`, and collection names, keys and indexes come from `store.collections`.
+Driver errors are translated in `mongo.errors`; the URL and client live in `mongo.client`. Long
+because it is the whole Store protocol in pymongo calls; methods are documented on `Store`.
 """
 
 from __future__ import annotations
@@ -141,8 +126,7 @@ def _index(fields: Sequence[str], *, unique: bool = False) -> IndexModel:
 
 
 def _newest_field(spec: CollectionSpec) -> str:
-    """The field a collection's newest document sorts by: a BSON date whose exact value is
-    `doc.<newest>`, except quota_usage's `at` (ISO text), set with `$inc` in one update."""
+    """The field the newest document sorts by: a BSON date (exact in `doc`), or quota's `at`."""
     return "at" if spec.name == "quota_usage" else spec.newest
 
 
@@ -218,7 +202,6 @@ class MongoStore(BaseStore):
                     self._db[spec.name].create_indexes(indexes)
 
     def close(self) -> None:
-        """Close the client's connections; the store is unusable afterwards."""
         self._closed = True
         with suppress(PyMongoError):
             self._client.close()
@@ -230,7 +213,6 @@ class MongoStore(BaseStore):
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """A transaction for this thread's store calls: commit on success, abort on error."""
         self._check_open()
         state = self._local
         if state.depth > 0:
@@ -277,8 +259,6 @@ class MongoStore(BaseStore):
     # -- raw_playlists ------------------------------------------------------------------------
 
     def save_raw_playlist(self, raw: RawPlaylist, *, keep: int) -> None:
-        """Add a snapshot (replacing one with the same fetched_at) and prune beyond `keep`;
-        the snapshot just written is never pruned by its own save (see SQLiteStore)."""
         check_keep(keep)
         require_aware(raw, "RawPlaylist")
         service, genre = raw.service.value, raw.genre.value
@@ -321,11 +301,8 @@ class MongoStore(BaseStore):
     # -- tracks -------------------------------------------------------------------------------
 
     def upsert_tracks(self, tracks: Iterable[Track]) -> int:
-        """Insert or merge (`stored.merged(new)`) by ISRC; returns the number of ISRCs written.
-
-        Each write names the revision it merged over; a track another writer changed meanwhile
-        fails that condition (a duplicate-key error on the upsert) and is merged again.
-        """
+        """Merge by ISRC; a track another writer changed since it was read fails the write's
+        revision filter (a duplicate-key error on the upsert) and is merged again."""
         incoming: dict[str, list[Track]] = {}
         for track in tracks:
             require_aware(track, f"Track {track.isrc}")
@@ -506,14 +483,14 @@ class MongoStore(BaseStore):
             return self._increment(day, bucket, units, at, session=None)
         if units > limit:
             return None
-        when = utc(at, "quota_usage.at")
+        stamp = _stamp(at)
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         coll = self._coll("quota_usage")
         while True:
             with self._errors():
                 found = coll.find_one_and_update(
                     {**key, "units": {"$lte": limit - units}},
-                    {"$inc": {"units": units}, "$set": {"updated_at": when, "at": _iso(when)}},
+                    {"$inc": {"units": units}, "$set": stamp},
                     return_document=ReturnDocument.AFTER,
                 )
                 if found is not None:
@@ -522,7 +499,7 @@ class MongoStore(BaseStore):
                     return None  # the bucket is spent: nothing recorded
             with self._errors():
                 try:
-                    coll.insert_one({**key, "units": units, "updated_at": when, "at": _iso(when)})
+                    coll.insert_one({**key, "units": units, **stamp})
                 except DuplicateKeyError:
                     continue  # another process inserted first: try the conditional update again
             return units
@@ -531,18 +508,18 @@ class MongoStore(BaseStore):
         """`$inc` by `-units` outside any unit (never below zero); the new total."""
         self._outside_unit("refund_quota")
         check_units(units)
-        when = utc(at, "quota_usage.at")
+        stamp = _stamp(at)
         key = {"day": day.isoformat(), "bucket": key_text(bucket)}
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
                 {**key, "units": {"$gte": units}},
-                {"$inc": {"units": -units}, "$set": {"updated_at": when, "at": _iso(when)}},
+                {"$inc": {"units": -units}, "$set": stamp},
                 return_document=ReturnDocument.AFTER,
             )
             if found is None:  # fewer recorded than refunded (or none): floor at zero
                 found = self._coll("quota_usage").find_one_and_update(
                     key,
-                    {"$set": {"units": 0, "updated_at": when, "at": _iso(when)}},
+                    {"$set": {"units": 0, **stamp}},
                     return_document=ReturnDocument.AFTER,
                 )
         return 0 if found is None else int(found["units"])
@@ -550,11 +527,11 @@ class MongoStore(BaseStore):
     def _increment(
         self, day: date, bucket: str, units: int, at: datetime, *, session: ClientSession | None
     ) -> int:
-        when = utc(at, "quota_usage.at")
+        stamp = _stamp(at)
         with self._errors():
             found = self._coll("quota_usage").find_one_and_update(
                 {"day": day.isoformat(), "bucket": key_text(bucket)},
-                {"$inc": {"units": units}, "$set": {"updated_at": when, "at": _iso(when)}},
+                {"$inc": {"units": units}, "$set": stamp},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
                 session=session,
@@ -650,10 +627,7 @@ class MongoStore(BaseStore):
                 self._coll(name).delete_many({}, session=session)
 
     def export_records(self, collection: str) -> Iterator[Document]:
-        """Every record of `collection` as a JSON-ready dict, in EXPORT_KEYS order, by pages.
-
-        Keyset pages (no open cursor between pages) never time out under a slow consumer.
-        """
+        """Keyset pages: no cursor stays open, so a slow consumer never times one out."""
         keys = spec_for(collection, exported=True).key
         coll = self._coll(collection)
         projection = dict.fromkeys(keys, 1) | {"doc": 1, "units": 1, "at": 1, "_id": 0}
@@ -760,7 +734,7 @@ def _document(collection: str, record: BaseModel) -> Document:
         times = {f: utc(v, f"{name}.{f}") for f, v in record if isinstance(v, datetime)}
         record = record.model_copy(update=times)
     fields = {f: field_value(getattr(record, f), f"{collection}.{f}") for f in _FIELDS[collection]}
-    return {**fields, "doc": _doc(record)}
+    return {**fields, "doc": record.model_dump(mode="json")}
 
 
 def _key(collection: str, document: Document) -> Document:
@@ -768,10 +742,7 @@ def _key(collection: str, document: Document) -> Document:
     return {field: document[field] for field in spec_for(collection).key}
 
 
-def _doc(model: BaseModel) -> Document:
-    """The model's JSON-ready dict: exact datetimes as ISO text, enums as values."""
-    return model.model_dump(mode="json")
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(_UTC).isoformat(timespec="microseconds")
+def _stamp(at: datetime) -> Document:
+    """A quota record's time: `updated_at` a BSON date (milliseconds), `at` its exact ISO text."""
+    when = utc(at, "quota_usage.at")
+    return {"updated_at": when, "at": when.isoformat(timespec="microseconds")}
