@@ -437,7 +437,10 @@ def fast_path(ctx: ApiContext) -> FastPath:
             return None
         rule, genre, name, service = entry
         if service is not None:
-            Service.parse(service)  # still registered (else NotFound: bottle answers it)
+            try:
+                Service.parse(service)  # still registered?
+            except NotFound:  # unregistered since the app was built: bottle's 404
+                return None
         try:
             _, prepared = load_answer(ctx, genre, name)
         except Exception as exc:  # handed over: the route raises it

@@ -20,7 +20,7 @@ from tests.unit.api.test_app import POP, CountingStore, fill_store
 from tunemeld.api import create_app
 from tunemeld.api.plugins import ObservedBottle, RequestObserver
 from tunemeld.config import Settings
-from tunemeld.exceptions import StoreUnavailable
+from tunemeld.exceptions import NotFound, StoreUnavailable
 from tunemeld.models import Genre, Service
 from tunemeld.services.cache import MemoryCache
 from tunemeld.services.monitoring import Metrics
@@ -276,6 +276,24 @@ class TestFailures:
         assert [e["event"] for e in logs if e["log_level"] == "error"] == ["api_fast_path_failed"]
         assert answered_by_bottle(fast)
         assert fast.status == "200 OK"
+        assert (fast.headers, fast.body) == (slow.headers, slow.body)
+
+    def test_service_unregistered_after_the_app_was_built_when_fast_is_bottles_404(
+        self, twin: Twin, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The fast path's table still lists the service: bottle answers, and no fault is logged."""
+
+        def unregistered(cls: type[Service], text: str) -> Service:
+            raise NotFound(f"Unknown service {text!r}.", hint="Use one of: none.")
+
+        monkeypatch.setattr(Service, "parse", classmethod(unregistered))
+        path = "/service-playlist/pop/Spotify"
+        with capture_logs() as logs:
+            fast = twin.call(path, {"X-Request-ID": "r4"}, fast=True)
+        slow = twin.call(path, {"X-Request-ID": "r4"}, fast=False)
+        assert [e["event"] for e in logs if e["log_level"] == "error"] == []
+        assert answered_by_bottle(fast)
+        assert fast.status == slow.status == "404 Not Found"
         assert (fast.headers, fast.body) == (slow.headers, slow.body)
 
 

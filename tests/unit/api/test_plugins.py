@@ -56,7 +56,7 @@ class TestEnvelope:
 
 
 class TestRequestIdFrom:
-    """Sane client ids are kept; everything else is replaced by a uuid4 hex."""
+    """Sane client ids are kept; everything else is replaced by 32 random hex digits."""
 
     @given(sane_ids)
     def test_sane_id_when_given_is_kept(self, value: str) -> None:
