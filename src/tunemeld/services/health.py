@@ -175,9 +175,11 @@ def check_store(store: Store) -> HealthCheck:
 
 
 def check_cache(cache: Cache, *, round_trip: bool = True) -> HealthCheck:
-    """The backend's name and, with `round_trip`, a set / get / delete of a probe key. `GET
-    /health` skips the round trip: every KV write counts against a daily limit, and the API's
-    own hit and error counts already show a failing cache."""
+    """The backend's name and, with `round_trip`, a set / get / delete of a probe key.
+
+    `GET /health` skips the round trip: every KV write counts against a daily limit, and the
+    API's own hit and error counts already show a failing cache.
+    """
     before = cache.stats()
     details: dict[str, Any] = {"backend": cache.name, **before.counts()}
     cache_row = partial(row, "cache", "cache")

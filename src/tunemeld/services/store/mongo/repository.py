@@ -17,8 +17,9 @@ Same semantics as SQLiteStore, checked by the same contract suite:
   dict: BSON dates keep milliseconds only, `doc` the exact instant. Records are written whole
   (`replace_one` upserts), so no update operator rewrites a stored datetime.
 - **Quota and leases**: `$inc` upserts; `spend_quota` is one `find_one_and_update` filtered on
-  `units <= limit - n`, outside any unit, so it is durable before the call it pays for. A lease
-  is one document per name, swapped with a filter on the holder's token (compare and set).
+  `units <= limit - n`, outside any unit, so it is durable before the call it pays for and two
+  processes can never pass a limit together. A lease is one document per name, swapped with a
+  filter on the holder's token (compare and set).
 
 Driver errors are translated in `mongo.errors`; the URL and client live in `mongo.client`. Long
 because it is the whole Store protocol in pymongo calls; methods are documented on `Store`.
